@@ -1,0 +1,100 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "pipeline-service",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "pipeline-service", targets: ["pipeline-service"]),
+        .library(name: "PipelineCore", targets: ["PipelineCore"]),
+        .library(name: "PipelineStore", targets: ["PipelineStore"]),
+        .library(name: "PipelineServer", targets: ["PipelineServer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+    ],
+    targets: [
+        // The domain: models, validation, the pure query module. No I/O.
+        .target(
+            name: "PipelineCore",
+            swiftSettings: swiftSettings
+        ),
+        // The repository protocol and its three backends.
+        .target(
+            name: "PipelineStore",
+            dependencies: [
+                "PipelineCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // HTTP: buildApplication, controllers, middleware, configuration → repository.
+        .target(
+            name: "PipelineServer",
+            dependencies: [
+                "PipelineCore",
+                "PipelineStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The executable: argument parsing and subcommands, nothing else.
+        .executableTarget(
+            name: "pipeline-service",
+            dependencies: [
+                "PipelineServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Shared by the test targets: backend fixtures and deterministic random runs.
+        .target(
+            name: "PipelineTestSupport",
+            dependencies: [
+                "PipelineCore",
+                "PipelineStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/PipelineTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PipelineCoreTests",
+            dependencies: ["PipelineCore", "PipelineTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PipelineStoreTests",
+            dependencies: ["PipelineStore", "PipelineCore", "PipelineTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PipelineServerTests",
+            dependencies: [
+                "PipelineServer",
+                "PipelineStore",
+                "PipelineCore",
+                "PipelineTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,221 @@
+/// An instant on the UTC time line, with microsecond precision.
+///
+/// Written as `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`; parsed from any ISO 8601 form the spec allows,
+/// where a value without a zone is taken as UTC. Two instants written with different offsets
+/// compare as the same instant.
+public struct UTCInstant: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// Microseconds since 1970-01-01T00:00:00Z.
+    public var microsecondsSinceEpoch: Int64
+
+    public init(microsecondsSinceEpoch: Int64) {
+        self.microsecondsSinceEpoch = microsecondsSinceEpoch
+    }
+
+    /// Parses an ISO 8601 date-time; an offset moves it to UTC, no zone means UTC.
+    public init?(iso8601 text: some StringProtocol) {
+        guard let parsed = ParsedDateTime(text) else { return nil }
+        self.init(microsecondsSinceEpoch: parsed.wallMicroseconds - Int64(parsed.offsetSeconds ?? 0) * 1_000_000)
+    }
+
+    public static func < (lhs: UTCInstant, rhs: UTCInstant) -> Bool {
+        lhs.microsecondsSinceEpoch < rhs.microsecondsSinceEpoch
+    }
+
+    /// Seconds since the epoch, as a floating-point number.
+    public var secondsSinceEpoch: Double { Double(microsecondsSinceEpoch) / 1_000_000 }
+
+    /// `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`, fractional seconds only when not zero.
+    public var description: String { CivilTime.format(microseconds: microsecondsSinceEpoch) + "Z" }
+}
+
+/// A wall-clock date-time without a zone, as a host's local clock showed it.
+///
+/// Kept exactly as given: an offset written after it is dropped, never applied.
+public struct LocalDateTime: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// Microseconds since 1970-01-01T00:00:00 on the same wall clock.
+    public var wallMicroseconds: Int64
+
+    public init(wallMicroseconds: Int64) {
+        self.wallMicroseconds = wallMicroseconds
+    }
+
+    public init?(iso8601 text: some StringProtocol) {
+        guard let parsed = ParsedDateTime(text) else { return nil }
+        self.init(wallMicroseconds: parsed.wallMicroseconds)
+    }
+
+    public static func < (lhs: LocalDateTime, rhs: LocalDateTime) -> Bool {
+        lhs.wallMicroseconds < rhs.wallMicroseconds
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS[.ffffff]`, fractional seconds only when not zero.
+    public var description: String { CivilTime.format(microseconds: wallMicroseconds) }
+}
+
+// MARK: - Parsing
+
+/// The parts of an ISO 8601 date-time: `YYYY-MM-DD`, then optionally `T` or a space and
+/// `HH:MM[:SS[.f…]]`, then optionally `Z` or an offset `±HH[:MM]`.
+struct ParsedDateTime {
+    var wallMicroseconds: Int64
+    var offsetSeconds: Int?
+
+    init?(_ text: some StringProtocol) {
+        var bytes = Array(text.utf8)
+        // Surrounding white space is tolerated, as the old service's parser did.
+        while let last = bytes.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { bytes.removeLast() }
+        var index = 0
+        while index < bytes.count, bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t") { index += 1 }
+        guard bytes.count - index <= 64 else { return nil }
+
+        func digits(_ count: Int) -> Int? {
+            guard index + count <= bytes.count else { return nil }
+            var value = 0
+            for offset in 0..<count {
+                let byte = bytes[index + offset]
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+            index += count
+            return value
+        }
+        func consume(_ ascii: Unicode.Scalar) -> Bool {
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ascii) else { return false }
+            index += 1
+            return true
+        }
+
+        guard let year = digits(4), consume("-"), let month = digits(2), consume("-"), let day = digits(2) else { return nil }
+        guard (1...12).contains(month), day >= 1, day <= CivilTime.daysIn(month: month, year: year), year >= 1 else { return nil }
+        var hour = 0
+        var minute = 0
+        var second = 0
+        var micros = 0
+        if index < bytes.count, bytes[index] == UInt8(ascii: "T") || bytes[index] == UInt8(ascii: "t") || bytes[index] == UInt8(ascii: " ") {
+            index += 1
+            guard let h = digits(2), consume(":"), let m = digits(2) else { return nil }
+            hour = h
+            minute = m
+            if consume(":") {
+                guard let s = digits(2) else { return nil }
+                second = s
+                if consume(".") || consume(",") {
+                    var fractionDigits = 0
+                    while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
+                        if fractionDigits < 6 { micros = micros * 10 + Int(bytes[index] - UInt8(ascii: "0")) }
+                        fractionDigits += 1
+                        index += 1
+                    }
+                    guard (1...9).contains(fractionDigits) else { return nil }
+                    for _ in fractionDigits..<6 { micros *= 10 }
+                }
+            }
+            guard hour < 24, minute < 60, second < 60 else { return nil }
+        }
+        var offset: Int?
+        if index < bytes.count {
+            if consume("Z") || consume("z") {
+                offset = 0
+            } else if bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                let sign = bytes[index] == UInt8(ascii: "-") ? -1 : 1
+                index += 1
+                guard let offsetHours = digits(2) else { return nil }
+                var offsetMinutes = 0
+                if index < bytes.count {
+                    _ = consume(":")
+                    guard let m = digits(2) else { return nil }
+                    offsetMinutes = m
+                }
+                guard offsetHours < 24, offsetMinutes < 60 else { return nil }
+                offset = sign * (offsetHours * 3600 + offsetMinutes * 60)
+            } else {
+                return nil
+            }
+        }
+        guard index == bytes.count else { return nil }
+        let days = CivilTime.daysFromCivil(year: year, month: month, day: day)
+        let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
+        self.wallMicroseconds = seconds * 1_000_000 + Int64(micros)
+        self.offsetSeconds = offset
+    }
+}
+
+// MARK: - Civil calendar arithmetic
+
+/// Proleptic Gregorian calendar conversions (Howard Hinnant's algorithms), no Foundation.
+enum CivilTime {
+    static func isLeap(_ year: Int) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
+
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: isLeap(year) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    static func civil(fromDays days: Int) -> (year: Int, month: Int, day: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS[.ffffff]` for microseconds since the epoch on some clock.
+    static func format(microseconds: Int64) -> String {
+        var seconds = microseconds / 1_000_000
+        var micros = microseconds % 1_000_000
+        if micros < 0 {
+            micros += 1_000_000
+            seconds -= 1
+        }
+        var days = seconds / 86_400
+        var secondOfDay = seconds % 86_400
+        if secondOfDay < 0 {
+            secondOfDay += 86_400
+            days -= 1
+        }
+        let (year, month, day) = civil(fromDays: Int(days))
+        var out = [UInt8]()
+        out.reserveCapacity(26)
+        func pad(_ value: Int, _ width: Int) {
+            var digits = [UInt8](repeating: UInt8(ascii: "0"), count: width)
+            var rest = value
+            for position in stride(from: width - 1, through: 0, by: -1) {
+                digits[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            }
+            out.append(contentsOf: digits)
+        }
+        pad(year, 4)
+        out.append(UInt8(ascii: "-"))
+        pad(month, 2)
+        out.append(UInt8(ascii: "-"))
+        pad(day, 2)
+        out.append(UInt8(ascii: "T"))
+        pad(Int(secondOfDay / 3600), 2)
+        out.append(UInt8(ascii: ":"))
+        pad(Int(secondOfDay % 3600 / 60), 2)
+        out.append(UInt8(ascii: ":"))
+        pad(Int(secondOfDay % 60), 2)
+        if micros != 0 {
+            out.append(UInt8(ascii: "."))
+            pad(Int(micros), 6)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

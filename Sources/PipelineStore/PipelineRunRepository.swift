@@ -1,0 +1,91 @@
+public import PipelineCore
+public import ServiceLifecycle
+
+/// Where pipeline runs are kept. The HTTP layer talks only to this protocol; every backend
+/// (JSONL, SQLite, PostgreSQL) gives the same answers for the same calls, which the shared
+/// contract suite checks.
+public protocol PipelineRunRepository: Sendable {
+    /// The backend's short name, as `/health` reports it (`jsonl`, `sqlite`, `postgres`).
+    var backendName: String { get }
+
+    /// Stores one run durably before returning.
+    ///
+    /// A run whose (`pipeline_name`, `date_code`) is already stored with identical content is not
+    /// stored again: the stored run comes back as `.existing`. The same key with different content
+    /// throws ``StorageError/conflict(_:)``.
+    func insert(_ run: PipelineInfo) async throws -> InsertOutcome
+
+    /// Stores several runs atomically (all or none), each with the idempotency rule of `insert(_:)`.
+    /// A conflict on any run stores none of them.
+    func insert(contentsOf runs: [PipelineInfo]) async throws -> [InsertOutcome]
+
+    /// The runs matching the query's filters, in result order, paged as the query says,
+    /// with the number of matches regardless of paging.
+    func runs(matching query: RunQuery) async throws -> RunPage
+
+    /// One summary per pipeline signature, `last_run` descending (SPEC §2.2).
+    func summaries() async throws -> [PipelineSummary]
+
+    /// The most recently stored run with this date code, if any.
+    func run(dateCode: String) async throws -> PipelineInfo?
+
+    /// Throws when the backend cannot serve requests right now (database down, file unusable).
+    func checkHealth() async throws
+
+    /// Long-running work the repository needs while it is used (a connection pool's `run()`),
+    /// to be run by the application's service group.
+    var services: [any Service] { get }
+
+    /// Readies the storage once `services` are running: applies migrations to a table the
+    /// service owns, or checks that a mapped table has every column. Throws a
+    /// ``ConfigurationError`` naming the setting when the storage cannot be used.
+    func prepare() async throws
+}
+
+extension PipelineRunRepository {
+    public var services: [any Service] { [] }
+    public func prepare() async throws {}
+}
+
+/// What an insert did.
+public enum InsertOutcome: Sendable, Hashable {
+    /// The run was new and is now stored.
+    case created(StoredRun)
+    /// The identical run was already stored; nothing new was written.
+    case existing(StoredRun)
+
+    public var storedRun: StoredRun {
+        switch self {
+        case .created(let run), .existing(let run): run
+        }
+    }
+
+    public var isCreated: Bool {
+        if case .created = self { return true }
+        return false
+    }
+}
+
+/// One write waiting for a group commit: a single run, or a batch that is stored all or none.
+public enum WriteRequest: Sendable {
+    case one(PipelineInfo)
+    case all([PipelineInfo])
+
+    public var runs: [PipelineInfo] {
+        switch self {
+        case .one(let run): [run]
+        case .all(let runs): runs
+        }
+    }
+}
+
+extension PipelineRunRepository {
+    /// Idempotency decision shared by every backend: given what is stored under a run's key,
+    /// the run is either already there (identical) or a conflict.
+    public static func outcome(forExisting stored: StoredRun, incoming: PipelineInfo) throws(StorageError) -> InsertOutcome {
+        guard stored.info == incoming else {
+            throw StorageError.conflict(incoming.runKey ?? RunKey(pipelineName: "", dateCode: incoming.dateCode))
+        }
+        return .existing(stored)
+    }
+}

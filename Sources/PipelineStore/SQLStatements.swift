@@ -1,0 +1,174 @@
+public import PipelineCore
+
+/// A value bound to a statement parameter. Backends convert each to their native binding;
+/// nothing here is ever spliced into SQL text.
+public enum SQLBind: Sendable, Hashable {
+    case text(String)
+    case optionalText(String?)
+    case integer(Int64)
+    case double(Double)
+    case instant(UTCInstant)
+    case local(LocalDateTime)
+}
+
+/// A SQL statement and its binds, in placeholder order.
+public struct SQLStatement: Sendable, Hashable {
+    public var sql: String
+    public var binds: [SQLBind]
+
+    public init(sql: String, binds: [SQLBind]) {
+        self.sql = sql
+        self.binds = binds
+    }
+}
+
+/// How a dialect writes placeholders.
+public enum SQLDialect: Sendable {
+    /// `?` placeholders (SQLite).
+    case questionMarks
+    /// `$1`, `$2`, … placeholders (PostgreSQL).
+    case numbered
+}
+
+/// Translates the pure query module's values into SQL for a table layout — the single place
+/// where run filters, ordering, keyset paging and summaries become SQL, shared by every SQL backend.
+public struct SQLStatements: Sendable {
+    public let layout: SQLTableLayout
+    public let dialect: SQLDialect
+
+    public init(layout: SQLTableLayout, dialect: SQLDialect) {
+        self.layout = layout
+        self.dialect = dialect
+    }
+
+    /// The columns every run query selects: the id column, then every field in `PipelineField.allCases` order.
+    public var selectList: String {
+        ([layout.quotedIDColumn] + PipelineField.allCases.map(layout.quoted)).joined(separator: ", ")
+    }
+
+    /// The binds for inserting a run, in `PipelineField.allCases` order.
+    public static func binds(for run: PipelineInfo) -> [SQLBind] {
+        [
+            .local(run.startLocal), .local(run.endLocal), .instant(run.startUTC), .instant(run.endUTC),
+            .double(run.elapsedSeconds), .text(run.elapsedHuman), .text(run.outputFile), .integer(run.rowcount),
+            .text(run.logFile), .integer(run.pid), .text(run.dateCode), .optionalText(run.pipelineName),
+            .optionalText(run.scriptName), .optionalText(run.pipelineType), .optionalText(run.environment),
+            .optionalText(run.archivedFile),
+        ]
+    }
+
+    /// `INSERT INTO t (fields…) VALUES (…)` for one run, without a RETURNING clause
+    /// (dialects differ in how they hand back the new id).
+    public func insert(_ run: PipelineInfo) -> SQLStatement {
+        var builder = Builder(dialect: dialect)
+        let columns = PipelineField.allCases.map(layout.quoted).joined(separator: ", ")
+        let placeholders = Self.binds(for: run).map { builder.bind($0) }.joined(separator: ", ")
+        return SQLStatement(sql: "INSERT INTO \(layout.quotedTable) (\(columns)) VALUES (\(placeholders))", binds: builder.binds)
+    }
+
+    /// The stored run with this (`pipeline_name`, `date_code`), if any.
+    public func runByKey(_ key: RunKey) -> SQLStatement {
+        var builder = Builder(dialect: dialect)
+        let sql = "SELECT \(selectList) FROM \(layout.quotedTable) WHERE \(layout.quoted(.pipelineName)) = \(builder.bind(.text(key.pipelineName))) AND \(layout.quoted(.dateCode)) = \(builder.bind(.text(key.dateCode))) ORDER BY \(layout.quotedIDColumn) DESC LIMIT 1"
+        return SQLStatement(sql: sql, binds: builder.binds)
+    }
+
+    /// The most recently stored run with this date code, if any.
+    public func runByDateCode(_ dateCode: String) -> SQLStatement {
+        var builder = Builder(dialect: dialect)
+        let sql = "SELECT \(selectList) FROM \(layout.quotedTable) WHERE \(layout.quoted(.dateCode)) = \(builder.bind(.text(dateCode))) ORDER BY \(layout.quotedIDColumn) DESC LIMIT 1"
+        return SQLStatement(sql: sql, binds: builder.binds)
+    }
+
+    /// The page of runs a query asks for, in result order.
+    public func page(_ query: RunQuery) -> SQLStatement {
+        var builder = Builder(dialect: dialect)
+        var conditions = whereConditions(query.filter, builder: &builder)
+        if case .after(let position, _) = query.paging {
+            let start = layout.quoted(.startUTC)
+            let id = layout.quotedIDColumn
+            conditions.append(
+                "(\(start) < \(builder.bind(.instant(position.startUTC))) OR (\(start) = \(builder.bind(.instant(position.startUTC))) AND \(id) < \(builder.bind(.integer(position.sequence)))))"
+            )
+        }
+        var sql = "SELECT \(selectList) FROM \(layout.quotedTable)"
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        sql += " ORDER BY \(layout.quoted(.startUTC)) DESC, \(layout.quotedIDColumn) DESC"
+        switch query.paging {
+        case .all:
+            break
+        case .window(let limit, let offset):
+            sql += " LIMIT \(builder.bind(.integer(Int64(limit)))) OFFSET \(builder.bind(.integer(Int64(offset))))"
+        case .after(_, let limit):
+            sql += " LIMIT \(builder.bind(.integer(Int64(limit))))"
+        }
+        return SQLStatement(sql: sql, binds: builder.binds)
+    }
+
+    /// The number of runs matching a filter, regardless of paging.
+    public func count(_ filter: RunFilter) -> SQLStatement {
+        var builder = Builder(dialect: dialect)
+        let conditions = whereConditions(filter, builder: &builder)
+        var sql = "SELECT COUNT(*) FROM \(layout.quotedTable)"
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        return SQLStatement(sql: sql, binds: builder.binds)
+    }
+
+    /// Per-signature totals computed by one grouped scan, for tables the service does not own
+    /// (owned tables keep them incrementally). Columns: the four signature fields, total runs,
+    /// last start, positive-duration sum and count, positive-rowcount sum and count.
+    public func aggregatesByGroupedScan() -> SQLStatement {
+        let elapsed = layout.quoted(.elapsedSeconds)
+        let rows = layout.quoted(.rowcount)
+        let signature = [PipelineField.pipelineName, .scriptName, .pipelineType, .environment].map(layout.quoted).joined(separator: ", ")
+        let sql = """
+            SELECT \(signature), COUNT(*), MAX(\(layout.quoted(.startUTC))), \
+            SUM(CASE WHEN \(elapsed) > 0 THEN \(elapsed) ELSE 0 END), \
+            CAST(SUM(CASE WHEN \(elapsed) > 0 THEN 1 ELSE 0 END) AS BIGINT), \
+            CAST(SUM(CASE WHEN \(rows) > 0 THEN \(rows) ELSE 0 END) AS BIGINT), \
+            CAST(SUM(CASE WHEN \(rows) > 0 THEN 1 ELSE 0 END) AS BIGINT) \
+            FROM \(layout.quotedTable) GROUP BY \(signature)
+            """
+        return SQLStatement(sql: sql, binds: [])
+    }
+
+    private func whereConditions(_ filter: RunFilter, builder: inout Builder) -> [String] {
+        var conditions: [String] = []
+        if let value = filter.startUTCFrom { conditions.append("\(layout.quoted(.startUTC)) >= \(builder.bind(.instant(value)))") }
+        if let value = filter.endUTCTo { conditions.append("\(layout.quoted(.endUTC)) <= \(builder.bind(.instant(value)))") }
+        if let value = filter.minRowcount { conditions.append("\(layout.quoted(.rowcount)) >= \(builder.bind(.integer(value)))") }
+        if let value = filter.maxRowcount { conditions.append("\(layout.quoted(.rowcount)) <= \(builder.bind(.integer(value)))") }
+        let exact: [(PipelineField, String?)] = [
+            (.pipelineName, filter.pipelineName), (.scriptName, filter.scriptName),
+            (.pipelineType, filter.pipelineType), (.environment, filter.environment),
+        ]
+        for case (let field, let value?) in exact {
+            conditions.append("\(layout.quoted(field)) = \(builder.bind(.text(value)))")
+        }
+        return conditions
+    }
+
+    /// Numbers placeholders and collects binds in order.
+    private struct Builder {
+        let dialect: SQLDialect
+        var binds: [SQLBind] = []
+        private var count = 0
+
+        init(dialect: SQLDialect) {
+            self.dialect = dialect
+        }
+
+        mutating func placeholder() -> String {
+            count += 1
+            switch dialect {
+            case .questionMarks: return "?"
+            case .numbered: return "$\(count)"
+            }
+        }
+
+        mutating func bind(_ value: SQLBind) -> String {
+            binds.append(value)
+            return placeholder()
+        }
+    }
+}

@@ -1,0 +1,61 @@
+public import PipelineCore
+
+/// A storage failure, safe to show to clients: messages never carry SQL, file paths or secrets.
+///
+/// A struct around a private code, so cases can be added without breaking callers
+/// (the style of PostgresNIO's `PSQLError`).
+public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
+    private enum Code: Sendable, Hashable {
+        case conflict(RunKey)
+        case unavailable(String)
+        case storageFull
+        case readOnly
+        case corrupt(String)
+    }
+
+    private let code: Code
+
+    private init(_ code: Code) {
+        self.code = code
+    }
+
+    /// A different run is already stored under this (`pipeline_name`, `date_code`).
+    public static func conflict(_ key: RunKey) -> StorageError { StorageError(.conflict(key)) }
+    /// The backend cannot be reached or used right now; `reason` is for clients (no internals).
+    public static func unavailable(_ reason: String) -> StorageError { StorageError(.unavailable(reason)) }
+    /// The disk is full: nothing was stored.
+    public static let storageFull = StorageError(.storageFull)
+    /// The storage refuses writes (read-only file or database).
+    public static let readOnly = StorageError(.readOnly)
+    /// Stored data could not be read back as a valid run.
+    public static func corrupt(_ reason: String) -> StorageError { StorageError(.corrupt(reason)) }
+
+    /// The key of a conflict, if this is one.
+    public var conflictingKey: RunKey? {
+        if case .conflict(let key) = code { return key }
+        return nil
+    }
+
+    /// Whether the failure is the backend's state, not the request's (answer 503 and retry later).
+    public var isUnavailable: Bool {
+        switch code {
+        case .conflict: false
+        case .unavailable, .storageFull, .readOnly, .corrupt: true
+        }
+    }
+
+    public var description: String {
+        switch code {
+        case .conflict(let key):
+            "A different run is already stored for \(key); resend it unchanged or use a new date_code"
+        case .unavailable(let reason):
+            "Storage is unavailable: \(reason)"
+        case .storageFull:
+            "Storage is full: the run was not stored; retry when space has been freed"
+        case .readOnly:
+            "Storage is read-only: the run was not stored"
+        case .corrupt(let reason):
+            "Stored data is unreadable: \(reason)"
+        }
+    }
+}
