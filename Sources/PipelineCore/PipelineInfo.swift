@@ -134,13 +134,15 @@ extension PipelineInfo {
     /// Builds a run from a parsed JSON body, collecting every invalid field (SPEC §2.1).
     ///
     /// Unknown members are ignored; `rowcount` and `pid` may be strings holding an integer.
-    public init(json: JSONValue, location: FieldIssue.Location = .body) throws(ValidationError) {
+    /// With `.stored`, only types and date-times are checked: data already stored (perhaps by
+    /// the old service) is loaded as it is, never refused for a policy added since.
+    public init(json: JSONValue, location: FieldIssue.Location = .body, policy: ValidationPolicy = .strict) throws(ValidationError) {
         guard case .object(let members) = json else {
             throw ValidationError(
                 FieldIssue(location, "", kind: "model_attributes_type", message: "Input should be a JSON object with the run's fields", input: json)
             )
         }
-        var reader = FieldReader(members: members, location: location)
+        var reader = FieldReader(members: members, location: location, isStrict: policy == .strict)
         let startLocal = reader.localDateTime(.startLocal)
         let endLocal = reader.localDateTime(.endLocal)
         let startUTC = reader.instant(.startUTC)
@@ -157,7 +159,7 @@ extension PipelineInfo {
         let pipelineType = reader.optionalString(.pipelineType)
         let environment = reader.optionalString(.environment)
         let archivedFile = reader.optionalString(.archivedFile)
-        if let startUTC, let endUTC, endUTC < startUTC {
+        if policy == .strict, let startUTC, let endUTC, endUTC < startUTC {
             reader.issues.append(
                 FieldIssue(location, "end_utc", kind: "end_before_start", message: "end_utc must not be before start_utc (\(startUTC))", input: members["end_utc"])
             )
@@ -188,21 +190,30 @@ extension PipelineInfo {
     }
 
     /// Parses and validates one JSON document holding a run.
-    public init(jsonBytes: some Collection<UInt8>, location: FieldIssue.Location = .body) throws(ValidationError) {
+    public init(jsonBytes: some Collection<UInt8>, location: FieldIssue.Location = .body, policy: ValidationPolicy = .strict) throws(ValidationError) {
         let value: JSONValue
         do {
             value = try JSONParser.parse(jsonBytes)
         } catch {
             throw ValidationError(FieldIssue(location, "", kind: "json_invalid", message: "JSON decode error: \(error)"))
         }
-        try self.init(json: value, location: location)
+        try self.init(json: value, location: location, policy: policy)
     }
+}
+
+/// How strictly a run is checked.
+public enum ValidationPolicy: Sendable, Hashable {
+    /// Everything: types, date-times, bounds, lengths, `end_utc` not before `start_utc` (new input).
+    case strict
+    /// Types and date-times only (runs read back from storage).
+    case stored
 }
 
 /// Reads typed fields out of a JSON object, recording an issue for each bad one.
 private struct FieldReader {
     let members: [String: JSONValue]
     let location: FieldIssue.Location
+    let isStrict: Bool
     var issues: [FieldIssue] = []
 
     private mutating func fail(_ field: PipelineField, _ kind: String, _ message: String, _ input: JSONValue?) {
@@ -223,7 +234,7 @@ private struct FieldReader {
             fail(field, "string_type", "Input should be a valid string", value)
             return nil
         }
-        guard text.utf8.count <= field.maximumLength else {
+        guard !isStrict || text.utf8.count <= field.maximumLength else {
             fail(field, "string_too_long", "String should have at most \(field.maximumLength) bytes", value)
             return nil
         }
@@ -271,6 +282,7 @@ private struct FieldReader {
             fail(field, "int_parsing", "Input should be a valid integer, without a fractional part", value)
             return nil
         }
+        guard isStrict else { return parsed }
         guard parsed >= 0 else {
             fail(field, "greater_than_equal", "Input should be greater than or equal to 0", value)
             return nil
@@ -296,6 +308,7 @@ private struct FieldReader {
             fail(field, "finite_number", "Input should be a finite number", value)
             return nil
         }
+        guard isStrict else { return number }
         guard number >= 0 else {
             fail(field, "greater_than_equal", "Input should be greater than or equal to 0", value)
             return nil

@@ -1,0 +1,188 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `close(2)`, reachable under a name that no `close()` method shadows.
+func closeFileDescriptor(_ descriptor: Int32) {
+    _ = close(descriptor)
+}
+
+/// The JSONL file on disk: opened once, locked exclusively for the life of the process,
+/// appended to and fsync'ed by one writer at a time.
+///
+/// Not thread-safe by itself: the repository's group committer is its only writer.
+final class JSONLFile: @unchecked Sendable {
+    let path: String
+    private var descriptor: Int32
+    /// The size of the file up to the last committed line. A failed append is cut back to it,
+    /// so the file never keeps half a line.
+    private(set) var committedSize: Int64
+
+    /// What start-up found in the file.
+    struct LoadReport {
+        var runs: Int = 0
+        /// 1-based line numbers of lines that are not a valid run (left in the file as they are).
+        var corruptLines: [Int] = []
+        /// Bytes of an unterminated, unparsable last line (a torn write), moved out of the file.
+        var tornBytes: [UInt8] = []
+        /// Whether a valid last line lacked its newline and one was added.
+        var addedFinalNewline = false
+    }
+
+    /// Opens (creating if needed) and locks the file. Throws a `ConfigurationError` naming
+    /// `PIPELINE_JSONL_PATH` when it cannot be opened, written, or is locked by another process.
+    init(path: String) throws(ConfigurationError) {
+        self.path = path
+        let descriptor = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw ConfigurationError("PIPELINE_JSONL_PATH", "cannot open \(path) for writing (\(Self.errorText(errno)))")
+        }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            let code = errno
+            closeFileDescriptor(descriptor)
+            if code == EWOULDBLOCK {
+                throw ConfigurationError(
+                    "PIPELINE_JSONL_PATH",
+                    "\(path) is in use by another pipeline-service process (it holds the file's lock); stop that process or choose another file"
+                )
+            }
+            throw ConfigurationError("PIPELINE_JSONL_PATH", "cannot lock \(path) (\(Self.errorText(code)))")
+        }
+        self.descriptor = descriptor
+        var info = stat()
+        fstat(descriptor, &info)
+        self.committedSize = Int64(info.st_size)
+    }
+
+    deinit {
+        if descriptor >= 0 { closeFileDescriptor(descriptor) }
+    }
+
+    /// Releases the lock and the file.
+    func close() {
+        guard descriptor >= 0 else { return }
+        closeFileDescriptor(descriptor)
+        descriptor = -1
+    }
+
+    /// Reads every line once, calling `line` with each complete line's bytes and its 1-based number;
+    /// `line` returns false for a line that is not a valid run. Repairs a torn last line.
+    func load(_ line: (UnsafeBufferPointer<UInt8>, Int) -> Bool) throws(ConfigurationError) -> LoadReport {
+        try withoutActuallyEscaping(line) { line throws(ConfigurationError) in try load(escapingLine: line) }
+    }
+
+    private func load(escapingLine line: @escaping (UnsafeBufferPointer<UInt8>, Int) -> Bool) throws(ConfigurationError) -> LoadReport {
+        var report = LoadReport()
+        let chunkSize = 4 << 20
+        var carry: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: chunkSize)
+        var lineNumber = 0
+        var offset: Int64 = 0
+        var lastNewlineEnd: Int64 = 0
+        while true {
+            let count = buffer.withUnsafeMutableBytes { raw in pread(descriptor, raw.baseAddress, chunkSize, off_t(offset)) }
+            guard count >= 0 else { throw ConfigurationError("PIPELINE_JSONL_PATH", "cannot read \(path) (\(Self.errorText(errno)))") }
+            if count == 0 { break }
+            buffer.withUnsafeBufferPointer { chunk in
+                var start = 0
+                for position in 0..<count where chunk[position] == 0x0A {
+                    lineNumber += 1
+                    let processLine: (UnsafeBufferPointer<UInt8>) -> Void = { bytes in
+                        if Self.isBlank(bytes) { return }
+                        if line(bytes, lineNumber) { report.runs += 1 } else { report.corruptLines.append(lineNumber) }
+                    }
+                    if carry.isEmpty {
+                        processLine(UnsafeBufferPointer(rebasing: chunk[start..<position]))
+                    } else {
+                        carry.append(contentsOf: chunk[start..<position])
+                        carry.withUnsafeBufferPointer(processLine)
+                        carry.removeAll(keepingCapacity: true)
+                    }
+                    start = position + 1
+                    lastNewlineEnd = offset + Int64(position) + 1
+                }
+                carry.append(contentsOf: chunk[start..<count])
+            }
+            offset += Int64(count)
+        }
+        if !carry.isEmpty, !carry.withUnsafeBufferPointer(Self.isBlank) {
+            // The last line has no newline: a crash mid-write, or a writer that omits the final newline.
+            let isValid = carry.withUnsafeBufferPointer { line($0, lineNumber + 1) }
+            if isValid {
+                report.runs += 1
+                do {
+                    try append([0x0A])
+                } catch {
+                    throw ConfigurationError("PIPELINE_JSONL_PATH", "cannot complete the last line of \(path) (\(error))")
+                }
+                report.addedFinalNewline = true
+                return report
+            }
+            report.tornBytes = carry
+            guard ftruncate(descriptor, off_t(lastNewlineEnd)) == 0 else {
+                throw ConfigurationError("PIPELINE_JSONL_PATH", "cannot repair the torn last line of \(path) (\(Self.errorText(errno)))")
+            }
+            fsync(descriptor)
+            committedSize = lastNewlineEnd
+        }
+        return report
+    }
+
+    /// Appends bytes and makes them durable (write + fsync). On failure the file is cut back to
+    /// its last committed size, so no partial line remains, and the error is thrown.
+    func append(_ bytes: [UInt8]) throws(StorageError) {
+        if committedSize != currentSize() {
+            // A previous failed append could not be cut back then; do it before writing more.
+            guard ftruncate(descriptor, off_t(committedSize)) == 0 else { throw Self.storageError(errno) }
+        }
+        var written = 0
+        let failure: Int32? = bytes.withUnsafeBytes { raw -> Int32? in
+            while written < raw.count {
+                let result = write(descriptor, raw.baseAddress! + written, raw.count - written)
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                written += result
+            }
+            return fsync(descriptor) == 0 ? nil : errno
+        }
+        if let failure {
+            _ = ftruncate(descriptor, off_t(committedSize))
+            throw Self.storageError(failure)
+        }
+        committedSize += Int64(bytes.count)
+    }
+
+    /// Whether the file is still open and its disk answers.
+    func isUsable() -> Bool {
+        var info = stat()
+        return descriptor >= 0 && fstat(descriptor, &info) == 0
+    }
+
+    private func currentSize() -> Int64 {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { return -1 }
+        return Int64(info.st_size)
+    }
+
+    private static func isBlank(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        bytes.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
+    }
+
+    private static func storageError(_ code: Int32) -> StorageError {
+        switch code {
+        case ENOSPC, EDQUOT, EFBIG: .storageFull
+        case EROFS, EACCES, EPERM, EBADF: .readOnly
+        default: .unavailable("the data file could not be written")
+        }
+    }
+
+    static func errorText(_ code: Int32) -> String {
+        String(cString: strerror(code))
+    }
+}

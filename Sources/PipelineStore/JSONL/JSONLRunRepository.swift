@@ -1,0 +1,173 @@
+public import Logging
+import NIOPosix
+public import PipelineCore
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The default backend: one JSON object per line in a plain file that other tools (and the old
+/// service) can read.
+///
+/// The file is read once at start-up; queries are served from memory. A write returns only after
+/// its line is fsync'ed; concurrent writes are group-committed, so one fsync covers all of them.
+/// The file is locked exclusively while the repository is open.
+public final class JSONLRunRepository: PipelineRunRepository {
+    public let backendName = "jsonl"
+    private let file: JSONLFile
+    private let index: SharedRunIndex
+    private let logger: Logger
+    private let committer: GroupCommitter<WriteRequest, [InsertOutcome]>
+
+    /// Opens, locks and loads the file at `path` (created if missing).
+    ///
+    /// Corrupt lines are reported in the log with their numbers and left in the file; a torn last
+    /// line (a crash mid-write) is moved to `<path>.torn-<time>` and cut from the file.
+    public init(path: String, logger: Logger, onBatch: @escaping @Sendable (Int) -> Void = { _ in }) throws(ConfigurationError) {
+        let file = try JSONLFile(path: path)
+        var index = RunIndex()
+        let report = try file.load { bytes, _ in
+            guard let run = try? PipelineInfo(jsonBytes: bytes, policy: .stored) else { return false }
+            index.append(run)
+            return true
+        }
+        if !report.corruptLines.isEmpty {
+            let shown = report.corruptLines.prefix(20).map(String.init).joined(separator: ", ")
+            let more = report.corruptLines.count > 20 ? " and \(report.corruptLines.count - 20) more" : ""
+            logger.warning(
+                "\(report.corruptLines.count) line(s) of the data file are not valid runs and were skipped (lines \(shown)\(more)); they are left in the file unchanged",
+                metadata: ["path": "\(path)"]
+            )
+        }
+        if !report.tornBytes.isEmpty {
+            let sidecar = "\(path).torn-\(time(nil))"
+            let saved = Self.save(report.tornBytes, to: sidecar)
+            logger.warning(
+                "The data file ended in a torn line (\(report.tornBytes.count) bytes, an interrupted write); it was cut from the file\(saved ? " and saved to \(sidecar)" : "")",
+                metadata: ["path": "\(path)"]
+            )
+        }
+        logger.info("Loaded \(report.runs) run(s) from the data file", metadata: ["path": "\(path)"])
+        self.file = file
+        self.logger = logger
+        let sharedIndex = SharedRunIndex(index)
+        self.index = sharedIndex
+        self.committer = GroupCommitter(onBatch: onBatch) { requests in
+            await Self.commit(requests, file: file, index: sharedIndex, logger: logger)
+        }
+    }
+
+    /// Releases the file and its lock. Writes still queued fail.
+    public func close() {
+        file.close()
+    }
+
+    // MARK: - PipelineRunRepository
+
+    public func insert(_ run: PipelineInfo) async throws -> InsertOutcome {
+        let outcomes = try await committer.submit(.one(run))
+        return outcomes[0]
+    }
+
+    public func insert(contentsOf runs: [PipelineInfo]) async throws -> [InsertOutcome] {
+        guard !runs.isEmpty else { return [] }
+        return try await committer.submit(.all(runs))
+    }
+
+    public func runs(matching query: RunQuery) async throws -> RunPage {
+        index.lock.withLock { $0.evaluate(query) }
+    }
+
+    public func summaries() async throws -> [PipelineSummary] {
+        index.lock.withLock { $0.summaries() }
+    }
+
+    public func run(dateCode: String) async throws -> PipelineInfo? {
+        index.lock.withLock { $0.run(dateCode: dateCode)?.info }
+    }
+
+    public func checkHealth() async throws {
+        guard file.isUsable() else { throw StorageError.unavailable("the data file is not open") }
+    }
+
+    // MARK: - Group commit
+
+    /// Decides every request against the index, writes all new lines with one fsync, then makes
+    /// them visible to readers. Readers never see a run that is not yet on disk.
+    private static func commit(
+        _ requests: [WriteRequest],
+        file: JSONLFile,
+        index: SharedRunIndex,
+        logger: Logger
+    ) async -> [Result<[InsertOutcome], any Error>] {
+        var results: [Result<[InsertOutcome], any Error>] = []
+        var newRuns: [PipelineInfo] = []
+        index.lock.withLock { index in
+            var pending: [RunKey: StoredRun] = [:]
+            var nextSequence = index.nextSequence
+            for request in requests {
+                var outcomes: [InsertOutcome] = []
+                var staged: [RunKey: StoredRun] = [:]
+                var stagedRuns: [PipelineInfo] = []
+                do {
+                    for run in request.runs {
+                        if let key = run.runKey, let stored = index.run(forKey: key) ?? pending[key] ?? staged[key] {
+                            outcomes.append(try Self.outcome(forExisting: stored, incoming: run))
+                            continue
+                        }
+                        let stored = StoredRun(sequence: nextSequence + Int64(stagedRuns.count), info: run)
+                        if let key = run.runKey { staged[key] = stored }
+                        stagedRuns.append(run)
+                        outcomes.append(.created(stored))
+                    }
+                    pending.merge(staged) { first, _ in first }
+                    newRuns.append(contentsOf: stagedRuns)
+                    nextSequence += Int64(stagedRuns.count)
+                    results.append(.success(outcomes))
+                } catch {
+                    results.append(.failure(error))
+                }
+            }
+        }
+        guard !newRuns.isEmpty else { return results }
+
+        var writer = JSONWriter(reservingCapacity: newRuns.count * 640)
+        for run in newRuns {
+            run.write(to: &writer)
+            writer.raw("\n")
+        }
+        let bytes = writer.bytes
+        do {
+            try await NIOThreadPool.singleton.runIfActive { try file.append(bytes) }
+        } catch {
+            logger.error("Appending to the data file failed: \(error)", metadata: ["path": "\(file.path)", "runs": "\(newRuns.count)"])
+            let failure: any Error = (error as? StorageError) ?? StorageError.unavailable("the data file could not be written")
+            return results.map { result in result.flatMap { _ in .failure(failure) } }
+        }
+        index.lock.withLock { index in
+            for run in newRuns { index.append(run) }
+        }
+        return results
+    }
+
+    private static func save(_ bytes: [UInt8], to path: String) -> Bool {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { return false }
+        defer { closeFileDescriptor(descriptor) }
+        return bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) } == bytes.count
+    }
+}
+
+/// The in-memory index behind a lock, shared by readers and the group committer.
+private final class SharedRunIndex: Sendable {
+    let lock: Mutex<RunIndex>
+
+    init(_ index: consuming RunIndex) {
+        lock = Mutex(index)
+    }
+}
