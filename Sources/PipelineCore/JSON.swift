@@ -23,6 +23,12 @@ public enum JSONValue: Sendable, Hashable {
     }
 }
 
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int) { self = .number(String(value)) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+}
+
 /// Why a byte sequence is not acceptable JSON, with the position where it went wrong.
 public struct JSONSyntaxError: Error, Sendable, Hashable, CustomStringConvertible {
     public var message: String

@@ -1,0 +1,286 @@
+import PipelineCore
+import PipelineStore
+
+/// The OpenAPI 3.1 document served at `/openapi.json`, built from the same constants the
+/// code validates with (`RunQueryParameter`, `RunQuery.maximumLimit`, `PipelineField` limits),
+/// so the document cannot drift from the behaviour. A test checks every route and parameter.
+enum OpenAPIDocument {
+    static func json(version: String) -> [UInt8] {
+        var writer = JSONWriter(reservingCapacity: 16_384)
+        writer.value(document(version: version))
+        return writer.bytes
+    }
+
+    static func document(version: String) -> JSONValue {
+        .object([
+            "openapi": "3.1.0",
+            "info": .object([
+                "title": "Pipeline run metadata service",
+                "version": .string(version),
+                "description": """
+                Stores one record per pipeline run and serves filtered run history and per-pipeline summaries. \
+                Compatible with the FastAPI service it replaces: same endpoints, JSON and status codes.
+                """,
+            ]),
+            "paths": .object([
+                "/": .object(["get": operation("Service information", id: "root", responses: ["200": jsonResponse("Name, version and backend", ref: "Welcome")])]),
+                "/health": .object([
+                    "get": operation(
+                        "Health check: 200 when the backend answers, 503 when it does not",
+                        id: "health",
+                        responses: ["200": jsonResponse("Healthy", ref: "Health"), "503": jsonResponse("Backend not answering", ref: "Health")]
+                    )
+                ]),
+                "/pipelines": .object([
+                    "post": postPipelines,
+                    "get": operation(
+                        "Per-pipeline summaries, most recent first",
+                        id: "list_pipelines",
+                        responses: ["200": jsonResponse("Summaries", ref: "PipelineListResponse"), "503": errorResponse("Storage unavailable")]
+                    ),
+                ]),
+                "/get_pipeline_info": .object(["get": getPipelineInfo]),
+                "/pipelines/archived/{date_code}": .object(["get": getArchived]),
+            ]),
+            "components": .object(["schemas": schemas]),
+        ])
+    }
+
+    // MARK: - Operations
+
+    private static var postPipelines: JSONValue {
+        var op = operation(
+            "Store one pipeline run",
+            id: "create_pipeline_run",
+            responses: [
+                "201": jsonResponse("Stored; the stored record", ref: "PipelineInfo"),
+                "200": jsonResponse("The identical run (same pipeline_name and date_code) was already stored; nothing new was stored", ref: "PipelineInfo"),
+                "409": errorResponse("A different run is already stored under this pipeline_name and date_code"),
+                "413": errorResponse("Body larger than the configured limit"),
+                "415": errorResponse("Content-Type is not JSON"),
+                "422": jsonResponse("Validation error naming each bad field", ref: "HTTPValidationError"),
+                "503": errorResponse("Storage unavailable or full; nothing was stored"),
+            ]
+        )
+        if case .object(var members) = op {
+            members["requestBody"] = .object([
+                "required": true,
+                "content": .object(["application/json": .object(["schema": ref("PipelineInfoInput")])]),
+            ])
+            op = .object(members)
+        }
+        return op
+    }
+
+    private static var getPipelineInfo: JSONValue {
+        var op = operation(
+            "Filtered, paginated run history, newest start_utc first",
+            id: "get_pipeline_info",
+            responses: [
+                "200": jsonResponse("One page of runs", ref: "PipelineInfoResponse"),
+                "422": jsonResponse("Validation error naming the parameter", ref: "HTTPValidationError"),
+                "503": errorResponse("Storage unavailable"),
+            ]
+        )
+        if case .object(var members) = op {
+            members["parameters"] = .array(RunQueryParameter.allCases.map(parameter))
+            op = .object(members)
+        }
+        return op
+    }
+
+    private static var getArchived: JSONValue {
+        var op = operation(
+            "Download a run's archived file (only from PIPELINE_ARCHIVE_ROOTS; 404 when unset)",
+            id: "get_archived_file",
+            responses: [
+                "200": .object([
+                    "description": "The file",
+                    "content": .object(["application/octet-stream": .object(["schema": .object(["type": "string", "format": "binary"])])]),
+                ]),
+                "404": errorResponse("No such run, no archived file, file outside the archive roots, or the endpoint is off"),
+            ]
+        )
+        if case .object(var members) = op {
+            members["parameters"] = .array([
+                .object([
+                    "name": "date_code", "in": "path", "required": true,
+                    "schema": .object(["type": "string", "maxLength": .number(String(PipelineField.dateCode.maximumLength))]),
+                ])
+            ])
+            op = .object(members)
+        }
+        return op
+    }
+
+    static func parameter(_ parameter: RunQueryParameter) -> JSONValue {
+        let schema: JSONValue
+        let description: String
+        switch parameter {
+        case .startUTC:
+            schema = .object(["type": "string", "format": "date-time"])
+            description = "Runs with start_utc >= this instant (no offset means UTC)"
+        case .endUTC:
+            schema = .object(["type": "string", "format": "date-time"])
+            description = "Runs with end_utc <= this instant (no offset means UTC)"
+        case .minRowcount:
+            schema = .object(["type": "integer"])
+            description = "Runs with rowcount >= this"
+        case .maxRowcount:
+            schema = .object(["type": "integer"])
+            description = "Runs with rowcount <= this"
+        case .pipelineName, .scriptName, .pipelineType, .environment:
+            schema = .object(["type": "string", "maxLength": 4096])
+            description = "Exact match on \(parameter.rawValue)"
+        case .limit:
+            schema = .object([
+                "type": "integer", "minimum": 1, "maximum": .number(String(RunQuery.maximumLimit)),
+                "default": .number(String(RunQuery.defaultLimit)),
+            ])
+            description = "Page size"
+        case .offset:
+            schema = .object(["type": "integer", "minimum": 0, "maximum": .number(String(Int32.max)), "default": 0])
+            description = "Matches to skip (for deep pages prefer cursor)"
+        case .allData:
+            schema = .object(["type": "boolean", "default": false])
+            description = "true returns every match, ignoring limit, offset and cursor"
+        case .cursor:
+            schema = .object(["type": "string", "maxLength": 128])
+            description = "next_cursor from the previous page, with the same filters (keyset paging, fast at any depth)"
+        }
+        return .object(["name": .string(parameter.rawValue), "in": "query", "required": false, "description": .string(description), "schema": schema])
+    }
+
+    private static func operation(_ summary: String, id: String, responses: [String: JSONValue]) -> JSONValue {
+        .object(["summary": .string(summary), "operationId": .string(id), "responses": .object(responses)])
+    }
+
+    private static func jsonResponse(_ description: String, ref name: String) -> JSONValue {
+        .object(["description": .string(description), "content": .object(["application/json": .object(["schema": ref(name)])])])
+    }
+
+    private static func errorResponse(_ description: String) -> JSONValue {
+        jsonResponse(description, ref: "ErrorDetail")
+    }
+
+    private static func ref(_ name: String) -> JSONValue {
+        .object(["$ref": .string("#/components/schemas/\(name)")])
+    }
+
+    // MARK: - Schemas
+
+    private static func fieldSchema(_ field: PipelineField, forInput: Bool) -> JSONValue {
+        var members: [String: JSONValue]
+        switch field {
+        case .startLocal, .endLocal:
+            members = ["type": "string", "format": "date-time", "description": "Wall-clock time without zone, e.g. 2025-09-02 05:07:02"]
+        case .startUTC, .endUTC:
+            members = ["type": "string", "format": "date-time", "description": "An instant; written as UTC with Z, no offset on input means UTC"]
+        case .elapsedSeconds:
+            members = ["type": "number", "minimum": 0, "maximum": .number(String(Int64(PipelineInfo.maximumElapsedSeconds)))]
+        case .rowcount:
+            members = ["type": "integer", "minimum": 0, "maximum": .number(String(PipelineInfo.maximumRowcount))]
+        case .pid:
+            members = ["type": "integer", "minimum": 0, "maximum": .number(String(PipelineInfo.maximumPID))]
+        default:
+            members = ["type": "string", "maxLength": .number(String(field.maximumLength))]
+        }
+        if forInput, field == .rowcount || field == .pid {
+            members["description"] = "An integer, or a string holding one"
+        }
+        if field.isOptional {
+            members["type"] = .array([members["type"]!, "null"])
+        }
+        return .object(members)
+    }
+
+    private static var schemas: JSONValue {
+        func runSchema(forInput: Bool) -> JSONValue {
+            .object([
+                "type": "object",
+                "properties": .object(
+                    Dictionary(uniqueKeysWithValues: PipelineField.allCases.map { ($0.rawValue, fieldSchema($0, forInput: forInput)) })
+                ),
+                "required": .array(
+                    PipelineField.allCases.filter { forInput ? !$0.isOptional : true }.map { .string($0.rawValue) }
+                ),
+            ])
+        }
+        let optionalString: JSONValue = .object(["type": .array(["string", "null"])])
+        let optionalNumber: JSONValue = .object(["type": .array(["number", "null"])])
+        return .object([
+            "PipelineInfoInput": runSchema(forInput: true),
+            "PipelineInfo": runSchema(forInput: false),
+            "PipelineSummary": .object([
+                "type": "object",
+                "properties": .object([
+                    "pipeline_name": optionalString, "script_name": optionalString, "pipeline_type": optionalString,
+                    "environment": optionalString, "total_runs": .object(["type": "integer"]),
+                    "last_run": .object(["type": "string", "format": "date-time"]),
+                    "avg_duration": optionalNumber, "avg_rowcount": optionalNumber,
+                ]),
+                "required": .array(
+                    ["pipeline_name", "script_name", "pipeline_type", "environment", "total_runs", "last_run", "avg_duration", "avg_rowcount"]
+                ),
+            ]),
+            "PipelineInfoResponse": .object([
+                "type": "object",
+                "properties": .object([
+                    "total": .object(["type": "integer", "description": "Every match regardless of paging"]),
+                    "count": .object(["type": "integer", "description": "len(results)"]),
+                    "results": .object(["type": "array", "items": ref("PipelineInfo")]),
+                    "pipelines": .object(["type": "array", "items": .object(["type": "string"]), "description": "Distinct non-null pipeline names in results"]),
+                    "next_cursor": .object(["type": .array(["string", "null"]), "description": "Pass as cursor for the next page; null on the last page"]),
+                ]),
+                "required": .array(["total", "count", "results", "pipelines", "next_cursor"]),
+            ]),
+            "PipelineListResponse": .object([
+                "type": "object",
+                "properties": .object(["pipelines": .object(["type": "array", "items": ref("PipelineSummary")])]),
+                "required": .array(["pipelines"]),
+            ]),
+            "ErrorDetail": .object([
+                "type": "object",
+                "properties": .object(["detail": .object(["type": "string"])]),
+                "required": .array(["detail"]),
+            ]),
+            "HTTPValidationError": .object([
+                "type": "object",
+                "properties": .object([
+                    "detail": .object([
+                        "type": "array",
+                        "items": .object([
+                            "type": "object",
+                            "properties": .object([
+                                "type": .object(["type": "string"]),
+                                "loc": .object(["type": "array", "items": .object(["type": .array(["string", "integer"])])]),
+                                "msg": .object(["type": "string"]),
+                                "input": .object([:]),
+                            ]),
+                            "required": .array(["type", "loc", "msg"]),
+                        ]),
+                    ])
+                ]),
+                "required": .array(["detail"]),
+            ]),
+            "Health": .object([
+                "type": "object",
+                "properties": .object([
+                    "status": .object(["type": "string", "enum": .array(["healthy", "unhealthy"])]),
+                    "backend": .object(["type": "string"]), "version": .object(["type": "string"]),
+                    "detail": .object(["type": "string"]),
+                ]),
+                "required": .array(["status", "backend", "version"]),
+            ]),
+            "Welcome": .object([
+                "type": "object",
+                "properties": .object([
+                    "name": .object(["type": "string"]), "version": .object(["type": "string"]),
+                    "backend": .object(["type": "string"]), "docs": .object(["type": "string"]),
+                    "openapi": .object(["type": "string"]), "message": .object(["type": "string"]),
+                ]),
+                "required": .array(["name", "version", "backend", "docs"]),
+            ]),
+        ])
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import PipelineCore
+import PipelineStore
+
+/// The run endpoints of SPEC §3, generic over the repository: the HTTP layer never knows which
+/// backend it talks to.
+struct RunController<Repository: PipelineRunRepository, Context: RequestContext>: Sendable {
+    let repository: Repository
+    let maxBodySize: Int
+
+    func addRoutes(to router: some RouterMethods<Context>) {
+        router.post("/pipelines", use: createRun)
+        router.get("/get_pipeline_info", use: listRuns)
+        router.get("/pipelines", use: listSummaries)
+    }
+
+    /// `POST /pipelines`: validate and store one run; 201 when stored, 200 when the identical
+    /// run was already stored, 409 when its key holds a different run.
+    @Sendable func createRun(_ request: Request, context: Context) async throws -> Response {
+        let body = try await RequestBody.json(from: request, limit: maxBodySize)
+        let run: PipelineInfo
+        do {
+            run = try PipelineInfo(jsonBytes: body.readableBytesView)
+        } catch {
+            throw APIError.validation(error)
+        }
+        let outcome = try await repository.insert(run)
+        return Self.json(outcome.storedRun.info.jsonBytes, status: outcome.isCreated ? .created : .ok)
+    }
+
+    /// `GET /get_pipeline_info`: filtered, paged run history (SPEC §3.1).
+    @Sendable func listRuns(_ request: Request, context: Context) async throws -> Response {
+        let query: RunQuery
+        do {
+            query = try RunQuery(parameters: QueryString.parse(request.uri.query ?? ""))
+        } catch {
+            throw APIError.validation(error)
+        }
+        let page = try await repository.runs(matching: query)
+        return Self.json(PipelineInfoResponse(page: page).jsonBytes)
+    }
+
+    /// `GET /pipelines`: one summary per pipeline signature.
+    @Sendable func listSummaries(_ request: Request, context: Context) async throws -> Response {
+        let summaries = try await repository.summaries()
+        return Self.json(PipelineListResponse(pipelines: summaries).jsonBytes)
+    }
+
+    static func json(_ bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status,
+            headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes))
+        )
+    }
+}
+
+/// Reading a JSON request body within limits.
+enum RequestBody {
+    /// Collects the body up to `limit` bytes (413 beyond) after checking its content type (415 for
+    /// anything that cannot be JSON). A missing type, any JSON type and the form type curl sends by
+    /// default with `-d` are read as JSON.
+    static func json(from request: Request, limit: Int) async throws -> ByteBuffer {
+        if let contentType = request.headers[.contentType] {
+            let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+            let accepted =
+                mediaType == "application/json" || mediaType.hasSuffix("+json") || mediaType == "application/x-www-form-urlencoded"
+                || mediaType == "text/plain" || mediaType.isEmpty || mediaType == "*/*"
+            guard accepted else {
+                throw APIError.detail(.unsupportedMediaType, "Content-Type must be application/json (got \(mediaType.prefix(100)))")
+            }
+        }
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+            throw APIError.detail(.contentTooLarge, "Request body of \(length) bytes is larger than the limit of \(limit) bytes")
+        }
+        do {
+            return try await request.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw APIError.detail(.contentTooLarge, "Request body is larger than the limit of \(limit) bytes")
+        }
+    }
+}

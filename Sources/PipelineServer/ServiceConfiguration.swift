@@ -1,0 +1,199 @@
+public import Logging
+import PipelineCore
+public import PipelineStore
+
+/// Every setting of the service: each is an environment variable and a flag of the same
+/// meaning; a flag wins over the environment, the environment over the default (SPEC §6).
+public enum Setting: String, CaseIterable, Sendable {
+    case host
+    case port
+    case backend
+    case jsonlPath
+    case sqlitePath
+    case postgresURL
+    case table
+    case columnMap
+    case maxBodySize
+    case archiveRoots
+    case logLevel
+
+    /// The environment variable.
+    public var environmentName: String {
+        switch self {
+        case .host: "PIPELINE_HOST"
+        case .port: "PIPELINE_PORT"
+        case .backend: "PIPELINE_BACKEND"
+        case .jsonlPath: "PIPELINE_JSONL_PATH"
+        case .sqlitePath: "PIPELINE_SQLITE_PATH"
+        case .postgresURL: "PIPELINE_POSTGRES_URL"
+        case .table: "PIPELINE_TABLE"
+        case .columnMap: "PIPELINE_COLUMN_MAP"
+        case .maxBodySize: "PIPELINE_MAX_BODY_SIZE"
+        case .archiveRoots: "PIPELINE_ARCHIVE_ROOTS"
+        case .logLevel: "PIPELINE_LOG_LEVEL"
+        }
+    }
+
+    /// The flag, without its leading dashes.
+    public var flagName: String {
+        switch self {
+        case .host: "host"
+        case .port: "port"
+        case .backend: "backend"
+        case .jsonlPath: "jsonl-path"
+        case .sqlitePath: "sqlite-path"
+        case .postgresURL: "postgres-url"
+        case .table: "table"
+        case .columnMap: "column-map"
+        case .maxBodySize: "max-body-size"
+        case .archiveRoots: "archive-roots"
+        case .logLevel: "log-level"
+        }
+    }
+
+    /// The default, as text; nil when the setting is unset by default.
+    public var defaultValue: String? {
+        switch self {
+        case .host: "127.0.0.1"
+        case .port: "8000"
+        case .backend: "jsonl"
+        case .jsonlPath: "pipeline_data.jsonl"
+        case .sqlitePath: "pipeline_data.sqlite"
+        case .postgresURL: nil
+        case .table: SQLTableLayout.defaultTable
+        case .columnMap: nil
+        case .maxBodySize: "1048576"
+        case .archiveRoots: nil
+        case .logLevel: "info"
+        }
+    }
+
+    /// One line for `--help`.
+    public var summary: String {
+        switch self {
+        case .host: "Address to listen on."
+        case .port: "TCP port to listen on."
+        case .backend: "Storage backend: jsonl, sqlite or postgres."
+        case .jsonlPath: "JSONL data file (jsonl backend)."
+        case .sqlitePath: "SQLite database file (sqlite backend)."
+        case .postgresURL: "postgres://user:pass@host:port/db (postgres backend)."
+        case .table: "Table name (sql backends)."
+        case .columnMap: "JSON object model field → column name, for an existing table (sql backends)."
+        case .maxBodySize: "Largest accepted request body, in bytes (larger: 413)."
+        case .archiveRoots: "Colon-separated directories archived files may be served from; unset: the endpoint is off."
+        case .logLevel: "trace, debug, info, notice, warning, error or critical."
+        }
+    }
+
+    /// `--help` text: the summary, the variable and the default.
+    public var help: String {
+        "\(summary) (env: \(environmentName); default: \(defaultValue ?? "unset"))"
+    }
+}
+
+/// Which backend to open, with its settings.
+public enum BackendConfiguration: Sendable, Hashable {
+    case jsonl(path: String)
+    case sqlite(path: String, layout: SQLTableLayout)
+    case postgres(url: String, layout: SQLTableLayout)
+
+    public var name: String {
+        switch self {
+        case .jsonl: "jsonl"
+        case .sqlite: "sqlite"
+        case .postgres: "postgres"
+        }
+    }
+}
+
+/// The resolved, validated configuration of a server.
+public struct ServiceConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var backend: BackendConfiguration
+    public var maxBodySize: Int
+    /// Directories archived files may be served from; empty turns the endpoint off.
+    public var archiveRoots: [String]
+    public var logLevel: Logger.Level
+
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 8000,
+        backend: BackendConfiguration = .jsonl(path: "pipeline_data.jsonl"),
+        maxBodySize: Int = 1 << 20,
+        archiveRoots: [String] = [],
+        logLevel: Logger.Level = .info
+    ) {
+        self.host = host
+        self.port = port
+        self.backend = backend
+        self.maxBodySize = maxBodySize
+        self.archiveRoots = archiveRoots
+        self.logLevel = logLevel
+    }
+
+    /// Resolves every setting from flags (which win), then the environment, then defaults,
+    /// and validates each; the first bad one is reported as one line naming it.
+    public static func resolve(flags: [Setting: String], environment: [String: String]) throws(ConfigurationError) -> ServiceConfiguration {
+        func value(_ setting: Setting) -> String? {
+            if let flag = flags[setting] { return flag }
+            if let fromEnvironment = environment[setting.environmentName], !fromEnvironment.isEmpty { return fromEnvironment }
+            return setting.defaultValue
+        }
+        func name(_ setting: Setting) -> String {
+            flags[setting] != nil ? "--\(setting.flagName)" : setting.environmentName
+        }
+        func integer(_ setting: Setting, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+            let text = value(setting) ?? ""
+            guard let number = Int(text.trimmingASCIIWhitespace()), range.contains(number) else {
+                throw ConfigurationError(name(setting), "\"\(text)\" is not a whole number in \(range.lowerBound)…\(range.upperBound)")
+            }
+            return number
+        }
+
+        let host = value(.host) ?? "127.0.0.1"
+        guard !host.isEmpty else { throw ConfigurationError(name(.host), "must not be empty") }
+        let port = try integer(.port, in: 0...65535)
+        let maxBodySize = try integer(.maxBodySize, in: 1024...(1 << 30))
+        let levelText = (value(.logLevel) ?? "info").lowercased()
+        guard let logLevel = Logger.Level(rawValue: levelText) else {
+            throw ConfigurationError(name(.logLevel), "\"\(levelText)\" is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        let archiveRoots = (value(.archiveRoots) ?? "").split(separator: ":").map(String.init).filter { !$0.isEmpty }
+        for root in archiveRoots where !root.hasPrefix("/") {
+            throw ConfigurationError(name(.archiveRoots), "\"\(root)\" is not an absolute directory path")
+        }
+
+        let layout: () throws(ConfigurationError) -> SQLTableLayout = { () throws(ConfigurationError) in
+            do throws(ConfigurationError) {
+                return try SQLTableLayout(table: value(.table) ?? SQLTableLayout.defaultTable, columnMapJSON: value(.columnMap))
+            } catch {
+                let setting: Setting = error.setting == "PIPELINE_TABLE" ? .table : .columnMap
+                throw ConfigurationError(name(setting), error.message)
+            }
+        }
+        let backendName = (value(.backend) ?? "jsonl").lowercased()
+        let backend: BackendConfiguration
+        switch backendName {
+        case "jsonl":
+            backend = .jsonl(path: value(.jsonlPath) ?? "pipeline_data.jsonl")
+        case "sqlite":
+            backend = .sqlite(path: value(.sqlitePath) ?? "pipeline_data.sqlite", layout: try layout())
+        case "postgres", "postgresql":
+            guard let url = value(.postgresURL) else {
+                throw ConfigurationError(Setting.postgresURL.environmentName, "must be set when the backend is postgres (postgres://user:pass@host:port/db)")
+            }
+            backend = .postgres(url: url, layout: try layout())
+        default:
+            throw ConfigurationError(name(.backend), "unknown backend \"\(backendName)\"; choose jsonl, sqlite or postgres")
+        }
+        return ServiceConfiguration(
+            host: host,
+            port: port,
+            backend: backend,
+            maxBodySize: maxBodySize,
+            archiveRoots: archiveRoots,
+            logLevel: logLevel
+        )
+    }
+}

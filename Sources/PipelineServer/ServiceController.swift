@@ -1,0 +1,61 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import PipelineCore
+import PipelineStore
+
+/// `/`, `/health`, `/openapi.json` and `/docs`.
+struct ServiceController<Repository: PipelineRunRepository, Context: RequestContext>: Sendable {
+    let repository: Repository
+
+    func addRoutes(to router: some RouterMethods<Context>) {
+        router.get("/", use: welcome)
+        router.get("/health", use: health)
+        router.get("/openapi.json") { _, _ in
+            RunController<Repository, Context>.json(OpenAPIDocument.json(version: pipelineServiceVersion))
+        }
+        router.get("/docs") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/html; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: DocsPage.html))
+            )
+        }
+    }
+
+    @Sendable func welcome(_ request: Request, context: Context) async throws -> Response {
+        var writer = JSONWriter()
+        writer.raw("{\"name\":\"pipeline-service\",\"message\":\"Pipeline run metadata service\",\"version\":")
+        writer.string(pipelineServiceVersion)
+        writer.raw(",\"backend\":")
+        writer.string(repository.backendName)
+        writer.raw(",\"docs\":\"/docs\",\"openapi\":\"/openapi.json\"}")
+        return RunController<Repository, Context>.json(writer.bytes)
+    }
+
+    /// 200 when the backend answers, 503 (with the reason, no internals) when it does not.
+    @Sendable func health(_ request: Request, context: Context) async throws -> Response {
+        var writer = JSONWriter()
+        let failure: String?
+        do {
+            try await repository.checkHealth()
+            failure = nil
+        } catch let error as StorageError {
+            failure = error.description
+        } catch {
+            context.logger.warning("Health check failed: \(error)")
+            failure = "the backend did not answer"
+        }
+        writer.raw(failure == nil ? "{\"status\":\"healthy\"" : "{\"status\":\"unhealthy\"")
+        writer.raw(",\"backend\":")
+        writer.string(repository.backendName)
+        writer.raw(",\"version\":")
+        writer.string(pipelineServiceVersion)
+        if let failure {
+            writer.raw(",\"detail\":")
+            writer.string(failure)
+        }
+        writer.raw("}")
+        return RunController<Repository, Context>.json(writer.bytes, status: failure == nil ? .ok : .serviceUnavailable)
+    }
+}
