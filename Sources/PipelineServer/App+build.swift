@@ -1,5 +1,6 @@
 public import Hummingbird
 public import Logging
+import HTTPTypes
 import NIOCore
 import PipelineCore
 public import PipelineStore
@@ -49,7 +50,25 @@ public func buildRouter<Repository: PipelineRunRepository>(
     RunController<Repository, BasicRequestContext>(repository: repository, maxBodySize: configuration.maxBodySize).addRoutes(to: router)
     ArchivedFileController<Repository, BasicRequestContext>(repository: repository, roots: configuration.archiveRoots).addRoutes(to: router)
     ServiceController<Repository, BasicRequestContext>(repository: repository).addRoutes(to: router)
+    addMethodNotAllowedRoutes(to: router)
     return router
+}
+
+/// Answers 405 with an `Allow` header (as FastAPI does) for a known path asked with another method.
+/// The known paths and methods are the OpenAPI document's, so the two cannot disagree.
+private func addMethodNotAllowedRoutes(to router: Router<BasicRequestContext>) {
+    let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]
+    var routes = OpenAPIDocument.operations
+    routes["/openapi.json"] = [.get]
+    routes["/docs"] = [.get]
+    for (path, allowed) in routes {
+        let allow = methods.filter(allowed.contains).map(\.rawValue).joined(separator: ", ")
+        for method in methods where !allowed.contains(method) {
+            router.on(RouterPath(path), method: method) { _, _ -> Response in
+                throw APIError.detail(.methodNotAllowed, "Method Not Allowed", headers: [.allow: allow])
+            }
+        }
+    }
 }
 
 /// Opens the configured backend. Misconfiguration throws a `ConfigurationError` naming the setting.

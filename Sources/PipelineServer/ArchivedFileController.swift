@@ -24,7 +24,7 @@ struct ArchivedFileController<Repository: PipelineRunRepository, Context: Reques
 
     init(repository: Repository, roots: [String]) {
         self.repository = repository
-        self.roots = roots.compactMap(ArchivePath.resolve).map { $0 == "/" ? "" : $0 }
+        self.roots = roots.compactMap(ArchivedFiles.resolve).map { $0 == "/" ? "" : $0 }
     }
 
     func addRoutes(to router: some RouterMethods<Context>) {
@@ -43,27 +43,27 @@ struct ArchivedFileController<Repository: PipelineRunRepository, Context: Reques
         guard let archived = run.archivedFile, !archived.isEmpty else {
             throw APIError.detail(.notFound, "Run \(dateCode) has no archived file")
         }
-        guard let file = ArchivePath.servableFile(archived, roots: roots) else {
+        guard let file = ArchivedFiles.servableFile(archived, roots: roots) else {
             // Missing, not a regular file, or outside the roots: one answer for all, revealing nothing.
             throw APIError.detail(.notFound, "The archived file of run \(dateCode) is not available")
         }
         let name = file.path.split(separator: "/").last.map(String.init) ?? "archive"
-        let contentType = ArchivePath.contentType(forFileName: name)
+        let contentType = ArchivedFiles.contentType(forFileName: name)
         let isDisplayable = contentType.hasPrefix("text/") || contentType == "application/json" || contentType.hasPrefix("image/")
         let disposition = isDisplayable && file.size <= Self.inlineLimit ? "inline" : "attachment"
         let body = try await FileIO().loadFile(path: file.path, context: context)
         var headers: HTTPFields = [
             .contentType: contentType,
             .contentLength: String(file.size),
-            .contentDisposition: ArchivePath.contentDisposition(disposition, fileName: name),
+            .contentDisposition: ArchivedFiles.contentDisposition(disposition, fileName: name),
         ]
         headers[.cacheControl] = "no-store"
         return Response(status: .ok, headers: headers, body: body)
     }
 }
 
-/// Path checks for archived files, kept free of HTTP so they can be tested directly.
-enum ArchivePath {
+/// Path checks and headers for archived files, kept free of HTTP so they can be tested directly.
+public enum ArchivedFiles {
     /// The absolute, link-free form of an existing path; nil when it does not exist.
     static func resolve(_ path: String) -> String? {
         guard path.hasPrefix("/"), !path.utf8.contains(0), let resolved = realpath(path, nil) else { return nil }
@@ -82,7 +82,7 @@ enum ArchivePath {
     }
 
     /// The media type for a file name, by its extension.
-    static func contentType(forFileName name: String) -> String {
+    public static func contentType(forFileName name: String) -> String {
         let lower = name.lowercased()
         let types: [(String, String)] = [
             (".tar.gz", "application/gzip"), (".tgz", "application/gzip"), (".gz", "application/gzip"),
@@ -97,7 +97,7 @@ enum ArchivePath {
     }
 
     /// `inline; filename="a.csv"` with an RFC 5987 `filename*` when the name is not plain ASCII.
-    static func contentDisposition(_ kind: String, fileName: String) -> String {
+    public static func contentDisposition(_ kind: String, fileName: String) -> String {
         let ascii = String(fileName.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0 != "\"" && $0 != "\\" ? Character($0) : "_" })
         var value = "\(kind); filename=\"\(ascii)\""
         if ascii != fileName {

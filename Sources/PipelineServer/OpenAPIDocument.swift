@@ -1,3 +1,4 @@
+import HTTPTypes
 import PipelineCore
 import PipelineStore
 
@@ -9,6 +10,15 @@ enum OpenAPIDocument {
         var writer = JSONWriter(reservingCapacity: 16_384)
         writer.value(document(version: version))
         return writer.bytes
+    }
+
+    /// Every documented path (in the router's `{parameter}` syntax) with its methods.
+    static var operations: [String: Set<HTTPRequest.Method>] {
+        guard case .object(let paths)? = document(version: "")["paths"] else { return [:] }
+        return paths.mapValues { item in
+            guard case .object(let operations) = item else { return [] }
+            return Set(operations.keys.compactMap { HTTPRequest.Method($0.uppercased()) })
+        }
     }
 
     static func document(version: String) -> JSONValue {

@@ -1,5 +1,6 @@
 import Foundation
 import PipelineStore
+public import Logging
 
 /// A storage backend the contract suite runs against.
 public enum Backend: String, CaseIterable, Sendable, CustomStringConvertible {
@@ -52,4 +53,11 @@ public func withFixture<T>(_ backend: Backend, _ body: (RepositoryFixture) async
 public struct FixtureError: Error, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// A logger for tests: warnings and worse by default, `PIPELINE_TEST_LOG_LEVEL` to see more.
+public func testLogger(_ label: String) -> Logger {
+    var logger = Logger(label: label)
+    logger.logLevel = ProcessInfo.processInfo.environment["PIPELINE_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+    return logger
 }

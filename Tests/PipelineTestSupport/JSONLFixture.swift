@@ -9,7 +9,7 @@ extension Backend {
         return try await RepositoryFixture(
             location: path,
             open: {
-                let repository = try JSONLRunRepository(path: path, logger: Logger(label: "test.jsonl"))
+                let repository = try JSONLRunRepository(path: path, logger: testLogger("test.jsonl"))
                 return (repository, { repository.close() })
             },
             destroy: { directory.remove() }

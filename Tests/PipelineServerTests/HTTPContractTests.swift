@@ -1,0 +1,181 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import PipelineCore
+import PipelineServer
+import PipelineStore
+import PipelineTestSupport
+import Testing
+
+/// The HTTP API of SPEC §3 — statuses, shapes and errors — on every backend.
+@Suite("HTTP API contract")
+struct HTTPContractTests {
+    @Test("POST /pipelines answers 201 with the stored record, every field present", arguments: Backend.underTest)
+    func postAnswersCreated(backend: Backend) async throws {
+        try await withApp(backend) { client, _ in
+            let response = try await client.post("/pipelines", json: sampleRecord)
+            #expect(response.status == .created)
+            #expect(response.headers[.contentType] == "application/json")
+            let body = try response.json
+            for field in PipelineField.allCases { #expect(body[field.rawValue] != nil, "missing \(field.rawValue)") }
+            #expect(body["start_local"] == "2025-09-02T05:07:02")
+            #expect(body["start_utc"] == "2025-09-02T12:07:02Z")
+            #expect(body["elapsed_seconds"] == .number("2424.879"))
+            #expect(body["rowcount"] == 11060)
+        }
+    }
+
+    @Test("curl -d without a content type is read as JSON", arguments: [Backend.jsonl])
+    func formContentTypeIsReadAsJSON(backend: Backend) async throws {
+        try await withApp(backend) { client, _ in
+            let form = try await client.post("/pipelines", json: sampleRecord, contentType: "application/x-www-form-urlencoded")
+            #expect(form.status == .created)
+            let untyped = try await client.post("/pipelines", json: try sampleJSON(["date_code": "\"x2\""]), contentType: nil)
+            #expect(untyped.status == .created)
+        }
+    }
+
+    @Test("Repeating a POST is idempotent; a different run under the same key is a 409", arguments: Backend.underTest)
+    func repeatedPostIsIdempotent(backend: Backend) async throws {
+        try await withApp(backend) { client, fixture in
+            #expect(try await client.post("/pipelines", json: sampleRecord).status == .created)
+            let again = try await client.post("/pipelines", json: sampleRecord)
+            #expect(again.status == .ok)
+            let conflict = try await client.post("/pipelines", json: try sampleJSON(["rowcount": "1"]))
+            #expect(conflict.status == .conflict)
+            #expect(try conflict.json["date_code"] == "20250902_050702")
+            #expect(try await fixture.repository.runs(matching: RunQuery()).total == 1)
+        }
+    }
+
+    @Test("Every missing required field is named in one 422", arguments: [Backend.jsonl])
+    func missingFieldsAreNamed(backend: Backend) async throws {
+        try await withApp(backend) { client, _ in
+            let response = try await client.post("/pipelines", json: try sampleJSON(["rowcount": nil, "start_utc": nil, "pid": "\"12.5\""]))
+            #expect(response.status == .unprocessableContent)
+            #expect(Set(try response.json.validationLocations) == ["body.rowcount", "body.start_utc", "body.pid"])
+        }
+    }
+
+    @Test(
+        "Bad values answer 422 naming the field",
+        arguments: [
+            ("start_utc", "\"2031-02-30T00:00:00Z\""), ("end_local", "\"not-a-date\""), ("rowcount", "1.5"), ("rowcount", "true"),
+            ("rowcount", "null"), ("rowcount", "-1"), ("pid", "\"abc\""), ("elapsed_seconds", "\"NaN\""), ("elapsed_seconds", "-3"),
+            ("date_code", "20250902"), ("end_utc", "\"2025-09-02T12:00:00Z\""), ("pipeline_name", "\"a\\u0000b\""),
+        ]
+    )
+    func badValuesAreNamed(field: String, value: String) async throws {
+        try await withApp(.jsonl) { client, fixture in
+            let response = try await client.post("/pipelines", json: try sampleJSON([field: value]))
+            #expect(response.status == .unprocessableContent)
+            #expect(try response.json.validationLocations.contains("body.\(field)"))
+            #expect(try await fixture.repository.runs(matching: RunQuery()).total == 0)
+        }
+    }
+
+    @Test("Malformed JSON, NaN, a wrong type of body and deep nesting are 4xx, never 5xx")
+    func malformedBodiesAreClientErrors() async throws {
+        try await withApp(.jsonl) { client, _ in
+            for body in ["{", "", "[]", "null", "{\"rowcount\": NaN}", "\u{FF}", String(repeating: "[", count: 10_000), "{\"a\":1,}"] {
+                let response = try await client.post("/pipelines", json: body)
+                #expect((400..<500).contains(response.status.code), "body \(body.prefix(20)) → \(response.status)")
+                #expect(try response.json["detail"] != nil)
+            }
+        }
+    }
+
+    @Test("A non-JSON content type is 415, an oversize body 413")
+    func contentTypeAndSizeAreChecked() async throws {
+        try await withApp(.jsonl, configuration: ServiceConfiguration(maxBodySize: 2048)) { client, _ in
+            #expect(try await client.post("/pipelines", json: sampleRecord, contentType: "text/html").status == .unsupportedMediaType)
+            let huge = try sampleJSON(["output_file": "\"\(String(repeating: "x", count: 4000))\""])
+            let response = try await client.post("/pipelines", json: huge)
+            #expect(response.status == .contentTooLarge)
+            #expect(try response.json["detail"]?.string?.contains("2048") == true)
+        }
+    }
+
+    @Test("get_pipeline_info filters, counts, pages and names the pipelines", arguments: Backend.underTest)
+    func historyFiltersAndPages(backend: Backend) async throws {
+        try await withApp(backend) { client, fixture in
+            var generator = RandomRuns(seed: 3)
+            let runs = generator.runs(60)
+            let stored = try await fixture.repository.insert(contentsOf: runs).map(\.storedRun)
+            let query = "pipeline_name=ingest_lots&min_rowcount=10&limit=5&offset=2"
+            let response = try await client.get("/get_pipeline_info?\(query)")
+            #expect(response.status == .ok)
+            let body = try response.json
+            let expected = try RunQuery(parameters: QueryString.parse(query)).evaluate(over: stored)
+            #expect(body["total"]?.int == expected.total)
+            #expect(body["count"]?.int == expected.runs.count)
+            #expect(body["results"]?.array.compactMap { $0["date_code"]?.string } == expected.runs.map(\.info.dateCode))
+            #expect(body["pipelines"] == (expected.runs.isEmpty ? .array([]) : .array(["ingest_lots"])))
+            let all = try await client.get("/get_pipeline_info?all_data=true&limit=1")
+            #expect(try all.json["count"]?.int == 60)
+            #expect(try all.json["next_cursor"] == .null)
+        }
+    }
+
+    @Test("Out-of-range and malformed parameters answer 422 naming the parameter")
+    func badParametersAreNamed() async throws {
+        try await withApp(.jsonl) { client, _ in
+            for (query, name) in [
+                ("limit=10001", "limit"), ("limit=0", "limit"), ("limit=abc", "limit"), ("offset=-1", "offset"),
+                ("start_utc=yesterday", "start_utc"), ("end_utc=2025-13-01", "end_utc"), ("min_rowcount=1.5", "min_rowcount"),
+                ("all_data=maybe", "all_data"), ("cursor=zzz", "cursor"),
+            ] {
+                let response = try await client.get("/get_pipeline_info?\(query)")
+                #expect(response.status == .unprocessableContent, "\(query)")
+                #expect(try response.json.validationLocations == ["query.\(name)"], "\(query)")
+            }
+            #expect(try await client.get("/get_pipeline_info?limit=10000").status == .ok)
+        }
+    }
+
+    @Test("A cursor used with other filters is refused")
+    func cursorIsBoundToItsFilters() async throws {
+        try await withApp(.jsonl) { client, fixture in
+            var generator = RandomRuns(seed: 5)
+            _ = try await fixture.repository.insert(contentsOf: generator.runs(30))
+            let first = try await client.get("/get_pipeline_info?limit=10")
+            let cursor = try #require(try first.json["next_cursor"]?.string)
+            #expect(try await client.get("/get_pipeline_info?limit=10&cursor=\(cursor)").status == .ok)
+            let mismatched = try await client.get("/get_pipeline_info?limit=10&environment=prod&cursor=\(cursor)")
+            #expect(mismatched.status == .unprocessableContent)
+            #expect(try mismatched.json.validationLocations == ["query.cursor"])
+        }
+    }
+
+    @Test("GET /pipelines answers summaries equal to the oracle", arguments: Backend.underTest)
+    func summariesMatchTheOracle(backend: Backend) async throws {
+        try await withApp(backend) { client, fixture in
+            var generator = RandomRuns(seed: 8)
+            let runs = generator.runs(80)
+            _ = try await fixture.repository.insert(contentsOf: runs)
+            let response = try await client.get("/pipelines")
+            #expect(response.status == .ok)
+            let expected = PipelineListResponse(pipelines: PipelineSummary.summarize(runs)).jsonBytes
+            #expect(Array(response.body.readableBytesView) == expected)
+        }
+    }
+
+    @Test("Health, welcome, unknown routes and wrong methods answer JSON", arguments: Backend.underTest)
+    func serviceEndpointsAnswerJSON(backend: Backend) async throws {
+        try await withApp(backend) { client, _ in
+            let health = try await client.get("/health")
+            #expect(health.status == .ok)
+            #expect(try health.json["status"] == "healthy")
+            #expect(try health.json["backend"]?.string == backend.rawValue)
+            let root = try await client.get("/")
+            #expect(try root.json["docs"] == "/docs")
+            let missing = try await client.get("/no/such/route")
+            #expect(missing.status == .notFound)
+            #expect(try missing.json["detail"] == "Not Found")
+            let wrongMethod = try await client.execute(uri: "/get_pipeline_info", method: .delete)
+            #expect(wrongMethod.status == .methodNotAllowed)
+            #expect(try wrongMethod.json["detail"] == "Method Not Allowed")
+        }
+    }
+}

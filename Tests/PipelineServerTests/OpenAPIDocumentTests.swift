@@ -1,0 +1,99 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import PipelineCore
+import PipelineServer
+import PipelineTestSupport
+import Testing
+
+/// `/openapi.json` describes the real service: every documented operation exists, every query
+/// parameter the code reads is documented with the bounds it enforces, and `/docs` renders it.
+@Suite("OpenAPI document and docs")
+struct OpenAPIDocumentTests {
+    @Test("The document is OpenAPI 3 with every route of the spec")
+    func documentListsEveryRoute() async throws {
+        try await withApp(.jsonl) { client, _ in
+            let response = try await client.get("/openapi.json")
+            #expect(response.status == .ok)
+            let document = try response.json
+            #expect(document["openapi"]?.string?.hasPrefix("3.") == true)
+            let paths = try #require(document["paths"])
+            for (path, method) in [
+                ("/pipelines", "post"), ("/pipelines", "get"), ("/get_pipeline_info", "get"), ("/health", "get"), ("/", "get"),
+                ("/pipelines/archived/{date_code}", "get"),
+            ] {
+                #expect(paths[path]?[method] != nil, "\(method) \(path) is not documented")
+            }
+        }
+    }
+
+    @Test("Every documented operation is routed (never 404 or 405 for its method)")
+    func everyDocumentedOperationIsRouted() async throws {
+        let roots = try TemporaryDirectory()
+        defer { roots.remove() }
+        try await withApp(.jsonl, configuration: ServiceConfiguration(archiveRoots: [roots.path])) { client, _ in
+            let document = try await client.get("/openapi.json").json
+            guard case .object(let paths)? = document["paths"] else { Issue.record("no paths"); return }
+            for (path, item) in paths {
+                guard case .object(let operations) = item else { continue }
+                for method in operations.keys {
+                    let uri = path.replacingOccurrences(of: "{date_code}", with: "missing-code")
+                    let response = try await client.execute(
+                        uri: uri,
+                        method: HTTPRequest.Method(method.uppercased())!,
+                        headers: [.contentType: "application/json"],
+                        body: .init(string: sampleRecord)
+                    )
+                    #expect(response.status != .methodNotAllowed, "\(method) \(path)")
+                    if path.contains("{") {
+                        // The route exists: a missing run is its own 404 with a specific message.
+                        #expect(try response.json["detail"]?.string != "Not Found", "\(method) \(path)")
+                    } else {
+                        #expect(response.status != .notFound, "\(method) \(path)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("The history parameters are exactly the ones the code reads, with its bounds")
+    func historyParametersMatchTheCode() async throws {
+        try await withApp(.jsonl) { client, _ in
+            let document = try await client.get("/openapi.json").json
+            let parameters = document["paths"]?["/get_pipeline_info"]?["get"]?["parameters"]?.array ?? []
+            let names = parameters.compactMap { $0["name"]?.string }
+            #expect(Set(names) == Set(RunQueryParameter.allCases.map(\.rawValue)))
+            let limit = try #require(parameters.first { $0["name"] == "limit" })
+            #expect(limit["schema"]?["maximum"] == .number(String(RunQuery.maximumLimit)))
+            #expect(limit["schema"]?["minimum"] == 1)
+            #expect(limit["schema"]?["default"] == .number(String(RunQuery.defaultLimit)))
+            let offset = try #require(parameters.first { $0["name"] == "offset" })
+            #expect(offset["schema"]?["minimum"] == 0)
+        }
+    }
+
+    @Test("The run schema lists every field, requires the required ones, and states the bounds")
+    func runSchemaMatchesTheModel() async throws {
+        try await withApp(.jsonl) { client, _ in
+            let document = try await client.get("/openapi.json").json
+            let input = try #require(document["components"]?["schemas"]?["PipelineInfoInput"])
+            let properties = try #require(input["properties"])
+            for field in PipelineField.allCases { #expect(properties[field.rawValue] != nil, "\(field.rawValue)") }
+            let required = Set(input["required"]?.array.compactMap(\.string) ?? [])
+            #expect(required == Set(PipelineField.allCases.filter { !$0.isOptional }.map(\.rawValue)))
+            #expect(properties["rowcount"]?["maximum"] == .number(String(PipelineInfo.maximumRowcount)))
+            #expect(properties["pipeline_name"]?["maxLength"] == .number(String(PipelineField.pipelineName.maximumLength)))
+        }
+    }
+
+    @Test("/docs is a self-contained page that reads openapi.json")
+    func docsPageIsSelfContained() async throws {
+        try await withApp(.jsonl) { client, _ in
+            let response = try await client.get("/docs")
+            #expect(response.status == .ok)
+            #expect(response.headers[.contentType]?.hasPrefix("text/html") == true)
+            #expect(response.text.contains("openapi.json"))
+            #expect(!response.text.contains("http://") && !response.text.contains("https://"), "no external resources")
+        }
+    }
+}

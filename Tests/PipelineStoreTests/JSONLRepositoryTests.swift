@@ -1,0 +1,148 @@
+import Foundation
+import PipelineCore
+import PipelineStore
+import PipelineTestSupport
+import Synchronization
+import Testing
+
+/// What only the JSONL backend promises: its file format, crash repair, locking, group commit.
+@Suite("JSONL backend")
+struct JSONLRepositoryTests {
+    let directory: TemporaryDirectory
+    var path: String { directory.path + "/runs.jsonl" }
+
+    init() throws {
+        directory = try TemporaryDirectory()
+    }
+
+    private func open(onBatch: @escaping @Sendable (Int) -> Void = { _ in }) throws -> JSONLRunRepository {
+        try JSONLRunRepository(path: path, logger: testLogger("test.jsonl"), onBatch: onBatch)
+    }
+
+    private func lines() throws -> [String] {
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    }
+
+    @Test("The file holds one JSON object per line with the spec's field names")
+    func fileIsOneObjectPerLine() async throws {
+        defer { directory.remove() }
+        let repository = try open()
+        var generator = RandomRuns(seed: 1)
+        let runs = generator.runs(20)
+        for run in runs { _ = try await repository.insert(run) }
+        repository.close()
+        let lines = try lines()
+        #expect(lines.last == "")
+        #expect(lines.count == 21)
+        for (line, run) in zip(lines, runs) {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(Set(object.keys) == Set(PipelineField.allCases.map(\.rawValue)))
+            #expect(try PipelineInfo(jsonBytes: Array(line.utf8)) == run)
+        }
+    }
+
+    @Test("A file written by the old service loads unchanged")
+    func oldServiceFileLoads() async throws {
+        defer { directory.remove() }
+        // Python's str(datetime) forms, a missing optional, an extra field, an int-valued float.
+        let old = """
+            {"start_local": "2025-09-02 05:07:02", "end_local": "2025-09-02 05:47:27", "start_utc": "2025-09-02 12:07:02+00:00", "end_utc": "2025-09-02 12:47:27+00:00", "elapsed_seconds": 2424.879, "elapsed_human": "40m 24s", "output_file": "/o", "rowcount": 11060, "log_file": "/l", "pid": 21788, "date_code": "20250902_050702", "pipeline_name": "p", "script_name": null, "pipeline_type": "batch", "environment": "prod", "archived_file": null}
+            {"start_local": "2025-09-03T05:07:02.250000", "end_local": "2025-09-03T05:08:02", "start_utc": "2025-09-03T12:07:02.250000", "end_utc": "2025-09-03T12:08:02", "elapsed_seconds": 60, "elapsed_human": "1m", "output_file": "/o", "rowcount": 0, "log_file": "/l", "pid": 1, "date_code": "20250903_050702", "pipeline_name": "p", "extra": {"ignored": true}}
+
+            """
+        try old.write(toFile: path, atomically: true, encoding: .utf8)
+        let repository = try open()
+        defer { repository.close() }
+        let page = try await repository.runs(matching: RunQuery())
+        #expect(page.total == 2)
+        #expect(page.runs.map(\.info.dateCode) == ["20250903_050702", "20250902_050702"])
+        #expect(page.runs[0].info.startUTC.description == "2025-09-03T12:07:02.250000Z")
+        #expect(page.runs[1].info.startUTC.description == "2025-09-02T12:07:02Z")
+        #expect(try lines().count == 4, "loading never rewrites the file")
+    }
+
+    @Test("A torn last line is cut from the file and saved aside; earlier runs are kept")
+    func tornLastLineIsRepaired() async throws {
+        defer { directory.remove() }
+        var generator = RandomRuns(seed: 2)
+        let runs = generator.runs(3)
+        var repository = try open()
+        for run in runs { _ = try await repository.insert(run) }
+        repository.close()
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        handle.seekToEndOfFile()
+        handle.write(Data("{\"start_local\": \"2025-09-02 05:07:02\", \"end_lo".utf8))
+        try handle.close()
+
+        repository = try open()
+        #expect(try await repository.runs(matching: RunQuery()).total == 3)
+        _ = try await repository.insert(generator.next())
+        repository.close()
+        let lines = try lines()
+        #expect(lines.count == 5)
+        for line in lines.dropLast() { #expect(throws: Never.self) { try PipelineInfo(jsonBytes: Array(line.utf8)) } }
+        let sidecars = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasPrefix("runs.jsonl.torn-") }
+        #expect(sidecars.count == 1)
+    }
+
+    @Test("A valid last line without its newline is completed, not dropped")
+    func lastLineWithoutNewlineIsCompleted() async throws {
+        defer { directory.remove() }
+        var generator = RandomRuns(seed: 3)
+        let run = generator.next()
+        try String(decoding: run.jsonBytes, as: UTF8.self).write(toFile: path, atomically: true, encoding: .utf8)
+        let repository = try open()
+        _ = try await repository.insert(generator.next())
+        repository.close()
+        #expect(try lines().count == 3)
+        #expect(try lines()[0] == String(decoding: run.jsonBytes, as: UTF8.self))
+    }
+
+    @Test("Corrupt lines are skipped, reported and left in the file")
+    func corruptLinesAreKept() async throws {
+        defer { directory.remove() }
+        var generator = RandomRuns(seed: 4)
+        let good = generator.runs(2).map { String(decoding: $0.jsonBytes, as: UTF8.self) }
+        try [good[0], "not json", "{\"rowcount\": 1}", good[1], ""].joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let repository = try open()
+        #expect(try await repository.runs(matching: RunQuery()).total == 2)
+        repository.close()
+        #expect(try lines()[1] == "not json")
+    }
+
+    @Test("A second process on the same file is refused at start-up")
+    func secondOpenIsRefused() throws {
+        defer { directory.remove() }
+        let first = try open()
+        defer { first.close() }
+        let error = #expect(throws: ConfigurationError.self) { _ = try open() }
+        #expect(error?.setting == "PIPELINE_JSONL_PATH")
+        #expect(error?.message.contains("in use by another") == true)
+    }
+
+    @Test("Concurrent writes share fsyncs (group commit)")
+    func concurrentWritesAreGroupCommitted() async throws {
+        defer { directory.remove() }
+        let batches = Mutex<[Int]>([])
+        let repository = try open { size in batches.withLock { $0.append(size) } }
+        var generator = RandomRuns(seed: 5)
+        let runs = generator.runs(300)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for run in runs { group.addTask { _ = try await repository.insert(run) } }
+            try await group.waitForAll()
+        }
+        repository.close()
+        let sizes = batches.withLock { $0 }
+        #expect(sizes.reduce(0, +) == 300)
+        #expect(sizes.count < 300, "300 concurrent writes took \(sizes.count) commits")
+        #expect(try lines().count == 301)
+    }
+
+    @Test("An unwritable location stops start-up naming the setting")
+    func unwritableLocationIsAConfigurationError() {
+        let error = #expect(throws: ConfigurationError.self) {
+            _ = try JSONLRunRepository(path: "/proc/no/such/dir/runs.jsonl", logger: testLogger("test"))
+        }
+        #expect(error?.setting == "PIPELINE_JSONL_PATH")
+    }
+}

@@ -1,0 +1,215 @@
+import Foundation
+import PipelineCore
+import PipelineStore
+import PipelineTestSupport
+import Testing
+
+/// The contract every backend keeps: the same calls give the same answers on JSONL, SQLite and
+/// PostgreSQL, and the same answers as the pure query module's in-memory evaluation (the oracle).
+@Suite("Repository contract")
+struct RepositoryContractTests {
+    static let sample = try! PipelineInfo(jsonBytes: Array(Self.sampleJSON.utf8))
+    static let sampleJSON = """
+        {"start_local": "2025-09-02 05:07:02", "end_local": "2025-09-02 05:47:27",
+         "start_utc": "2025-09-02T12:07:02Z", "end_utc": "2025-09-02T12:47:27Z",
+         "elapsed_seconds": 2424.879, "elapsed_human": "40m 24s", "output_file": "/out/a.csv", "rowcount": 11060,
+         "log_file": "/log/a.log", "archived_file": "/archive/a.csv.gz", "pid": 21788, "date_code": "20250902_050702",
+         "pipeline_name": "subcon_ingest", "script_name": "get.py", "pipeline_type": "batch", "environment": "prod"}
+        """
+
+    @Test("A stored run comes back with every field", arguments: Backend.underTest)
+    func storedRunComesBack(backend: Backend) async throws {
+        try await withFixture(backend) { fixture in
+            let outcome = try await fixture.repository.insert(Self.sample)
+            #expect(outcome.isCreated)
+            let page = try await fixture.repository.runs(matching: RunQuery())
+            #expect(page.total == 1)
+            #expect(page.runs.map(\.info) == [Self.sample])
+            #expect(page.runs.first?.sequence == outcome.storedRun.sequence)
+            #expect(try await fixture.repository.run(dateCode: "20250902_050702") == Self.sample)
+            #expect(try await fixture.repository.run(dateCode: "nope") == nil)
+        }
+    }
+
+    @Test("Posting the identical run again stores nothing new", arguments: Backend.underTest)
+    func identicalRunIsStoredOnce(backend: Backend) async throws {
+        try await withFixture(backend) { fixture in
+            let first = try await fixture.repository.insert(Self.sample)
+            let second = try await fixture.repository.insert(Self.sample)
+            #expect(first.isCreated)
+            #expect(second == .existing(first.storedRun))
+            #expect(try await fixture.repository.runs(matching: RunQuery()).total == 1)
+        }
+    }
+
+    @Test("The same key with different content is a conflict naming the key", arguments: Backend.underTest)
+    func conflictingRunIsRefused(backend: Backend) async throws {
+        try await withFixture(backend) { fixture in
+            _ = try await fixture.repository.insert(Self.sample)
+            var changed = Self.sample
+            changed.rowcount += 1
+            let error = await #expect(throws: StorageError.self) { try await fixture.repository.insert(changed) }
+            #expect(error?.conflictingKey == RunKey(pipelineName: "subcon_ingest", dateCode: "20250902_050702"))
+            let stored = try await fixture.repository.runs(matching: RunQuery())
+            #expect(stored.runs.map(\.info) == [Self.sample])
+        }
+    }
+
+    @Test("Runs without a pipeline name are never merged", arguments: Backend.underTest)
+    func namelessRunsAreNeverMerged(backend: Backend) async throws {
+        try await withFixture(backend) { fixture in
+            var run = Self.sample
+            run.pipelineName = nil
+            _ = try await fixture.repository.insert(run)
+            run.rowcount = 1
+            _ = try await fixture.repository.insert(run)
+            #expect(try await fixture.repository.runs(matching: RunQuery()).total == 2)
+        }
+    }
+
+    @Test("A batch is stored all or nothing", arguments: Backend.underTest)
+    func batchIsAtomic(backend: Backend) async throws {
+        try await withFixture(backend) { fixture in
+            _ = try await fixture.repository.insert(Self.sample)
+            var generator = RandomRuns(seed: 7)
+            var batch = generator.runs(5)
+            var conflicting = Self.sample
+            conflicting.rowcount = 1
+            batch.append(conflicting)
+            await #expect(throws: StorageError.self) { try await fixture.repository.insert(contentsOf: batch) }
+            #expect(try await fixture.repository.runs(matching: RunQuery()).total == 1)
+
+            var named = generator.next()
+            named.pipelineName = "named"
+            let good = generator.runs(4) + [named, Self.sample]
+            let outcomes = try await fixture.repository.insert(contentsOf: good + [named])
+            #expect(outcomes.filter(\.isCreated).count == 5)
+            #expect(outcomes.last == .existing(outcomes[4].storedRun))
+            #expect(try await fixture.repository.runs(matching: RunQuery()).total == 6)
+        }
+    }
+
+    @Test("Stored runs survive a restart", arguments: Backend.underTest)
+    func dataSurvivesRestart(backend: Backend) async throws {
+        try await withFixture(backend) { fixture in
+            var generator = RandomRuns(seed: 11)
+            let runs = generator.runs(40)
+            for run in runs { _ = try await fixture.repository.insert(run) }
+            let before = try await fixture.repository.runs(matching: RunQuery(paging: .all))
+            let summariesBefore = try await fixture.repository.summaries()
+            try await fixture.restart()
+            let after = try await fixture.repository.runs(matching: RunQuery(paging: .all))
+            #expect(after == before)
+            #expect(try await fixture.repository.summaries() == summariesBefore)
+            // Idempotency keys survive too.
+            #expect(try await fixture.repository.insert(runs[3]) == .existing(before.runs.first { $0.info == runs[3] }!))
+        }
+    }
+
+    @Test("500 concurrent inserts are all stored exactly once", arguments: Backend.underTest)
+    func concurrentInsertsAreAllStored(backend: Backend) async throws {
+        try await withFixture(backend) { fixture in
+            var generator = RandomRuns(seed: 500)
+            let runs = generator.runs(500)
+            let repository = fixture.repository
+            let outcomes = try await withThrowingTaskGroup(of: InsertOutcome.self) { group in
+                for run in runs { group.addTask { try await repository.insert(run) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(outcomes.allSatisfy { $0.isCreated })
+            #expect(Set(outcomes.map(\.storedRun.sequence)).count == 500)
+            let stored = try await repository.runs(matching: RunQuery(paging: .all))
+            #expect(stored.total == 500)
+            #expect(Set(stored.runs.map(\.info.dateCode)) == Set(runs.map(\.dateCode)))
+        }
+    }
+
+    @Test("Instants written with offsets filter and order as instants", arguments: Backend.underTest)
+    func offsetsCompareAsInstants(backend: Backend) async throws {
+        try await withFixture(backend) { fixture in
+            func run(_ code: String, start: String, end: String) throws -> PipelineInfo {
+                var run = Self.sample
+                run.dateCode = code
+                run.startUTC = try #require(UTCInstant(iso8601: start))
+                run.endUTC = try #require(UTCInstant(iso8601: end))
+                return run
+            }
+            // 12:00+02:00 is 10:00Z, earlier than 11:00Z.
+            _ = try await fixture.repository.insert(try run("a", start: "2025-01-01T12:00:00+02:00", end: "2025-01-01T12:30:00+02:00"))
+            _ = try await fixture.repository.insert(try run("b", start: "2025-01-01 11:00:00", end: "2025-01-01T11:30:00Z"))
+            let all = try await fixture.repository.runs(matching: RunQuery(paging: .all))
+            #expect(all.runs.map(\.info.dateCode) == ["b", "a"])
+            let late = RunQuery(filter: RunFilter(startUTCFrom: UTCInstant(iso8601: "2025-01-01T10:30:00Z")), paging: .all)
+            #expect(try await fixture.repository.runs(matching: late).runs.map(\.info.dateCode) == ["b"])
+            let early = RunQuery(filter: RunFilter(endUTCTo: UTCInstant(iso8601: "2025-01-01T12:30:00+02:00")), paging: .all)
+            #expect(try await fixture.repository.runs(matching: early).runs.map(\.info.dateCode) == ["a"])
+        }
+    }
+
+    @Test("Values that look like SQL are stored verbatim", arguments: Backend.underTest)
+    func hostileValuesAreStoredVerbatim(backend: Backend) async throws {
+        try await withFixture(backend) { fixture in
+            var run = Self.sample
+            run.pipelineName = "x'; DROP TABLE pipeline_runs; --"
+            run.scriptName = "\"quoted\" \\ back\\slash ünïcödé 🚀"
+            run.environment = "%_wildcards_%"
+            _ = try await fixture.repository.insert(run)
+            let query = RunQuery(filter: RunFilter(pipelineName: run.pipelineName, environment: "%_wildcards_%"))
+            #expect(try await fixture.repository.runs(matching: query).runs.map(\.info) == [run])
+            let like = RunQuery(filter: RunFilter(environment: "%"))
+            #expect(try await fixture.repository.runs(matching: like).total == 0)
+        }
+    }
+
+    @Test("Answers equal the in-memory oracle on random data and queries", arguments: Backend.underTest)
+    func answersEqualTheOracle(backend: Backend) async throws {
+        try await withFixture(backend) { fixture in
+            var generator = RandomRuns(seed: 2024)
+            let runs = generator.runs(400)
+            var stored: [StoredRun] = []
+            for chunk in stride(from: 0, to: runs.count, by: 100) {
+                let outcomes = try await fixture.repository.insert(contentsOf: Array(runs[chunk..<chunk + 100]))
+                stored += outcomes.map(\.storedRun)
+            }
+            #expect(stored.map(\.info) == runs)
+            for _ in 0..<300 {
+                let query = generator.query()
+                let expected = query.evaluate(over: stored)
+                let actual = try await fixture.repository.runs(matching: query)
+                #expect(actual == expected, "query \(query)")
+                if actual != expected { break }
+            }
+            #expect(try await fixture.repository.summaries() == PipelineSummary.summarize(runs))
+        }
+    }
+
+    @Test("Cursor pages walk every match once, in order", arguments: Backend.underTest)
+    func cursorPagesWalkEveryMatch(backend: Backend) async throws {
+        try await withFixture(backend) { fixture in
+            var generator = RandomRuns(seed: 99)
+            let runs = generator.runs(120)
+            _ = try await fixture.repository.insert(contentsOf: runs)
+            for filter in [RunFilter(), RunFilter(pipelineName: "ingest_lots"), RunFilter(minRowcount: 1000)] {
+                let all = try await fixture.repository.runs(matching: RunQuery(filter: filter, paging: .all))
+                var walked: [StoredRun] = []
+                var page = try await fixture.repository.runs(matching: RunQuery(filter: filter, paging: .window(limit: 7, offset: 0)))
+                walked += page.runs
+                while let cursor = page.nextCursor {
+                    #expect(cursor.filterFingerprint == filter.fingerprint)
+                    page = try await fixture.repository.runs(matching: RunQuery(filter: filter, paging: .after(cursor.position, limit: 7)))
+                    #expect(page.total == all.total)
+                    walked += page.runs
+                }
+                #expect(walked == all.runs)
+            }
+        }
+    }
+
+    @Test("A healthy backend passes its health check", arguments: Backend.underTest)
+    func healthyBackendPassesHealthCheck(backend: Backend) async throws {
+        try await withFixture(backend) { fixture in
+            try await fixture.repository.checkHealth()
+            #expect(fixture.repository.backendName == backend.rawValue)
+        }
+    }
+}
