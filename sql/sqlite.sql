@@ -1,0 +1,57 @@
+-- Reference DDL for the SQLite backend (PIPELINE_BACKEND=sqlite), for the default table name
+-- PIPELINE_TABLE=pipeline_runs. The service creates exactly this itself, as GRDB migrations named
+-- "pipeline_runs/v1-create-runs" and "pipeline_runs/v2-create-summary" (recorded in grdb_migrations),
+-- when the table does not exist yet. A table it did not create, or one given a PIPELINE_COLUMN_MAP,
+-- is never created or altered: it only needs these columns (under any names the map gives).
+--
+-- Instants are TEXT in the fixed-width form YYYY-MM-DDTHH:MM:SS.ffffffZ (always 6 fraction digits),
+-- so comparing the text compares the instants. Local times are TEXT as YYYY-MM-DDTHH:MM:SS[.ffffff].
+-- The connection runs in WAL mode with synchronous=FULL.
+
+-- pipeline_runs/v1-create-runs
+CREATE TABLE "pipeline_runs" (
+    "id" INTEGER PRIMARY KEY AUTOINCREMENT,
+    "start_local" TEXT NOT NULL,
+    "end_local" TEXT NOT NULL,
+    "start_utc" TEXT NOT NULL,
+    "end_utc" TEXT NOT NULL,
+    "elapsed_seconds" REAL NOT NULL,
+    "elapsed_human" TEXT NOT NULL,
+    "output_file" TEXT NOT NULL,
+    "rowcount" INTEGER NOT NULL,
+    "log_file" TEXT NOT NULL,
+    "pid" INTEGER NOT NULL,
+    "date_code" TEXT NOT NULL,
+    "pipeline_name" TEXT,
+    "script_name" TEXT,
+    "pipeline_type" TEXT,
+    "environment" TEXT,
+    "archived_file" TEXT
+);
+
+-- History in result order (start_utc descending, id descending), with or without a start_utc bound.
+CREATE INDEX "pipeline_runs_by_start" ON "pipeline_runs" ("start_utc", "id");
+
+-- History of one pipeline.
+CREATE INDEX "pipeline_runs_by_name" ON "pipeline_runs" ("pipeline_name", "start_utc", "id");
+
+-- Idempotency: one run per (pipeline_name, date_code). NULL names never collide, so runs without a
+-- pipeline_name are never merged.
+CREATE UNIQUE INDEX "pipeline_runs_key" ON "pipeline_runs" ("pipeline_name", "date_code");
+
+-- pipeline_runs/v2-create-summary
+-- Per-signature totals for GET /pipelines, updated in the transaction of every insert.
+-- "signature" is the JSON array of the four signature fields, e.g. ["etl","etl.py",null,"prod"].
+CREATE TABLE "pipeline_runs_summary" (
+    "signature" TEXT NOT NULL PRIMARY KEY,
+    "pipeline_name" TEXT,
+    "script_name" TEXT,
+    "pipeline_type" TEXT,
+    "environment" TEXT,
+    "total_runs" INTEGER NOT NULL,
+    "last_run" TEXT NOT NULL,
+    "duration_sum" REAL NOT NULL,
+    "duration_count" INTEGER NOT NULL,
+    "rowcount_sum" INTEGER NOT NULL,
+    "rowcount_count" INTEGER NOT NULL
+);
