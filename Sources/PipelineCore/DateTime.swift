@@ -14,7 +14,11 @@ public struct UTCInstant: Sendable, Hashable, Comparable, CustomStringConvertibl
     /// Parses an ISO 8601 date-time; an offset moves it to UTC, no zone means UTC.
     public init?(iso8601 text: some StringProtocol) {
         guard let parsed = ParsedDateTime(text) else { return nil }
-        self.init(microsecondsSinceEpoch: parsed.wallMicroseconds - Int64(parsed.offsetSeconds ?? 0) * 1_000_000)
+        let micros = parsed.wallMicroseconds - Int64(parsed.offsetSeconds ?? 0) * 1_000_000
+        // An offset can move a date at the edge of the calendar out of years 1…9999, which could
+        // then not be written back as ISO 8601 (or stored as a SQL timestamp).
+        guard CivilTime.supportedMicroseconds.contains(micros) else { return nil }
+        self.init(microsecondsSinceEpoch: micros)
     }
 
     public static func < (lhs: UTCInstant, rhs: UTCInstant) -> Bool {
@@ -107,7 +111,7 @@ struct ParsedDateTime {
                         index += 1
                     }
                     guard (1...9).contains(fractionDigits) else { return nil }
-                    for _ in fractionDigits..<6 { micros *= 10 }
+                    for _ in min(fractionDigits, 6)..<6 { micros *= 10 }
                 }
             }
             guard hour < 24, minute < 60, second < 60 else { return nil }
@@ -144,6 +148,10 @@ struct ParsedDateTime {
 
 /// Proleptic Gregorian calendar conversions (Howard Hinnant's algorithms), no Foundation.
 enum CivilTime {
+    /// 0001-01-01T00:00:00 … 9999-12-31T23:59:59.999999, as microseconds since the epoch.
+    static let supportedMicroseconds: ClosedRange<Int64> =
+        Int64(daysFromCivil(year: 1, month: 1, day: 1)) * 86_400_000_000...Int64(daysFromCivil(year: 10_000, month: 1, day: 1)) * 86_400_000_000 - 1
+
     static func isLeap(_ year: Int) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
 
     static func daysIn(month: Int, year: Int) -> Int {

@@ -327,7 +327,9 @@ public enum IntegerText {
     /// (JSON numbers with no fractional part, as Python accepts them). Nil when out of range.
     public static func parse(_ raw: String, allowIntegralFraction: Bool) -> Int64? {
         let text = raw.trimmingASCIIWhitespace()
-        if let exact = Int64(text.hasPrefix("+") ? String(text.dropFirst()) : text) { return exact }
+        // Int64("…") accepts one sign; a leading "+" is dropped first only when a digit follows.
+        let unsigned = text.hasPrefix("+") && text.dropFirst().first?.isASCIIDigit == true ? String(text.dropFirst()) : text
+        if let exact = Int64(unsigned) { return exact }
         guard allowIntegralFraction, isJSONNumber(text), let number = Double(text), number.isFinite,
             number == number.rounded(), abs(number) < 9.2e18
         else { return nil }
@@ -347,6 +349,10 @@ public enum IntegerText {
         }
         return sawDigit
     }
+}
+
+extension Character {
+    fileprivate var isASCIIDigit: Bool { isASCII && isWholeNumber }
 }
 
 extension String {

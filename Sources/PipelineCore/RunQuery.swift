@@ -86,10 +86,11 @@ public struct RunFilter: Sendable, Hashable {
             endUTCTo.map { String($0.microsecondsSinceEpoch) } ?? "-",
             minRowcount.map { String($0) } ?? "-",
             maxRowcount.map { String($0) } ?? "-",
-            pipelineName.map { "=" + $0 } ?? "-",
-            scriptName.map { "=" + $0 } ?? "-",
-            pipelineType.map { "=" + $0 } ?? "-",
-            environment.map { "=" + $0 } ?? "-",
+            // Length-prefixed, so no value can imitate a separator.
+            pipelineName.map { "=\($0.utf8.count):" + $0 } ?? "-",
+            scriptName.map { "=\($0.utf8.count):" + $0 } ?? "-",
+            pipelineType.map { "=\($0.utf8.count):" + $0 } ?? "-",
+            environment.map { "=\($0.utf8.count):" + $0 } ?? "-",
         ]
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in parts.joined(separator: "\u{1F}").utf8 {
@@ -208,7 +209,7 @@ public struct RunCursor: Sendable, Hashable, CustomStringConvertible {
         guard token.utf8.count <= 128, let bytes = Base64URL.decode(token), let text = String(validating: bytes, as: UTF8.self) else { return nil }
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 4, parts[0] == "v1", let start = Int64(parts[1]), let sequence = Int64(parts[2]),
-            let fingerprint = UInt64(parts[3], radix: 16)
+            let fingerprint = UInt64(parts[3], radix: 16), CivilTime.supportedMicroseconds.contains(start)
         else { return nil }
         self.init(position: RunPosition(startUTC: UTCInstant(microsecondsSinceEpoch: start), sequence: sequence), filterFingerprint: fingerprint)
     }

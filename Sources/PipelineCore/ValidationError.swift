@@ -102,11 +102,9 @@ public struct ValidationError: Error, Sendable, Hashable, CustomStringConvertibl
             writer.raw("],")
             writer.key("msg")
             writer.string(issue.message)
-            if let input = issue.input {
-                writer.raw(",")
-                writer.key("input")
-                writer.value(input)
-            }
+            writer.raw(",")
+            writer.key("input")
+            writer.value(issue.input ?? .null)
             writer.raw("}")
         }
         writer.raw("]}")

@@ -1,20 +1,62 @@
 public import PipelineCore
 
-/// Runs held in memory with the indexes queries need: result order, idempotency keys,
-/// date codes, and per-signature aggregates kept up to date on every insert.
+/// Runs held in memory with the indexes queries need, so that no request sorts or rescans
+/// more than its filters require:
 ///
-/// Query semantics are the pure query module's (`RunFilter.matches`, `RunQuery.page`); this type
-/// only avoids re-sorting and re-summarising on every request.
+/// - the runs in result order as columns (`start_utc`, `end_utc`, `rowcount`, interned names),
+///   so a filter scans a few contiguous arrays, and a time window is a binary search;
+/// - per pipeline name, its runs in result order, so a name filter touches only that pipeline;
+/// - idempotency keys, latest run per date code, and per-signature aggregates kept on insert.
+///
+/// Query semantics are the pure query module's (`RunFilter`, `RunPaging`, `RunQuery.nextCursor`);
+/// the contract tests compare this type with `RunQuery.evaluate(over:)` on random data.
 public struct RunIndex: Sendable {
     /// Every run in insertion order; `runs[i].sequence == i + 1`.
     public private(set) var runs: [StoredRun] = []
-    /// Indices into `runs`, ascending by result position (`start_utc`, then sequence).
-    private var ascending: [Int32] = []
+
+    // Columns in ascending result position (start_utc, then sequence); result order reads them backwards.
+    private var order: [Int32] = []
+    private var startColumn: [Int64] = []
+    private var endColumn: [Int64] = []
+    private var rowcountColumn: [Int64] = []
+    private var nameColumn: [Int32] = []
+    private var scriptColumn: [Int32] = []
+    private var typeColumn: [Int32] = []
+    private var environmentColumn: [Int32] = []
+
+    /// Runs of each pipeline name (by name id), as indices into `runs`, ascending by position.
+    private var runsByName: [Int32: [Int32]] = [:]
     private var byKey: [RunKey: Int32] = [:]
     private var byDateCode: [String: Int32] = [:]
     private var aggregates: [PipelineSignature: SignatureAggregate] = [:]
+    private var names = StringTable()
+    private var scripts = StringTable()
+    private var types = StringTable()
+    private var environments = StringTable()
 
     public init() {}
+
+    /// An index over runs in insertion order, built in one pass and one sort (start-up).
+    public init(runs infos: some Sequence<PipelineInfo>) {
+        for info in infos { appendUnordered(info) }
+        restoreOrder()
+    }
+
+    /// Adds a run without ordering the columns (bulk loading); `restoreOrder()` must follow before any query.
+    mutating func appendDeferringOrder(_ info: PipelineInfo) {
+        appendUnordered(info)
+    }
+
+    /// Builds the ordered columns and per-name lists after bulk loading: one sort.
+    mutating func restoreOrder() {
+        runsByName = [:]
+        let positions = runs.map(\.position)
+        let sorted = (0..<Int32(runs.count)).sorted { positions[Int($0)] < positions[Int($1)] }
+        rebuildColumns(order: sorted)
+        for index in sorted {
+            runsByName[nameColumnValue(of: runs[Int(index)].info), default: []].append(index)
+        }
+    }
 
     public var count: Int { runs.count }
 
@@ -24,25 +66,27 @@ public struct RunIndex: Sendable {
     /// Adds a run at the next sequence and returns it as stored.
     @discardableResult
     public mutating func append(_ info: PipelineInfo) -> StoredRun {
-        let stored = StoredRun(sequence: nextSequence, info: info)
-        let index = Int32(runs.count)
-        runs.append(stored)
-        // New runs usually start last: find the slot from the end.
+        let index = appendUnordered(info)
+        let stored = runs[Int(index)]
+        let slot = upperSlot(for: stored.position)
+        order.insert(index, at: slot)
+        startColumn.insert(stored.info.startUTC.microsecondsSinceEpoch, at: slot)
+        endColumn.insert(stored.info.endUTC.microsecondsSinceEpoch, at: slot)
+        rowcountColumn.insert(stored.info.rowcount, at: slot)
+        nameColumn.insert(names.id(stored.info.pipelineName), at: slot)
+        scriptColumn.insert(scripts.id(stored.info.scriptName), at: slot)
+        typeColumn.insert(types.id(stored.info.pipelineType), at: slot)
+        environmentColumn.insert(environments.id(stored.info.environment), at: slot)
+        let nameID = names.id(stored.info.pipelineName)
+        var list = runsByName[nameID, default: []]
+        runsByName[nameID] = nil
         let position = stored.position
-        var slot = ascending.count
-        if let last = ascending.last, runs[Int(last)].position > position {
-            var low = 0
-            var high = ascending.count
-            while low < high {
-                let mid = (low + high) / 2
-                if runs[Int(ascending[mid])].position < position { low = mid + 1 } else { high = mid }
-            }
-            slot = low
+        var listSlot = list.count
+        if let last = list.last, runs[Int(last)].position > position {
+            listSlot = partition(list.count) { runs[Int(list[$0])].position < position }
         }
-        ascending.insert(index, at: slot)
-        if let key = info.runKey, byKey[key] == nil { byKey[key] = index }
-        byDateCode[info.dateCode] = index
-        aggregates[info.signature, default: SignatureAggregate(empty: info.signature)].add(info)
+        list.insert(index, at: listSlot)
+        runsByName[nameID] = list
         return stored
     }
 
@@ -61,13 +105,14 @@ public struct RunIndex: Sendable {
         PipelineSummary.ordered(aggregates.values)
     }
 
-    /// Evaluates a query: one pass over the runs in result order, no sorting.
+    // MARK: - Queries
+
+    /// Evaluates a query without sorting: candidates come from the narrowest index the filter
+    /// allows (a pipeline's own runs, or a binary-searched time window), in result order.
     public func evaluate(_ query: RunQuery) -> RunPage {
         let filter = query.filter
-        var total = 0
-        var selected: [StoredRun] = []
-        var skip = 0
         var limit = Int.max
+        var skip = 0
         var cursor: RunPosition?
         switch query.paging {
         case .all: break
@@ -78,22 +123,159 @@ public struct RunIndex: Sendable {
             limit = pageLimit
             cursor = position
         }
+        var total = 0
+        var selected: [StoredRun] = []
         var hasMore = false
-        for index in ascending.reversed() {
-            let run = runs[Int(index)]
-            guard filter.matches(run.info) else { continue }
+        func consider(_ runIndex: Int32) {
             total += 1
-            if let cursor, run.position >= cursor { continue }
+            if let cursor, runs[Int(runIndex)].position >= cursor { return }
             if skip > 0 {
                 skip -= 1
-                continue
-            }
-            if selected.count < limit {
-                selected.append(run)
+            } else if selected.count < limit {
+                selected.append(runs[Int(runIndex)])
             } else {
                 hasMore = true
             }
         }
+
+        // Every run that can match starts in [startFrom, endTo], since end_utc >= start_utc is not
+        // guaranteed for stored data: only the start bound narrows, the end bound is checked per run.
+        let lowStart = filter.startUTCFrom?.microsecondsSinceEpoch
+
+        if let name = filter.pipelineName {
+            guard let nameID = names.existingID(name), let list = runsByName[nameID] else {
+                return RunPage(total: 0, runs: [])
+            }
+            let lower = lowStart.map { bound in partition(list.count) { runs[Int(list[$0])].info.startUTC.microsecondsSinceEpoch < bound } } ?? 0
+            var filterWithoutName = filter
+            filterWithoutName.pipelineName = nil
+            let isNameOnly = filterWithoutName == RunFilter(startUTCFrom: filter.startUTCFrom)
+            if isNameOnly {
+                // The count is the list's length: only the page itself needs reading.
+                total = list.count - lower
+                let first = cursor.map { cursor in partition(list.count) { runs[Int(list[$0])].position < cursor } } ?? list.count
+                var position = first - 1 - skip
+                while position >= lower, selected.count < limit {
+                    selected.append(runs[Int(list[position])])
+                    position -= 1
+                }
+                hasMore = position >= lower
+                return RunPage(total: total, runs: selected, nextCursor: query.nextCursor(after: selected, totalIsBeyond: hasMore))
+            }
+            var position = list.count - 1
+            while position >= lower {
+                let runIndex = list[position]
+                if filterWithoutName.matches(runs[Int(runIndex)].info) { consider(runIndex) }
+                position -= 1
+            }
+            return RunPage(total: total, runs: selected, nextCursor: query.nextCursor(after: selected, totalIsBeyond: hasMore))
+        }
+
+        let lower = lowStart.map { bound in partition(startColumn.count) { startColumn[$0] < bound } } ?? 0
+        let endTo = filter.endUTCTo?.microsecondsSinceEpoch
+        let minRows = filter.minRowcount ?? .min
+        let maxRows = filter.maxRowcount ?? .max
+        // A value never seen means no run can match it.
+        let script = filter.scriptName.map { scripts.existingID($0) ?? -2 }
+        let type = filter.pipelineType.map { types.existingID($0) ?? -2 }
+        let environment = filter.environment.map { environments.existingID($0) ?? -2 }
+        if filter == RunFilter(startUTCFrom: filter.startUTCFrom) {
+            total = startColumn.count - lower
+            let first = cursor.map { cursor in partition(order.count) { runs[Int(order[$0])].position < cursor } } ?? order.count
+            var position = first - 1 - skip
+            while position >= lower, selected.count < limit {
+                selected.append(runs[Int(order[position])])
+                position -= 1
+            }
+            hasMore = position >= lower
+            return RunPage(total: total, runs: selected, nextCursor: query.nextCursor(after: selected, totalIsBeyond: hasMore))
+        }
+        var position = startColumn.count - 1
+        while position >= lower {
+            defer { position -= 1 }
+            if let endTo, endColumn[position] > endTo { continue }
+            let rows = rowcountColumn[position]
+            if rows < minRows || rows > maxRows { continue }
+            if let script, scriptColumn[position] != script { continue }
+            if let type, typeColumn[position] != type { continue }
+            if let environment, environmentColumn[position] != environment { continue }
+            consider(order[position])
+        }
         return RunPage(total: total, runs: selected, nextCursor: query.nextCursor(after: selected, totalIsBeyond: hasMore))
+    }
+
+    // MARK: - Maintenance
+
+    /// Appends to `runs` and the key, date-code and aggregate indexes, not to the ordered columns.
+    @discardableResult
+    private mutating func appendUnordered(_ original: PipelineInfo) -> Int32 {
+        var info = original
+        // Identical strings share one storage: a million runs of fifty pipelines hold fifty names.
+        info.pipelineName = names.canonical(info.pipelineName)
+        info.scriptName = scripts.canonical(info.scriptName)
+        info.pipelineType = types.canonical(info.pipelineType)
+        info.environment = environments.canonical(info.environment)
+        let stored = StoredRun(sequence: nextSequence, info: info)
+        let index = Int32(runs.count)
+        runs.append(stored)
+        if let key = info.runKey, byKey[key] == nil { byKey[key] = index }
+        byDateCode[info.dateCode] = index
+        aggregates[info.signature, default: SignatureAggregate(empty: info.signature)].add(info)
+        return index
+    }
+
+    private mutating func rebuildColumns(order sorted: [Int32]) {
+        order = sorted
+        startColumn = sorted.map { runs[Int($0)].info.startUTC.microsecondsSinceEpoch }
+        endColumn = sorted.map { runs[Int($0)].info.endUTC.microsecondsSinceEpoch }
+        rowcountColumn = sorted.map { runs[Int($0)].info.rowcount }
+        nameColumn = sorted.map { names.id(runs[Int($0)].info.pipelineName) }
+        scriptColumn = sorted.map { scripts.id(runs[Int($0)].info.scriptName) }
+        typeColumn = sorted.map { types.id(runs[Int($0)].info.pipelineType) }
+        environmentColumn = sorted.map { environments.id(runs[Int($0)].info.environment) }
+    }
+
+    private mutating func nameColumnValue(of info: PipelineInfo) -> Int32 {
+        names.id(info.pipelineName)
+    }
+
+    /// The slot after every run positioned at or before `position` (new runs usually go last).
+    private func upperSlot(for position: RunPosition) -> Int {
+        guard let last = order.last, runs[Int(last)].position > position else { return order.count }
+        return partition(order.count) { runs[Int(order[$0])].position < position }
+    }
+}
+
+/// The first index in `0..<count` for which `isBefore` is false (`isBefore` must be true then false).
+private func partition(_ count: Int, _ isBefore: (Int) -> Bool) -> Int {
+    var low = 0
+    var high = count
+    while low < high {
+        let mid = (low + high) / 2
+        if isBefore(mid) { low = mid + 1 } else { high = mid }
+    }
+    return low
+}
+
+/// Interns the values of one optional string field: a small integer id per distinct value
+/// (`-1` for nil), and one shared storage per distinct string.
+private struct StringTable: Sendable {
+    private var ids: [String: Int32] = [:]
+    private var values: [String] = []
+
+    mutating func id(_ value: String?) -> Int32 {
+        guard let value else { return -1 }
+        if let id = ids[value] { return id }
+        let id = Int32(values.count)
+        ids[value] = id
+        values.append(value)
+        return id
+    }
+
+    func existingID(_ value: String) -> Int32? { ids[value] }
+
+    mutating func canonical(_ value: String?) -> String? {
+        guard let value else { return nil }
+        return values[Int(id(value))]
     }
 }

@@ -33,9 +33,10 @@ public final class JSONLRunRepository: PipelineRunRepository {
         var index = RunIndex()
         let report = try file.load { bytes, _ in
             guard let run = try? PipelineInfo(jsonBytes: bytes, policy: .stored) else { return false }
-            index.append(run)
+            index.appendDeferringOrder(run)
             return true
         }
+        index.restoreOrder()
         if !report.corruptLines.isEmpty {
             let shown = report.corruptLines.prefix(20).map(String.init).joined(separator: ", ")
             let more = report.corruptLines.count > 20 ? " and \(report.corruptLines.count - 20) more" : ""
