@@ -19,6 +19,21 @@ public struct SQLTableLayout: Sendable, Hashable {
     /// Whether a column map was given: the table is then someone else's and is never created or altered.
     public let isMapped: Bool
 
+    /// The service's own table with every column under its field's name.
+    public static let standard = SQLTableLayout(
+        table: defaultTable,
+        columns: Dictionary(uniqueKeysWithValues: PipelineField.allCases.map { ($0, $0.rawValue) }),
+        idColumn: idKey,
+        isMapped: false
+    )
+
+    private init(table: String, columns: [PipelineField: String], idColumn: String, isMapped: Bool) {
+        self.table = table
+        self.columns = columns
+        self.idColumn = idColumn
+        self.isMapped = isMapped
+    }
+
     /// - Parameters:
     ///   - table: `PIPELINE_TABLE`.
     ///   - columnMapJSON: `PIPELINE_COLUMN_MAP`, a JSON object model field → column name; nil or empty for none.

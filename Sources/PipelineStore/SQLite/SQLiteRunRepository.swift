@@ -27,7 +27,7 @@ public struct SQLiteRunRepository: PipelineRunRepository {
     /// - Parameter layout: the table and its columns; by default the service's own `pipeline_runs`
     ///   (a constant name that always validates, hence the `try!`).
     /// - Throws: ``ConfigurationError`` for `PIPELINE_SQLITE_PATH` when the file cannot be opened or created.
-    public init(path: String, layout: SQLTableLayout = try! SQLTableLayout(), logger: Logger) throws {
+    public init(path: String, layout: SQLTableLayout = .standard, logger: Logger) throws {
         var configuration = Configuration()
         configuration.label = "pipeline-runs"
         // Another process's write makes this one wait instead of failing at once.
