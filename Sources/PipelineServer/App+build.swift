@@ -11,21 +11,37 @@ public let pipelineServiceVersion = "1.0.0"
 
 /// Builds the application for a configuration: opens the configured backend and wires it
 /// into the router. Used by `pipeline-service serve` and by the tests alike.
-public func buildApplication(configuration: ServiceConfiguration, logger: Logger) async throws -> any ApplicationProtocol {
+public func buildApplication(
+    configuration: ServiceConfiguration,
+    logger: Logger,
+    metrics: ServiceMetrics = ServiceMetrics()
+) async throws -> any ApplicationProtocol {
     let repository = try openRepository(configuration.backend, logger: logger)
-    return buildApplication(repository: repository, configuration: configuration, logger: logger)
+    return buildApplication(repository: repository, configuration: configuration, logger: logger, metrics: metrics)
 }
 
-/// Builds the application around an already opened repository.
+/// Builds the application around an already opened repository. `metrics` is this application's
+/// own registry, served at `/metrics`.
 public func buildApplication(
     repository: some PipelineRunRepository,
     configuration: ServiceConfiguration,
-    logger: Logger
+    logger: Logger,
+    metrics: ServiceMetrics = ServiceMetrics()
 ) -> some ApplicationProtocol {
-    let router = buildRouter(repository: repository, configuration: configuration)
+    let router = buildRouter(repository: repository, configuration: configuration, metrics: metrics)
+    let idleTimeout = TimeAmount.seconds(configuration.idleTimeout.components.seconds)
     var app = Application(
         router: router,
-        server: .http1(configuration: .init(idleTimeout: .seconds(75))),
+        server: .http1(
+            configuration: .init(
+                idleTimeout: idleTimeout,
+                httpDecoderConfiguration: .init(
+                    maxHeaderFieldSize: RequestLimits.maximumHeaderFieldSize,
+                    maxHeaderListSize: RequestLimits.maximumHeaderListSize,
+                    maxHeaderFieldCount: RequestLimits.maximumHeaderFieldCount
+                )
+            )
+        ),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "pipeline-service"),
         services: repository.services,
         logger: logger
@@ -40,27 +56,54 @@ public func buildApplication(
     return app
 }
 
-/// The router with every route of SPEC §3.
+/// The router with every route of SPEC §3 and `/metrics`, under the configured base path.
+///
+/// Middleware, outermost first: request id, access log, request metrics, CORS, JSON errors,
+/// URI length, request timeout, API keys. Everything inside the error middleware answers with
+/// JSON; everything outside it sees the final status.
 public func buildRouter<Repository: PipelineRunRepository>(
     repository: Repository,
-    configuration: ServiceConfiguration
+    configuration: ServiceConfiguration,
+    metrics: ServiceMetrics = ServiceMetrics()
 ) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
+    let routeNames = RouteTemplate(basePath: configuration.basePath)
+    router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: AccessLogMiddleware(routes: routeNames))
+    router.add(middleware: HTTPMetricsMiddleware(metrics: metrics, routes: routeNames))
+    if let cors = CORSPolicyMiddleware<BasicRequestContext>(configuration.corsOrigins) {
+        router.add(middleware: cors)
+    }
     router.add(middleware: JSONErrorMiddleware())
-    RunController<Repository, BasicRequestContext>(repository: repository, maxBodySize: configuration.maxBodySize).addRoutes(to: router)
-    ArchivedFileController<Repository, BasicRequestContext>(repository: repository, roots: configuration.archiveRoots).addRoutes(to: router)
-    ServiceController<Repository, BasicRequestContext>(repository: repository).addRoutes(to: router)
-    addMethodNotAllowedRoutes(to: router)
+    router.add(middleware: URILengthMiddleware())
+    router.add(middleware: RequestTimeoutMiddleware(timeout: configuration.requestTimeout))
+    if let keys = configuration.apiKeys {
+        router.add(middleware: APIKeyMiddleware(keys: keys, scope: configuration.authenticationScope, routes: routeNames))
+    }
+
+    let routes = router.group(RouterPath(configuration.basePath))
+    let measured = MeasuredRepository(base: repository, metrics: metrics)
+    let deployment = APIDeployment(
+        basePath: configuration.basePath,
+        authentication: configuration.apiKeys == nil ? nil : configuration.authenticationScope
+    )
+    typealias Measured = MeasuredRepository<Repository>
+    RunController<Measured, BasicRequestContext>(repository: measured, maxBodySize: configuration.maxBodySize).addRoutes(to: routes)
+    ArchivedFileController<Measured, BasicRequestContext>(repository: measured, roots: configuration.archiveRoots).addRoutes(to: routes)
+    ServiceController<Measured, BasicRequestContext>(repository: measured, deployment: deployment).addRoutes(to: routes)
+    MetricsController<Measured, BasicRequestContext>(repository: measured, metrics: metrics).addRoutes(to: routes)
+    addMethodNotAllowedRoutes(to: routes)
     return router
 }
 
 /// Answers 405 with an `Allow` header (as FastAPI does) for a known path asked with another method.
 /// The known paths and methods are the OpenAPI document's, so the two cannot disagree.
-private func addMethodNotAllowedRoutes(to router: Router<BasicRequestContext>) {
+private func addMethodNotAllowedRoutes(to router: some RouterMethods<BasicRequestContext>) {
     let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]
     var routes = OpenAPIDocument.operations
     routes["/openapi.json"] = [.get]
     routes["/docs"] = [.get]
+    routes["/metrics"] = [.get]
     for (path, allowed) in routes {
         let allow = methods.filter(allowed.contains).map(\.rawValue).joined(separator: ", ")
         for method in methods where !allowed.contains(method) {

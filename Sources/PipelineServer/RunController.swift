@@ -28,6 +28,7 @@ struct RunController<Repository: PipelineRunRepository, Context: RequestContext>
             throw APIError.validation(error)
         }
         let outcome = try await repository.insert(run)
+        WriteAudit.record(outcome, logger: context.logger)
         return Self.json(outcome.storedRun.info.jsonBytes, status: outcome.isCreated ? .created : .ok)
     }
 

@@ -16,6 +16,13 @@ public enum Setting: String, CaseIterable, Sendable {
     case maxBodySize
     case archiveRoots
     case logLevel
+    case logFormat
+    case apiKeysFile
+    case authReads
+    case corsOrigins
+    case basePath
+    case idleTimeout
+    case requestTimeout
 
     /// The environment variable.
     public var environmentName: String {
@@ -31,6 +38,13 @@ public enum Setting: String, CaseIterable, Sendable {
         case .maxBodySize: "PIPELINE_MAX_BODY_SIZE"
         case .archiveRoots: "PIPELINE_ARCHIVE_ROOTS"
         case .logLevel: "PIPELINE_LOG_LEVEL"
+        case .logFormat: "PIPELINE_LOG_FORMAT"
+        case .apiKeysFile: "PIPELINE_API_KEYS_FILE"
+        case .authReads: "PIPELINE_AUTH_READS"
+        case .corsOrigins: "PIPELINE_CORS_ORIGINS"
+        case .basePath: "PIPELINE_BASE_PATH"
+        case .idleTimeout: "PIPELINE_IDLE_TIMEOUT"
+        case .requestTimeout: "PIPELINE_REQUEST_TIMEOUT"
         }
     }
 
@@ -48,6 +62,13 @@ public enum Setting: String, CaseIterable, Sendable {
         case .maxBodySize: "max-body-size"
         case .archiveRoots: "archive-roots"
         case .logLevel: "log-level"
+        case .logFormat: "log-format"
+        case .apiKeysFile: "api-keys-file"
+        case .authReads: "auth-reads"
+        case .corsOrigins: "cors-origins"
+        case .basePath: "base-path"
+        case .idleTimeout: "idle-timeout"
+        case .requestTimeout: "request-timeout"
         }
     }
 
@@ -65,6 +86,13 @@ public enum Setting: String, CaseIterable, Sendable {
         case .maxBodySize: "1048576"
         case .archiveRoots: nil
         case .logLevel: "info"
+        case .logFormat: "text"
+        case .apiKeysFile: nil
+        case .authReads: "false"
+        case .corsOrigins: nil
+        case .basePath: nil
+        case .idleTimeout: "75"
+        case .requestTimeout: "30"
         }
     }
 
@@ -82,6 +110,13 @@ public enum Setting: String, CaseIterable, Sendable {
         case .maxBodySize: "Largest accepted request body, in bytes (larger: 413)."
         case .archiveRoots: "Colon-separated directories archived files may be served from; unset: the endpoint is off."
         case .logLevel: "trace, debug, info, notice, warning, error or critical."
+        case .logFormat: "text, or json for one JSON object per line on standard output."
+        case .apiKeysFile: "File of API key SHA-256 hashes (see `keygen`); set: writes need a key."
+        case .authReads: "true: reads need an API key too (/health, /, /docs and /openapi.json stay open)."
+        case .corsOrigins: "Comma-separated browser origins allowed by CORS (https://host[:port]), or *; unset: none."
+        case .basePath: "Path prefix every route is served under, e.g. /pipeline-service behind a reverse proxy."
+        case .idleTimeout: "Seconds an idle connection is kept open."
+        case .requestTimeout: "Seconds a request may take before it is answered 504."
         }
     }
 
@@ -115,6 +150,16 @@ public struct ServiceConfiguration: Sendable {
     /// Directories archived files may be served from; empty turns the endpoint off.
     public var archiveRoots: [String]
     public var logLevel: Logger.Level
+    public var logFormat: LogFormat
+    /// The accepted API keys; nil (the default) leaves every endpoint open.
+    public var apiKeys: APIKeySet?
+    /// Which requests need a key when `apiKeys` is set.
+    public var authenticationScope: AuthenticationScope
+    public var corsOrigins: CORSOrigins
+    /// The prefix every route is served under (`/pipeline-service`); empty for the root.
+    public var basePath: String
+    public var idleTimeout: Duration
+    public var requestTimeout: Duration
 
     public init(
         host: String = "127.0.0.1",
@@ -122,7 +167,14 @@ public struct ServiceConfiguration: Sendable {
         backend: BackendConfiguration = .jsonl(path: "pipeline_data.jsonl"),
         maxBodySize: Int = 1 << 20,
         archiveRoots: [String] = [],
-        logLevel: Logger.Level = .info
+        logLevel: Logger.Level = .info,
+        logFormat: LogFormat = .text,
+        apiKeys: APIKeySet? = nil,
+        authenticationScope: AuthenticationScope = .writes,
+        corsOrigins: CORSOrigins = .none,
+        basePath: String = "",
+        idleTimeout: Duration = .seconds(75),
+        requestTimeout: Duration = .seconds(30)
     ) {
         self.host = host
         self.port = port
@@ -130,6 +182,13 @@ public struct ServiceConfiguration: Sendable {
         self.maxBodySize = maxBodySize
         self.archiveRoots = archiveRoots
         self.logLevel = logLevel
+        self.logFormat = logFormat
+        self.apiKeys = apiKeys
+        self.authenticationScope = authenticationScope
+        self.corsOrigins = corsOrigins
+        self.basePath = basePath
+        self.idleTimeout = idleTimeout
+        self.requestTimeout = requestTimeout
     }
 
     /// Resolves every setting from flags (which win), then the environment, then defaults,
@@ -163,6 +222,18 @@ public struct ServiceConfiguration: Sendable {
         for root in archiveRoots where !root.hasPrefix("/") {
             throw ConfigurationError(name(.archiveRoots), "\"\(root)\" is not an absolute directory path")
         }
+        let formatText = (value(.logFormat) ?? "text").lowercased()
+        guard let logFormat = LogFormat(rawValue: formatText) else {
+            throw ConfigurationError(name(.logFormat), "\"\(formatText)\" is not one of text, json")
+        }
+        let access = try AccessSettings.resolve(
+            keysFile: value(.apiKeysFile).map { (path: $0, setting: name(.apiKeysFile)) },
+            authReads: (value(.authReads) ?? "false", name(.authReads)),
+            corsOrigins: (value(.corsOrigins) ?? "", name(.corsOrigins)),
+            basePath: (value(.basePath) ?? "", name(.basePath))
+        )
+        let idleTimeout = try integer(.idleTimeout, in: 1...86_400)
+        let requestTimeout = try integer(.requestTimeout, in: 1...3_600)
 
         let layout: () throws(ConfigurationError) -> SQLTableLayout = { () throws(ConfigurationError) in
             do throws(ConfigurationError) {
@@ -193,7 +264,14 @@ public struct ServiceConfiguration: Sendable {
             backend: backend,
             maxBodySize: maxBodySize,
             archiveRoots: archiveRoots,
-            logLevel: logLevel
+            logLevel: logLevel,
+            logFormat: logFormat,
+            apiKeys: access.apiKeys,
+            authenticationScope: access.authenticationScope,
+            corsOrigins: access.corsOrigins,
+            basePath: access.basePath,
+            idleTimeout: .seconds(idleTimeout),
+            requestTimeout: .seconds(requestTimeout)
         )
     }
 }

@@ -7,12 +7,14 @@ import PipelineStore
 /// `/`, `/health`, `/openapi.json` and `/docs`.
 struct ServiceController<Repository: PipelineRunRepository, Context: RequestContext>: Sendable {
     let repository: Repository
+    /// The base path and key requirements the API description states.
+    var deployment = APIDeployment()
 
     func addRoutes(to router: some RouterMethods<Context>) {
         router.get("/", use: welcome)
         router.get("/health", use: health)
         router.get("/openapi.json") { _, _ in
-            RunController<Repository, Context>.json(OpenAPIDocument.json(version: pipelineServiceVersion))
+            RunController<Repository, Context>.json(OpenAPIDocument.json(version: pipelineServiceVersion, deployment: deployment))
         }
         router.get("/docs") { _, _ in
             Response(
@@ -29,7 +31,11 @@ struct ServiceController<Repository: PipelineRunRepository, Context: RequestCont
         writer.string(pipelineServiceVersion)
         writer.raw(",\"backend\":")
         writer.string(repository.backendName)
-        writer.raw(",\"docs\":\"/docs\",\"openapi\":\"/openapi.json\"}")
+        writer.raw(",\"docs\":")
+        writer.string(deployment.basePath + "/docs")
+        writer.raw(",\"openapi\":")
+        writer.string(deployment.basePath + "/openapi.json")
+        writer.raw("}")
         return RunController<Repository, Context>.json(writer.bytes)
     }
 

@@ -11,7 +11,7 @@ struct PipelineServiceCommand: AsyncParsableCommand {
         commandName: "pipeline-service",
         abstract: "Pipeline run metadata service: stores one record per pipeline run and serves run history and summaries.",
         version: pipelineServiceVersion,
-        subcommands: [Serve.self],
+        subcommands: [Serve.self, Keygen.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -39,6 +39,9 @@ struct StorageOptions: ParsableArguments {
     @Option(name: .customLong("log-level"), help: ArgumentHelp(Setting.logLevel.help))
     var logLevel: String?
 
+    @Option(name: .customLong("log-format"), help: ArgumentHelp(Setting.logFormat.help))
+    var logFormat: String?
+
     var flags: [Setting: String] {
         var flags: [Setting: String] = [:]
         flags[.backend] = backend
@@ -48,6 +51,7 @@ struct StorageOptions: ParsableArguments {
         flags[.table] = table
         flags[.columnMap] = columnMap
         flags[.logLevel] = logLevel
+        flags[.logFormat] = logFormat
         return flags
     }
 }
@@ -68,6 +72,24 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("archive-roots"), help: ArgumentHelp(Setting.archiveRoots.help))
     var archiveRoots: String?
 
+    @Option(name: .customLong("api-keys-file"), help: ArgumentHelp(Setting.apiKeysFile.help))
+    var apiKeysFile: String?
+
+    @Option(name: .customLong("auth-reads"), help: ArgumentHelp(Setting.authReads.help))
+    var authReads: String?
+
+    @Option(name: .customLong("cors-origins"), help: ArgumentHelp(Setting.corsOrigins.help))
+    var corsOrigins: String?
+
+    @Option(name: .customLong("base-path"), help: ArgumentHelp(Setting.basePath.help))
+    var basePath: String?
+
+    @Option(name: .customLong("idle-timeout"), help: ArgumentHelp(Setting.idleTimeout.help))
+    var idleTimeout: String?
+
+    @Option(name: .customLong("request-timeout"), help: ArgumentHelp(Setting.requestTimeout.help))
+    var requestTimeout: String?
+
     @OptionGroup var storage: StorageOptions
 
     func run() async throws {
@@ -76,9 +98,15 @@ struct Serve: AsyncParsableCommand {
         flags[.port] = port
         flags[.maxBodySize] = maxBodySize
         flags[.archiveRoots] = archiveRoots
+        flags[.apiKeysFile] = apiKeysFile
+        flags[.authReads] = authReads
+        flags[.corsOrigins] = corsOrigins
+        flags[.basePath] = basePath
+        flags[.idleTimeout] = idleTimeout
+        flags[.requestTimeout] = requestTimeout
         try await StartupFailure.reporting {
             let configuration = try ServiceConfiguration.resolve(flags: flags, environment: ProcessInfo.processInfo.environment)
-            let logger = bootstrapLogging(level: configuration.logLevel)
+            let logger = bootstrapLogging(level: configuration.logLevel, format: configuration.logFormat)
             let app = try await buildApplication(configuration: configuration, logger: logger)
             try await app.runService()
         }
@@ -86,11 +114,18 @@ struct Serve: AsyncParsableCommand {
 }
 
 /// Sets up swift-log once for the process and returns the service's logger.
-func bootstrapLogging(level: Logger.Level) -> Logger {
+func bootstrapLogging(level: Logger.Level, format: LogFormat = .text) -> Logger {
     LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardOutput(label: label)
-        handler.logLevel = level
-        return handler
+        switch format {
+        case .text:
+            var handler = StreamLogHandler.standardOutput(label: label)
+            handler.logLevel = level
+            return handler
+        case .json:
+            var handler = JSONLogHandler(label: label)
+            handler.logLevel = level
+            return handler
+        }
     }
     var logger = Logger(label: "pipeline-service")
     logger.logLevel = level

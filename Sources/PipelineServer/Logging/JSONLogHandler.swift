@@ -1,0 +1,199 @@
+import Foundation
+public import Logging
+import PipelineCore
+import Synchronization
+
+/// How the server writes its log lines (`--log-format`).
+public enum LogFormat: String, Sendable, CaseIterable {
+    /// swift-log's human-readable lines.
+    case text
+    /// One JSON object per line, for log pipelines (``JSONLogHandler``).
+    case json
+}
+
+/// A swift-log handler writing one JSON object per line:
+///
+/// ```
+/// {"time":"2025-09-02T12:07:02.123Z","level":"info","message":"request","label":"pipeline-service",
+///  "request_id":"…","method":"GET","route":"/pipelines","path":"/pipelines","status":200,"duration_ms":1.234}
+/// ```
+///
+/// `time` is ISO 8601 in UTC with milliseconds. Every metadata value follows at the top level;
+/// numbers and Booleans stay JSON numbers and Booleans. Hummingbird's `hb.request.id` is written as
+/// `request_id`. A metadata key that would overwrite one of the four fixed keys is prefixed with `_`.
+public struct JSONLogHandler: LogHandler {
+    public var logLevel: Logger.Level = .info
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+
+    private let label: String
+    private let output: LogLineOutput
+
+    /// A handler writing to `output` (standard output by default).
+    public init(label: String, output: LogLineOutput = .standardOutput, metadataProvider: Logger.MetadataProvider? = nil) {
+        self.label = label
+        self.output = output
+        self.metadataProvider = metadataProvider
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var merged = metadata
+        if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
+        if let own = event.metadata { merged.merge(own) { _, new in new } }
+        if let error = event.error { merged["error"] = .string(String(describing: error)) }
+        let line = Self.line(
+            time: Date(),
+            level: event.level,
+            message: event.message.description,
+            label: label,
+            metadata: merged
+        )
+        output.write(line)
+    }
+
+    // MARK: - Rendering
+
+    private static let fixedKeys: Set<String> = ["time", "level", "message", "label"]
+
+    /// One log line, newline included.
+    static func line(time: Date, level: Logger.Level, message: String, label: String, metadata: Logger.Metadata) -> [UInt8] {
+        var writer = JSONWriter(reservingCapacity: 256)
+        writer.raw("{\"time\":")
+        writer.string(timestamp(secondsSinceEpoch: time.timeIntervalSince1970))
+        writer.raw(",\"level\":")
+        writer.string(level.rawValue)
+        writer.raw(",\"message\":")
+        writer.string(message)
+        writer.raw(",\"label\":")
+        writer.string(label)
+        var fields: [String: Logger.Metadata.Value] = [:]
+        for (key, value) in metadata {
+            var name = key == LogMetadataKey.requestID ? "request_id" : key
+            while fixedKeys.contains(name) || (name != key && metadata[name] != nil) { name = "_" + name }
+            fields[name] = value
+        }
+        for key in fields.keys.sorted() {
+            writer.raw(",")
+            writer.string(key)
+            writer.raw(":")
+            write(fields[key]!, into: &writer)
+        }
+        writer.raw("}\n")
+        return writer.bytes
+    }
+
+    private static func write(_ value: Logger.Metadata.Value, into writer: inout JSONWriter) {
+        switch value {
+        case .string(let text):
+            writer.string(text)
+        case .stringConvertible(let convertible):
+            switch convertible {
+            case let flag as Bool:
+                writer.raw(flag ? "true" : "false")
+            case let number as any BinaryInteger:
+                writer.raw(String(describing: number))
+            case let number as Double where number.isFinite:
+                writer.double(number)
+            case let number as Float where number.isFinite:
+                writer.double(Double(number))
+            default:
+                writer.string(convertible.description)
+            }
+        case .array(let elements):
+            writer.raw("[")
+            for (position, element) in elements.enumerated() {
+                if position > 0 { writer.raw(",") }
+                write(element, into: &writer)
+            }
+            writer.raw("]")
+        case .dictionary(let members):
+            writer.raw("{")
+            for (position, key) in members.keys.sorted().enumerated() {
+                if position > 0 { writer.raw(",") }
+                writer.string(key)
+                writer.raw(":")
+                write(members[key]!, into: &writer)
+            }
+            writer.raw("}")
+        }
+    }
+
+    /// The `time` of a line: `YYYY-MM-DDTHH:MM:SS.mmmZ`, in UTC, to the nearest millisecond.
+    public static func timestamp(secondsSinceEpoch seconds: Double) -> String {
+        iso8601(millisecondsSinceEpoch: Int64((seconds * 1000).rounded()))
+    }
+
+    private static func iso8601(millisecondsSinceEpoch milliseconds: Int64) -> String {
+        let millisecondsPerDay: Int64 = 86_400_000
+        var days = milliseconds / millisecondsPerDay
+        var ofDay = milliseconds % millisecondsPerDay
+        if ofDay < 0 {
+            ofDay += millisecondsPerDay
+            days -= 1
+        }
+        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm, proleptic Gregorian).
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+
+        func padded(_ value: Int64, _ width: Int) -> String {
+            let digits = String(value)
+            return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+        }
+        let hours = ofDay / 3_600_000
+        let minutes = ofDay / 60_000 % 60
+        let seconds = ofDay / 1000 % 60
+        return
+            "\(padded(year, 4))-\(padded(month, 2))-\(padded(day, 2))T\(padded(hours, 2)):\(padded(minutes, 2)):\(padded(seconds, 2)).\(padded(ofDay % 1000, 3))Z"
+    }
+}
+
+/// Where JSON log lines go: standard output, or any closure (tests collect them).
+public struct LogLineOutput: Sendable {
+    private let writeLine: @Sendable ([UInt8]) -> Void
+
+    public init(_ writeLine: @escaping @Sendable ([UInt8]) -> Void) {
+        self.writeLine = writeLine
+    }
+
+    func write(_ line: [UInt8]) {
+        writeLine(line)
+    }
+
+    /// Standard output. Each line is written whole under a lock, so lines from concurrent requests
+    /// never interleave.
+    public static let standardOutput = LogLineOutput { line in
+        standardOutputLock.withLock { _ in writeToStandardOutput(line) }
+    }
+
+    private static let standardOutputLock = Mutex(())
+}
+
+/// Writes all of `bytes` to file descriptor 1, retrying on partial writes and interruptions.
+private func writeToStandardOutput(_ bytes: [UInt8]) {
+    bytes.withUnsafeBytes { buffer in
+        guard let base = buffer.baseAddress else { return }
+        var offset = 0
+        while offset < buffer.count {
+            let written = write(STDOUT_FILENO, base + offset, buffer.count - offset)
+            if written > 0 {
+                offset += written
+            } else if written < 0 && errno == EINTR {
+                continue
+            } else {
+                return
+            }
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import PipelineCore
+import PipelineStore
+import ServiceLifecycle
+
+/// A repository that records the latency and outcome of every call to the one it wraps, as
+/// `pipeline_storage_operation_duration_seconds{operation, outcome}`. Answers are passed through unchanged.
+struct MeasuredRepository<Base: PipelineRunRepository>: PipelineRunRepository {
+    let base: Base
+    let metrics: ServiceMetrics
+
+    var backendName: String { base.backendName }
+    var services: [any Service] { base.services }
+
+    func prepare() async throws {
+        try await base.prepare()
+    }
+
+    func insert(_ run: PipelineInfo) async throws -> InsertOutcome {
+        try await measure(.insert) { try await base.insert(run) }
+    }
+
+    func insert(contentsOf runs: [PipelineInfo]) async throws -> [InsertOutcome] {
+        try await measure(.insertBatch) { try await base.insert(contentsOf: runs) }
+    }
+
+    func runs(matching query: RunQuery) async throws -> RunPage {
+        try await measure(.runs) { try await base.runs(matching: query) }
+    }
+
+    func summaries() async throws -> [PipelineSummary] {
+        try await measure(.summaries) { try await base.summaries() }
+    }
+
+    func run(dateCode: String) async throws -> PipelineInfo? {
+        try await measure(.runByDateCode) { try await base.run(dateCode: dateCode) }
+    }
+
+    func checkHealth() async throws {
+        try await measure(.health) { try await base.checkHealth() }
+    }
+
+    private func measure<Value>(_ operation: StorageOperation, _ body: () async throws -> Value) async throws -> Value {
+        let start = ContinuousClock.now
+        do {
+            let result = try await body()
+            metrics.recordStorageOperation(operation, succeeded: true, duration: ContinuousClock.now - start)
+            return result
+        } catch {
+            metrics.recordStorageOperation(operation, succeeded: false, duration: ContinuousClock.now - start)
+            throw error
+        }
+    }
+}

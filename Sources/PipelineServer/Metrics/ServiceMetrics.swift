@@ -1,0 +1,89 @@
+import HTTPTypes
+import Metrics
+public import Prometheus
+
+/// The metrics one application records, served at `GET /metrics` in the Prometheus text format.
+///
+/// Each application has a registry of its own instead of the process-wide `MetricsSystem`, so an
+/// application counts only its own traffic — and so do the tests, which build many in one process.
+/// HTTP and storage metrics are recorded through the swift-metrics API over that registry.
+public final class ServiceMetrics: Sendable {
+    /// Where every metric of this application is kept.
+    public let registry: PrometheusCollectorRegistry
+    private let factory: PrometheusMetricsFactory
+    private let requestsInFlight: Meter
+    private let commitBatchSize: Recorder
+    let pipelineGauges: PipelineGauges
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets[MetricName.storageOperationDuration] = [
+            .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+            .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
+        ]
+        factory.valueHistogramBuckets[MetricName.commitBatchSize] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096]
+        self.factory = factory
+        self.requestsInFlight = Meter(label: MetricName.requestsInFlight, factory: factory)
+        self.commitBatchSize = Recorder(label: MetricName.commitBatchSize, aggregate: true, factory: factory)
+        self.pipelineGauges = PipelineGauges(registry: registry)
+    }
+
+    // MARK: - HTTP
+
+    func requestStarted() {
+        requestsInFlight.increment()
+    }
+
+    func requestFinished(method: HTTPRequest.Method, route: String, status: Int, duration: Duration) {
+        requestsInFlight.decrement()
+        let dimensions = [("method", method.rawValue), ("route", route), ("status", String(status))]
+        Counter(label: MetricName.requests, dimensions: dimensions, factory: factory).increment()
+        Timer(label: MetricName.requestDuration, dimensions: dimensions, factory: factory).record(duration: duration)
+    }
+
+    // MARK: - Storage
+
+    /// Records how long one repository call took and whether it succeeded.
+    func recordStorageOperation(_ operation: StorageOperation, succeeded: Bool, duration: Duration) {
+        let dimensions = [("operation", operation.rawValue), ("outcome", succeeded ? "ok" : "error")]
+        Timer(label: MetricName.storageOperationDuration, dimensions: dimensions, factory: factory).record(duration: duration)
+    }
+
+    /// Records the size of one group commit (runs made durable by one fsync). Pass
+    /// ``commitBatchObserver`` as the `onBatch` hook of `JSONLRunRepository`.
+    public func recordCommitBatch(size: Int) {
+        commitBatchSize.record(size)
+    }
+
+    /// ``recordCommitBatch(size:)`` as a closure, for a repository's `onBatch` hook.
+    public var commitBatchObserver: @Sendable (Int) -> Void {
+        { [self] size in recordCommitBatch(size: size) }
+    }
+
+    // MARK: - Exposition
+
+    /// Every metric in the Prometheus text exposition format.
+    func exposition() -> [UInt8] {
+        registry.emitToBuffer()
+    }
+}
+
+/// The repository calls whose latency is measured.
+enum StorageOperation: String, Sendable, CaseIterable {
+    case insert
+    case insertBatch = "insert_batch"
+    case runs
+    case summaries
+    case runByDateCode = "run_by_date_code"
+    case health
+}
+
+/// The names of the metrics recorded through swift-metrics (the pipeline gauges name theirs in ``PipelineGauges``).
+enum MetricName {
+    static let requests = "http_requests_total"
+    static let requestDuration = "http_request_duration_seconds"
+    static let requestsInFlight = "http_requests_in_flight"
+    static let storageOperationDuration = "pipeline_storage_operation_duration_seconds"
+    static let commitBatchSize = "pipeline_storage_commit_batch_size"
+}

@@ -1,0 +1,42 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// Adds the method and route template to the metadata of every log line of a request, and writes
+/// one access line per request at `info`: method, route, path, status and duration.
+struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// Longer paths are cut in the log line (the route template is always whole).
+    static var maximumLoggedPathLength: Int { 256 }
+
+    let routes: RouteTemplate
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        var context = context
+        context.logger[metadataKey: LogMetadataKey.method] = .string(request.method.rawValue)
+        context.logger[metadataKey: LogMetadataKey.route] = .string(routes.name(for: context))
+        do {
+            let response = try await next(request, context)
+            log(request, context: context, status: response.status.code, since: start)
+            return response
+        } catch {
+            log(request, context: context, status: (error as? any HTTPResponseError)?.status.code ?? 500, since: start)
+            throw error
+        }
+    }
+
+    private func log(_ request: Request, context: Context, status: Int, since start: ContinuousClock.Instant) {
+        let elapsed = (ContinuousClock.now - start).components
+        let milliseconds = Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds / 1_000_000_000) / 1_000_000
+        context.logger.info(
+            "request",
+            metadata: [
+                // An unmatched request's route is only known once the router has answered.
+                LogMetadataKey.route: .string(routes.name(for: context)),
+                LogMetadataKey.path: .string(String(request.uri.path.prefix(Self.maximumLoggedPathLength))),
+                LogMetadataKey.status: .stringConvertible(status),
+                LogMetadataKey.durationMilliseconds: .stringConvertible((milliseconds * 1000).rounded() / 1000),
+            ]
+        )
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Logging
+import PipelineCore
+import PipelineServer
+import PipelineStore
+import PipelineTestSupport
+import Testing
+
+/// Issue 6 "Metrics": `/metrics` in the Prometheus text format, scraped and parsed line by line.
+@Suite("Metrics")
+struct MetricsTests {
+    @Test("/metrics is Prometheus text whose every line parses")
+    func scrapeIsPrometheusText() async throws {
+        try await withObservedApp { client, _ in
+            _ = try await client.get("/health")
+            let response = try await client.get("/metrics")
+            #expect(response.status == .ok)
+            #expect(response.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
+            let samples = parseExposition(response.text)
+            #expect(!samples.isEmpty)
+            let types = response.text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] }
+            #expect(Set(types).count == types.count, "one TYPE line per metric")
+        }
+    }
+
+    @Test("Requests are counted and timed by method, route template and status; in-flight counts the scrape")
+    func requestsAreCountedByRouteAndStatus() async throws {
+        try await withObservedApp { client, _ in
+            #expect(try await client.post("/pipelines", json: sampleRecord).status == .created)
+            #expect(try await client.post("/pipelines", json: sampleRecord).status == .ok)
+            #expect(try await client.post("/pipelines", json: "{}").status == .unprocessableContent)
+            _ = try await client.get("/pipelines/archived/one")
+            _ = try await client.get("/pipelines/archived/two")
+            _ = try await client.get("/nowhere/at/all")
+            let samples = parseExposition(try await client.get("/metrics").text)
+            let created = ["method": "POST", "route": "/pipelines", "status": "201"]
+            #expect(samples.value("http_requests_total", created) == 1)
+            #expect(samples.value("http_requests_total", ["method": "POST", "route": "/pipelines", "status": "200"]) == 1)
+            #expect(samples.value("http_requests_total", ["method": "POST", "route": "/pipelines", "status": "422"]) == 1)
+            #expect(samples.value("http_requests_total", ["route": "/pipelines/archived/{date_code}", "status": "404"]) == 2)
+            #expect(samples.value("http_requests_total", ["route": "NotFound", "status": "404"]) == 1)
+            #expect(samples.value("http_request_duration_seconds_count", created) == 1)
+            #expect(samples.value("http_request_duration_seconds_bucket", created.merging(["le": "+Inf"]) { $1 }) == 1)
+            #expect(samples.value("http_requests_in_flight") == 1, "the scrape itself")
+            #expect(!samples.contains { $0.labels["route"]?.contains("one") == true }, "never a raw path as a label")
+        }
+    }
+
+    @Test("Storage calls are timed by operation and outcome")
+    func storageLatencyIsRecorded() async throws {
+        try await withObservedApp { client, _ in
+            _ = try await client.post("/pipelines", json: sampleRecord)
+            _ = try await client.get("/get_pipeline_info")
+            _ = try await client.get("/health")
+            let samples = parseExposition(try await client.get("/metrics").text)
+            let name = "pipeline_storage_operation_duration_seconds_count"
+            #expect(samples.value(name, ["operation": "insert", "outcome": "ok"]) == 1)
+            #expect(samples.value(name, ["operation": "health", "outcome": "ok"]) == 1)
+            #expect((samples.value(name, ["operation": "runs", "outcome": "ok"]) ?? 0) >= 1)
+        }
+    }
+
+    @Test("Pipeline gauges show each pipeline's last run, per name and environment, from storage")
+    func pipelineGaugesComeFromStorage() async throws {
+        try await withObservedApp { client, _ in
+            _ = try await client.post("/pipelines", json: sampleRecord)
+            let later = try sampleJSON([
+                "date_code": "\"20250903_050702\"", "start_utc": "\"2025-09-03T12:07:02Z\"", "end_utc": "\"2025-09-03T12:10:02Z\"",
+                "elapsed_seconds": "180.5", "rowcount": "7",
+            ])
+            _ = try await client.post("/pipelines", json: later)
+            _ = try await client.post("/pipelines", json: try sampleJSON(["date_code": "\"dev1\"", "environment": "null", "rowcount": "3"]))
+            _ = try await client.post("/pipelines", json: try sampleJSON(["date_code": "\"anon\"", "pipeline_name": "null"]))
+            let samples = parseExposition(try await client.get("/metrics").text)
+            let prod = ["pipeline_name": "subcon_lotg_to_refdb_ingest", "environment": "prod"]
+            #expect(samples.value("pipeline_last_run_start_timestamp_seconds", prod) == 1_756_901_222)
+            #expect(samples.value("pipeline_last_run_duration_seconds", prod) == 180.5)
+            #expect(samples.value("pipeline_last_run_rowcount", prod) == 7)
+            #expect(samples.value("pipeline_runs", prod) == 2)
+            let nullEnvironment = ["pipeline_name": "subcon_lotg_to_refdb_ingest", "environment": ""]
+            #expect(samples.value("pipeline_runs", nullEnvironment) == 1)
+            #expect(samples.value("pipeline_last_run_rowcount", nullEnvironment) == 3)
+            #expect(samples.filter { $0.name == "pipeline_runs" }.count == 2, "a run without a name has no series")
+        }
+    }
+
+    @Test("A new run moves the gauges at the next scrape")
+    func gaugesFollowNewRuns() async throws {
+        try await withObservedApp { client, _ in
+            _ = try await client.post("/pipelines", json: sampleRecord)
+            let before = parseExposition(try await client.get("/metrics").text)
+            #expect(before.value("pipeline_runs", ["environment": "prod"]) == 1)
+            let newer = try sampleJSON([
+                "date_code": "\"x2\"", "rowcount": "5", "start_utc": "\"2026-01-01T00:00:00Z\"", "end_utc": "\"2026-01-01T00:01:00Z\"",
+            ])
+            #expect(try await client.post("/pipelines", json: newer).status == .created)
+            let after = parseExposition(try await client.get("/metrics").text)
+            #expect(after.value("pipeline_runs", ["environment": "prod"]) == 2)
+            #expect(after.value("pipeline_last_run_rowcount", ["environment": "prod"]) == 5)
+            #expect(after.value("pipeline_last_run_start_timestamp_seconds", ["environment": "prod"]) == 1_767_225_600)
+        }
+    }
+
+    @Test("Group-commit batch sizes from the JSONL repository's hook are a histogram")
+    func commitBatchSizesAreRecorded() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let metrics = ServiceMetrics()
+        let repository = try JSONLRunRepository(
+            path: directory.path + "/runs.jsonl",
+            logger: testLogger("test"),
+            onBatch: metrics.commitBatchObserver
+        )
+        defer { repository.close() }
+        let app = buildApplication(repository: repository, configuration: ServiceConfiguration(), logger: testLogger("test"), metrics: metrics)
+        try await app.test(.router) { client in
+            for index in 0..<3 {
+                _ = try await client.post("/pipelines", json: try sampleJSON(["date_code": "\"batch\(index)\""]))
+            }
+            let samples = parseExposition(try await client.get("/metrics").text)
+            #expect(samples.value("pipeline_storage_commit_batch_size_sum") == 3)
+            let batches = try #require(samples.value("pipeline_storage_commit_batch_size_count"))
+            #expect((1...3).contains(batches))
+            #expect(samples.value("pipeline_storage_commit_batch_size_bucket", ["le": "+Inf"]) == batches)
+        }
+    }
+
+    @Test("Each application counts only its own requests")
+    func registriesArePerApplication() async throws {
+        try await withObservedApp { client, _ in
+            for _ in 0..<3 { _ = try await client.get("/health") }
+        }
+        try await withObservedApp { client, _ in
+            _ = try await client.get("/health")
+            let samples = parseExposition(try await client.get("/metrics").text)
+            #expect(samples.value("http_requests_total", ["route": "/health", "status": "200"]) == 1)
+        }
+    }
+}
