@@ -14,6 +14,16 @@ public struct UTCInstant: Sendable, Hashable, Comparable, CustomStringConvertibl
     /// Parses an ISO 8601 date-time; an offset moves it to UTC, no zone means UTC.
     public init?(iso8601 text: some StringProtocol) {
         guard let parsed = ParsedDateTime(text) else { return nil }
+        self.init(parsed)
+    }
+
+    /// Parses UTF-8 bytes holding an ISO 8601 date-time.
+    public init?(iso8601Bytes bytes: UnsafeBufferPointer<UInt8>) {
+        guard let parsed = ParsedDateTime(bytes: bytes) else { return nil }
+        self.init(parsed)
+    }
+
+    private init?(_ parsed: ParsedDateTime) {
         let micros = parsed.wallMicroseconds - Int64(parsed.offsetSeconds ?? 0) * 1_000_000
         // An offset can move a date at the edge of the calendar out of years 1…9999, which could
         // then not be written back as ISO 8601 (or stored as a SQL timestamp).
@@ -48,6 +58,12 @@ public struct LocalDateTime: Sendable, Hashable, Comparable, CustomStringConvert
         self.init(wallMicroseconds: parsed.wallMicroseconds)
     }
 
+    /// Parses UTF-8 bytes holding an ISO 8601 date-time (an offset is dropped).
+    public init?(iso8601Bytes bytes: UnsafeBufferPointer<UInt8>) {
+        guard let parsed = ParsedDateTime(bytes: bytes) else { return nil }
+        self.init(wallMicroseconds: parsed.wallMicroseconds)
+    }
+
     public static func < (lhs: LocalDateTime, rhs: LocalDateTime) -> Bool {
         lhs.wallMicroseconds < rhs.wallMicroseconds
     }
@@ -65,9 +81,16 @@ struct ParsedDateTime {
     var offsetSeconds: Int?
 
     init?(_ text: some StringProtocol) {
-        var bytes = Array(text.utf8)
+        var text = String(text)
+        guard let parsed = text.withUTF8({ ParsedDateTime(bytes: $0) }) else { return nil }
+        self = parsed
+    }
+
+    init?(bytes buffer: UnsafeBufferPointer<UInt8>) {
         // Surrounding white space is tolerated, as the old service's parser did.
-        while let last = bytes.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { bytes.removeLast() }
+        var end = buffer.count
+        while end > 0, buffer[end - 1] == UInt8(ascii: " ") || buffer[end - 1] == UInt8(ascii: "\t") { end -= 1 }
+        let bytes = UnsafeBufferPointer(rebasing: buffer[0..<end])
         var index = 0
         while index < bytes.count, bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t") { index += 1 }
         guard bytes.count - index <= 64 else { return nil }

@@ -28,7 +28,8 @@ public struct RunIndex: Sendable {
     private var runsByName: [Int32: [Int32]] = [:]
     private var byKey: [RunKey: Int32] = [:]
     private var byDateCode: [String: Int32] = [:]
-    private var aggregates: [PipelineSignature: SignatureAggregate] = [:]
+    /// Per signature, keyed by its interned ids (hashing four small integers, not four strings).
+    private var aggregates: [SignatureIDs: SignatureAggregate] = [:]
     private var names = StringTable()
     private var scripts = StringTable()
     private var types = StringTable()
@@ -211,16 +212,22 @@ public struct RunIndex: Sendable {
     private mutating func appendUnordered(_ original: PipelineInfo) -> Int32 {
         var info = original
         // Identical strings share one storage: a million runs of fifty pipelines hold fifty names.
-        info.pipelineName = names.canonical(info.pipelineName)
-        info.scriptName = scripts.canonical(info.scriptName)
-        info.pipelineType = types.canonical(info.pipelineType)
-        info.environment = environments.canonical(info.environment)
+        let ids = SignatureIDs(
+            name: names.id(info.pipelineName),
+            script: scripts.id(info.scriptName),
+            type: types.id(info.pipelineType),
+            environment: environments.id(info.environment)
+        )
+        info.pipelineName = names.value(ids.name)
+        info.scriptName = scripts.value(ids.script)
+        info.pipelineType = types.value(ids.type)
+        info.environment = environments.value(ids.environment)
         let stored = StoredRun(sequence: nextSequence, info: info)
         let index = Int32(runs.count)
         runs.append(stored)
         if let key = info.runKey, byKey[key] == nil { byKey[key] = index }
         byDateCode[info.dateCode] = index
-        aggregates[info.signature, default: SignatureAggregate(empty: info.signature)].add(info)
+        aggregates[ids, default: SignatureAggregate(empty: info.signature)].add(info)
         return index
     }
 
@@ -274,8 +281,16 @@ private struct StringTable: Sendable {
 
     func existingID(_ value: String) -> Int32? { ids[value] }
 
-    mutating func canonical(_ value: String?) -> String? {
-        guard let value else { return nil }
-        return values[Int(id(value))]
+    /// The shared storage of an id's value (nil for -1).
+    func value(_ id: Int32) -> String? {
+        id < 0 ? nil : values[Int(id)]
     }
+}
+
+/// The interned ids of a signature's four fields.
+private struct SignatureIDs: Hashable, Sendable {
+    var name: Int32
+    var script: Int32
+    var type: Int32
+    var environment: Int32
 }

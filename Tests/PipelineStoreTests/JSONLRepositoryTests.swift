@@ -146,3 +146,58 @@ struct JSONLRepositoryTests {
         #expect(error?.setting == "PIPELINE_JSONL_PATH")
     }
 }
+
+/// The start-up fast path decides exactly like the general parser, or defers to it.
+@Suite("Stored run decoding")
+struct StoredRunDecoderTests {
+    private func general(_ line: String) -> PipelineInfo? {
+        try? PipelineInfo(jsonBytes: Array(line.utf8), policy: .stored)
+    }
+
+    private func fast(_ line: String) -> PipelineInfo? {
+        Array(line.utf8).withUnsafeBufferPointer { StoredRunDecoder.decode($0) }
+    }
+
+    @Test("Lines the service writes decode on the fast path to the same run")
+    func writtenLinesDecodeFast() {
+        var generator = RandomRuns(seed: 77)
+        for run in generator.runs(500) {
+            let line = String(decoding: run.jsonBytes, as: UTF8.self)
+            #expect(fast(line) == run)
+            #expect(general(line) == run)
+        }
+    }
+
+    @Test(
+        "Unusual lines either decode like the general parser or are left to it",
+        arguments: [
+            #"{"rowcount": 007}"#, #"{"elapsed_seconds": 01.5}"#, "{}", "not json", #"{"a":"\u0041"}"#,
+        ]
+    )
+    func unusualFragmentsNeverDisagree(fragment: String) {
+        #expect(fast(fragment) == nil || fast(fragment) == general(fragment))
+    }
+
+    @Test("Mutated lines never decode differently on the fast path")
+    func mutatedLinesNeverDisagree() {
+        var generator = RandomRuns(seed: 78)
+        var random = SeededGenerator(seed: 79)
+        let alphabet = Array("0123456789.-+eE\"\\{}[],: nulltrufa\u{0}\u{7F}é".utf8)
+        for run in generator.runs(300) {
+            var bytes = run.jsonBytes
+            for _ in 0..<Int.random(in: 1...3, using: &random) {
+                let position = Int.random(in: 0..<bytes.count, using: &random)
+                switch Int.random(in: 0..<3, using: &random) {
+                case 0: bytes[position] = alphabet.randomElement(using: &random)!
+                case 1: bytes.remove(at: position)
+                default: bytes.insert(alphabet.randomElement(using: &random)!, at: position)
+                }
+            }
+            let fastResult = bytes.withUnsafeBufferPointer { StoredRunDecoder.decode($0) }
+            let generalResult = try? PipelineInfo(jsonBytes: bytes, policy: .stored)
+            if let fastResult {
+                #expect(fastResult == generalResult, "\(String(decoding: bytes, as: UTF8.self))")
+            }
+        }
+    }
+}

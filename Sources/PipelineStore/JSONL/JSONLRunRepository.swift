@@ -32,7 +32,7 @@ public final class JSONLRunRepository: PipelineRunRepository {
         let file = try JSONLFile(path: path)
         var index = RunIndex()
         let report = try file.load { bytes, _ in
-            guard let run = try? PipelineInfo(jsonBytes: bytes, policy: .stored) else { return false }
+            guard let run = StoredRunDecoder.decode(bytes) ?? (try? PipelineInfo(jsonBytes: bytes, policy: .stored)) else { return false }
             index.appendDeferringOrder(run)
             return true
         }
