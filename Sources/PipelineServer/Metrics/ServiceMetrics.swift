@@ -31,13 +31,17 @@ public final class ServiceMetrics: Sendable {
 
     // MARK: - HTTP
 
+    private static let knownMethods: Set<HTTPRequest.Method> = [.get, .head, .post, .put, .patch, .delete, .options]
+
     func requestStarted() {
         requestsInFlight.increment()
     }
 
     func requestFinished(method: HTTPRequest.Method, route: String, status: Int, duration: Duration) {
         requestsInFlight.decrement()
-        let dimensions = [("method", method.rawValue), ("route", route), ("status", String(status))]
+        // Any token is a valid method, so a client could otherwise mint a new series per request.
+        let methodLabel = Self.knownMethods.contains(method) ? method.rawValue : "other"
+        let dimensions = [("method", methodLabel), ("route", route), ("status", String(status))]
         Counter(label: MetricName.requests, dimensions: dimensions, factory: factory).increment()
         Timer(label: MetricName.requestDuration, dimensions: dimensions, factory: factory).record(duration: duration)
     }
