@@ -1,0 +1,164 @@
+import PipelineCore
+import PostgresNIO
+
+// MARK: - Timestamps in PostgreSQL's binary format
+
+/// PostgreSQL sends `timestamp` and `timestamptz` as microseconds since 2000-01-01 00:00:00
+/// (UTC for `timestamptz`). Converting through these integers keeps every microsecond;
+/// `Foundation.Date` would round through a `Double`.
+enum PostgresTimestamp {
+    /// Microseconds from 1970-01-01 to 2000-01-01.
+    static let epochOffset: Int64 = 946_684_800_000_000
+
+    static func encode(unixMicroseconds: Int64, into buffer: inout ByteBuffer) {
+        buffer.writeInteger(unixMicroseconds - epochOffset)
+    }
+
+    /// Accepts both timestamp types: with the session's time zone set to UTC (see `PostgresURL`),
+    /// a `timestamp` column holding instants and a `timestamptz` column holding wall times both read back exactly.
+    static func decodeUnixMicroseconds(from buffer: inout ByteBuffer, type: PostgresDataType, format: PostgresFormat) throws -> Int64 {
+        guard format == .binary, type == .timestamptz || type == .timestamp else {
+            throw PostgresDecodingError.Code.typeMismatch
+        }
+        guard buffer.readableBytes == 8, let postgresMicroseconds = buffer.readInteger(as: Int64.self) else {
+            throw PostgresDecodingError.Code.failure
+        }
+        // `infinity` and `-infinity` are Int64.max and .min: they have no place in a run.
+        let (unixMicroseconds, overflow) = postgresMicroseconds.addingReportingOverflow(epochOffset)
+        guard !overflow else { throw PostgresDecodingError.Code.failure }
+        return unixMicroseconds
+    }
+}
+
+/// A `UTCInstant` as a `timestamptz` value.
+///
+/// A wrapper rather than a conformance of `UTCInstant` itself: a conformance of a public type to
+/// a public protocol is public, and would put PostgresNIO into this module's public interface.
+struct PostgresInstant: PostgresNonThrowingEncodable, PostgresDecodable {
+    static var psqlType: PostgresDataType { .timestamptz }
+    static var psqlFormat: PostgresFormat { .binary }
+
+    var instant: UTCInstant
+
+    init(_ instant: UTCInstant) {
+        self.instant = instant
+    }
+
+    func encode<JSONEncoder: PostgresJSONEncoder>(into byteBuffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
+        PostgresTimestamp.encode(unixMicroseconds: instant.microsecondsSinceEpoch, into: &byteBuffer)
+    }
+
+    init<JSONDecoder: PostgresJSONDecoder>(
+        from byteBuffer: inout ByteBuffer,
+        type: PostgresDataType,
+        format: PostgresFormat,
+        context: PostgresDecodingContext<JSONDecoder>
+    ) throws {
+        instant = UTCInstant(microsecondsSinceEpoch: try PostgresTimestamp.decodeUnixMicroseconds(from: &byteBuffer, type: type, format: format))
+    }
+}
+
+/// A `LocalDateTime` as a `timestamp` (without time zone) value.
+struct PostgresLocalDateTime: PostgresNonThrowingEncodable, PostgresDecodable {
+    static var psqlType: PostgresDataType { .timestamp }
+    static var psqlFormat: PostgresFormat { .binary }
+
+    var local: LocalDateTime
+
+    init(_ local: LocalDateTime) {
+        self.local = local
+    }
+
+    func encode<JSONEncoder: PostgresJSONEncoder>(into byteBuffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
+        PostgresTimestamp.encode(unixMicroseconds: local.wallMicroseconds, into: &byteBuffer)
+    }
+
+    init<JSONDecoder: PostgresJSONDecoder>(
+        from byteBuffer: inout ByteBuffer,
+        type: PostgresDataType,
+        format: PostgresFormat,
+        context: PostgresDecodingContext<JSONDecoder>
+    ) throws {
+        local = LocalDateTime(wallMicroseconds: try PostgresTimestamp.decodeUnixMicroseconds(from: &byteBuffer, type: type, format: format))
+    }
+}
+
+// MARK: - Statements and rows
+
+extension SQLStatement {
+    /// The statement with every value bound as a parameter. The SQL text comes from
+    /// `SQLStatements`, whose only spliced parts are validated, quoted identifiers.
+    var postgresQuery: PostgresQuery {
+        PostgresQuery(unsafeSQL: sql, binds: PostgresBindings(binds))
+    }
+}
+
+extension PostgresBindings {
+    init(_ binds: [SQLBind]) {
+        self.init(capacity: binds.count)
+        for bind in binds {
+            switch bind {
+            case .text(let value): append(value)
+            case .optionalText(let value): append(value)
+            case .integer(let value): append(value)
+            case .double(let value): append(value)
+            case .instant(let value): append(PostgresInstant(value))
+            case .local(let value): append(PostgresLocalDateTime(value))
+            }
+        }
+    }
+}
+
+extension StoredRun {
+    /// A run from a row of `SQLStatements.selectList`: the id, then every field in `PipelineField.allCases` order.
+    init(row: PostgresRow) throws {
+        let (
+            id, startLocal, endLocal, startUTC, endUTC, elapsedSeconds, elapsedHuman, outputFile, rowcount, logFile, pid, dateCode,
+            pipelineName, scriptName, pipelineType, environment, archivedFile
+        ) = try row.decode(
+            (
+                Int64, PostgresLocalDateTime, PostgresLocalDateTime, PostgresInstant, PostgresInstant, Double, String, String, Int64, String,
+                Int64, String,
+                String?, String?, String?, String?, String?
+            ).self
+        )
+        let info = PipelineInfo(
+            startLocal: startLocal.local,
+            endLocal: endLocal.local,
+            startUTC: startUTC.instant,
+            endUTC: endUTC.instant,
+            elapsedSeconds: elapsedSeconds,
+            elapsedHuman: elapsedHuman,
+            outputFile: outputFile,
+            rowcount: rowcount,
+            logFile: logFile,
+            pid: pid,
+            dateCode: dateCode,
+            pipelineName: pipelineName,
+            scriptName: scriptName,
+            pipelineType: pipelineType,
+            environment: environment,
+            archivedFile: archivedFile
+        )
+        self.init(sequence: id, info: info)
+    }
+}
+
+extension SignatureAggregate {
+    /// Totals from a row of the four signature fields, total runs, last start, positive-duration
+    /// sum and count, positive-rowcount sum and count (the shape of `SQLStatements.aggregatesByGroupedScan()`
+    /// and of the summary table).
+    init(row: PostgresRow) throws {
+        let (pipelineName, scriptName, pipelineType, environment, totalRuns, lastRun, durationSum, durationCount, rowcountSum, rowcountCount) =
+            try row.decode((String?, String?, String?, String?, Int64, PostgresInstant, Double, Int64, Int64, Int64).self)
+        self.init(
+            signature: PipelineSignature(pipelineName: pipelineName, scriptName: scriptName, pipelineType: pipelineType, environment: environment),
+            totalRuns: totalRuns,
+            lastRun: lastRun.instant,
+            positiveDurationSum: durationSum,
+            positiveDurationCount: durationCount,
+            positiveRowcountSum: rowcountSum,
+            positiveRowcountCount: rowcountCount
+        )
+    }
+}

@@ -1,0 +1,132 @@
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// The pooled client, with the two things every operation needs: a bounded wait for a
+/// connection, and failures turned into `StorageError`s that are safe to show.
+///
+/// `PostgresClient` waits for a connection for as long as the server is unreachable; here that
+/// wait ends after `timeout`, so a request fails fast while the database is down, and the pool
+/// keeps reconnecting in the background so that service resumes when the database is back.
+struct PostgresConnections: Sendable {
+    static let notReachable = "the database is not reachable"
+    static let notCompleted = "the database could not complete the request"
+
+    let client: PostgresClient
+    let timeout: Duration
+    let logger: Logger
+
+    /// Runs `body` on a pooled connection. Throws a `StorageError` (or a `ConfigurationError` that
+    /// `body` threw) and logs the underlying failure.
+    func withConnection<Value: Sendable>(
+        _ operation: String,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Value
+    ) async throws -> Value {
+        do {
+            return try await withBoundedLease(body)
+        } catch let error as ConfigurationError {
+            throw error
+        } catch {
+            throw storageError(for: error, during: operation)
+        }
+    }
+
+    /// Runs `body` on a pooled connection, failing with `PostgresTimeout` when none comes in time.
+    ///
+    /// Races the lease against the timeout. Whichever settles the shared state first wins, so a
+    /// connection leased just after the timeout fired is handed back unused.
+    func withBoundedLease<Value: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Value) async throws -> Value {
+        let lease = LeaseRace()
+        return try await withThrowingTaskGroup(of: LeaseOutcome<Value>.self) { group in
+            group.addTask {
+                try await client.withConnection { connection in
+                    guard lease.settle(.leased) else { throw PostgresTimeout() }
+                    return .finished(try await body(connection))
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                guard !lease.settle(.timedOut) else { throw PostgresTimeout() }
+                return .leasedInTime
+            }
+            while let outcome = try await group.next() {
+                if case .finished(let value) = outcome {
+                    group.cancelAll()
+                    return value
+                }
+            }
+            throw PostgresTimeout()
+        }
+    }
+
+    /// The client-safe form of a failure; the failure itself is logged.
+    func storageError(for error: any Error, during operation: String) -> StorageError {
+        if let error = error as? StorageError { return error }
+        let mapped: StorageError
+        switch error {
+        case let error as PSQLError where error.code == .server:
+            switch error.serverInfo?[.sqlState] ?? "" {
+            case "53100": mapped = .storageFull  // disk_full
+            case "25006": mapped = .readOnly  // read_only_sql_transaction
+            case let state where state.hasPrefix("08") || state.hasPrefix("57P"):
+                // connection_exception; admin_shutdown, crash_shutdown, cannot_connect_now
+                mapped = .unavailable(Self.notReachable)
+            default: mapped = .unavailable(Self.notCompleted)
+            }
+        case is PSQLError, is PostgresTimeout:
+            mapped = .unavailable(Self.notReachable)
+        case is PostgresDecodingError:
+            mapped = .corrupt("a stored run could not be read")
+        default:
+            mapped = .unavailable(Self.notReachable)
+        }
+        logger.error(
+            "PostgreSQL \(operation) failed",
+            metadata: ["error": "\(String(reflecting: error))", "answer": "\(mapped)"]
+        )
+        return mapped
+    }
+
+    /// Runs `body` and gives up after `limit`, cancelling it.
+    static func withTimeout<Value: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> Value) async throws -> Value {
+        try await withThrowingTaskGroup(of: Value.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                throw PostgresTimeout()
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next() else { throw PostgresTimeout() }
+            return first
+        }
+    }
+}
+
+/// No connection could be had in time.
+struct PostgresTimeout: Error, CustomStringConvertible {
+    var description: String { "no database connection within the time limit" }
+}
+
+private enum LeaseOutcome<Value: Sendable>: Sendable {
+    case finished(Value)
+    case leasedInTime
+}
+
+private final class LeaseRace: Sendable {
+    enum State {
+        case waiting
+        case leased
+        case timedOut
+    }
+
+    private let state = Mutex(State.waiting)
+
+    /// Moves from waiting to `end`; false when the other side settled first.
+    func settle(_ end: State) -> Bool {
+        state.withLock { state in
+            guard case .waiting = state else { return false }
+            state = end
+            return true
+        }
+    }
+}

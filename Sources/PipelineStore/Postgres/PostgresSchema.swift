@@ -1,0 +1,383 @@
+import Logging
+import PipelineCore
+import PostgresNIO
+import Synchronization
+
+/// What `prepare()` learned about the table: the statements for its actual column names, and
+/// whether the service owns it (created it through its migrations and keeps a summary table beside it).
+struct PostgresSchema: Sendable {
+    let statements: SQLStatements
+    /// Present exactly when the service owns the table.
+    let summary: PostgresSummaryTable?
+
+    var layout: SQLTableLayout { statements.layout }
+
+    /// Inserts a run and returns its new id; on a table the service owns, a run whose key is
+    /// already stored inserts nothing and returns no row.
+    func insertReturningID(_ run: PipelineInfo) -> PostgresQuery {
+        let insert = statements.insert(run)
+        let returning = " RETURNING \(layout.quotedIDColumn)"
+        guard summary != nil else { return PostgresQuery(unsafeSQL: insert.sql + returning, binds: PostgresBindings(insert.binds)) }
+        let key = "\(layout.quoted(.pipelineName)), \(layout.quoted(.dateCode))"
+        return PostgresQuery(unsafeSQL: insert.sql + " ON CONFLICT (\(key)) DO NOTHING" + returning, binds: PostgresBindings(insert.binds))
+    }
+
+    /// Serializes writers of one run key until their transactions end, on tables without a unique key.
+    func lockRunKey(_ key: RunKey) -> PostgresQuery {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in [layout.table, key.pipelineName, key.dateCode].joined(separator: "\u{1F}").utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        return "SELECT pg_advisory_xact_lock(\(Int64(bitPattern: hash)))"
+    }
+}
+
+/// Holds the schema once `prepare()` has found it; shared by the copies of a repository.
+final class PostgresSchemaSlot: Sendable {
+    private let schema = Mutex<PostgresSchema?>(nil)
+
+    func store(_ schema: PostgresSchema) {
+        self.schema.withLock { $0 = schema }
+    }
+
+    func current() throws(StorageError) -> PostgresSchema {
+        guard let schema = schema.withLock({ $0 }) else {
+            throw StorageError.unavailable("the database is not prepared yet")
+        }
+        return schema
+    }
+}
+
+// MARK: - The summary table
+
+/// Per-signature totals kept beside a table the service owns, updated in the same transaction
+/// as each insert. Durations are added one run at a time in insertion order, so the sums equal,
+/// bit for bit, what `SignatureAggregate.add` computes over the same runs in the same order.
+struct PostgresSummaryTable: Sendable {
+    /// `<table>_summary`.
+    let name: String
+
+    init(runsTable: String) {
+        name = runsTable + "_summary"
+    }
+
+    var createStatement: String {
+        """
+        CREATE TABLE \(SQLTableLayout.quote(name)) (
+            "signature" TEXT PRIMARY KEY,
+            "pipeline_name" TEXT,
+            "script_name" TEXT,
+            "pipeline_type" TEXT,
+            "environment" TEXT,
+            "total_runs" BIGINT NOT NULL,
+            "last_run" TIMESTAMPTZ NOT NULL,
+            "duration_sum" DOUBLE PRECISION NOT NULL,
+            "duration_count" BIGINT NOT NULL,
+            "rowcount_sum" BIGINT NOT NULL,
+            "rowcount_count" BIGINT NOT NULL
+        )
+        """
+    }
+
+    /// Adds one newly stored run to its signature's totals.
+    func add(_ run: PipelineInfo) -> PostgresQuery {
+        let signature = run.signature
+        let isTimed = run.elapsedSeconds > 0
+        let hasRows = run.rowcount > 0
+        var binds = PostgresBindings(capacity: 10)
+        binds.append(Self.key(signature))
+        binds.append(signature.pipelineName)
+        binds.append(signature.scriptName)
+        binds.append(signature.pipelineType)
+        binds.append(signature.environment)
+        binds.append(PostgresInstant(run.startUTC))
+        binds.append(isTimed ? run.elapsedSeconds : 0)
+        binds.append(Int64(isTimed ? 1 : 0))
+        binds.append(hasRows ? run.rowcount : 0)
+        binds.append(Int64(hasRows ? 1 : 0))
+        let sql = """
+            INSERT INTO \(SQLTableLayout.quote(name)) AS s ("signature", "pipeline_name", "script_name", "pipeline_type", "environment", \
+            "total_runs", "last_run", "duration_sum", "duration_count", "rowcount_sum", "rowcount_count") \
+            VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $9, $10) \
+            ON CONFLICT ("signature") DO UPDATE SET \
+            "total_runs" = s."total_runs" + 1, \
+            "last_run" = GREATEST(s."last_run", EXCLUDED."last_run"), \
+            "duration_sum" = s."duration_sum" + EXCLUDED."duration_sum", \
+            "duration_count" = s."duration_count" + EXCLUDED."duration_count", \
+            "rowcount_sum" = s."rowcount_sum" + EXCLUDED."rowcount_sum", \
+            "rowcount_count" = s."rowcount_count" + EXCLUDED."rowcount_count"
+            """
+        return PostgresQuery(unsafeSQL: sql, binds: binds)
+    }
+
+    /// Every signature's totals, in the row shape `SignatureAggregate(row:)` reads.
+    var selectAll: PostgresQuery {
+        PostgresQuery(
+            unsafeSQL: """
+                SELECT "pipeline_name", "script_name", "pipeline_type", "environment", "total_runs", "last_run", \
+                "duration_sum", "duration_count", "rowcount_sum", "rowcount_count" FROM \(SQLTableLayout.quote(name))
+                """
+        )
+    }
+
+    /// The signature as a JSON array of its four fields, `null` for a missing one: unlike the
+    /// fields themselves, this key is never NULL, so a primary key can hold it.
+    static func key(_ signature: PipelineSignature) -> String {
+        var writer = JSONWriter(reservingCapacity: 128)
+        writer.raw("[")
+        writer.optionalString(signature.pipelineName)
+        writer.raw(",")
+        writer.optionalString(signature.scriptName)
+        writer.raw(",")
+        writer.optionalString(signature.pipelineType)
+        writer.raw(",")
+        writer.optionalString(signature.environment)
+        writer.raw("]")
+        return String(decoding: writer.bytes, as: UTF8.self)
+    }
+}
+
+// MARK: - Migrations
+
+/// The versioned schema of a table the service owns. Each migration runs once per table, in
+/// order, in one transaction with the record of it in `pipeline_service_migrations`.
+struct PostgresMigration: Sendable {
+    static let ledgerTable = "pipeline_service_migrations"
+    /// The longest table name the service creates: it adds suffixes of up to 12 characters for its index names,
+    /// and PostgreSQL truncates names beyond 63.
+    static let maximumTableNameLength = 51
+
+    let name: String
+    let statements: @Sendable (SQLTableLayout) -> [String]
+
+    static let all: [PostgresMigration] = [
+        PostgresMigration(name: "1_create_runs_and_summary") { layout in
+            let table = layout.table
+            let q = SQLTableLayout.quote
+            let columns =
+                [q(layout.idColumn) + " BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"]
+                + PipelineField.allCases.map { field in
+                    layout.quoted(field) + " " + columnType(field) + (field.isOptional ? "" : " NOT NULL")
+                }
+            let key = "\(layout.quoted(.pipelineName)), \(layout.quoted(.dateCode))"
+            return [
+                """
+                CREATE TABLE \(q(table)) (
+                    \(columns.joined(separator: ",\n    ")),
+                    CONSTRAINT \(q(table + "_run_key")) UNIQUE (\(key))
+                )
+                """,
+                "CREATE INDEX \(q(table + "_by_start")) ON \(q(table)) (\(layout.quoted(.startUTC)) DESC, \(q(layout.idColumn)) DESC)",
+                "CREATE INDEX \(q(table + "_by_pipeline")) ON \(q(table)) (\(layout.quoted(.pipelineName)), \(layout.quoted(.startUTC)) DESC, \(q(layout.idColumn)) DESC)",
+                PostgresSummaryTable(runsTable: table).createStatement,
+            ]
+        }
+    ]
+
+    static func columnType(_ field: PipelineField) -> String {
+        switch field {
+        case .startLocal, .endLocal: "TIMESTAMP"
+        case .startUTC, .endUTC: "TIMESTAMPTZ"
+        case .elapsedSeconds: "DOUBLE PRECISION"
+        case .rowcount, .pid: "BIGINT"
+        case .elapsedHuman, .outputFile, .logFile, .dateCode, .pipelineName, .scriptName, .pipelineType, .environment, .archivedFile: "TEXT"
+        }
+    }
+
+    /// The ledger itself; created by the first starter, under the migration lock.
+    static let createLedger = """
+        CREATE TABLE pipeline_service_migrations (
+            "table_name" TEXT NOT NULL,
+            "migration" TEXT NOT NULL,
+            "applied_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
+            PRIMARY KEY ("table_name", "migration")
+        )
+        """
+
+    /// The key of the advisory lock that serializes every starter's migrations.
+    static let lockKey: Int64 = 0x7069_7065_6c69_6e65  // "pipeline"
+}
+
+// MARK: - Preparing
+
+extension PostgresSchema {
+    /// Readies the table on `connection`: migrates a table the service owns (absent, or recorded in the
+    /// ledger), or, for a mapped or foreign table, creates nothing and checks its columns.
+    static func prepare(on connection: PostgresConnection, layout: SQLTableLayout, logger: Logger) async throws -> PostgresSchema {
+        if layout.isMapped {
+            return try await adopt(on: connection, layout: layout, setting: "PIPELINE_COLUMN_MAP", logger: logger)
+        }
+        let owned = try await connection.inTransaction("BEGIN", logger: logger) { connection -> PostgresSchema? in
+            try await connection.execute("SELECT pg_advisory_xact_lock(\(PostgresMigration.lockKey))", logger: logger)
+            let hasLedger = try await tableExists(PostgresMigration.ledgerTable, on: connection, logger: logger)
+            var applied: Set<String> = []
+            if hasLedger {
+                let rows = try await connection.rows(
+                    "SELECT migration FROM pipeline_service_migrations WHERE table_name = \(layout.table)",
+                    logger: logger
+                )
+                applied = Set(try rows.map { try $0.decode(String.self) })
+            }
+            let hasTable = try await tableExists(layout.table, on: connection, logger: logger)
+            if hasTable && applied.isEmpty {
+                return nil  // someone else's table: use it as it is
+            }
+            let summary = PostgresSummaryTable(runsTable: layout.table)
+            if !hasTable && !applied.isEmpty {
+                // The ledger remembers a table that was dropped since: start it afresh.
+                logger.warning("Table was dropped since it was created; creating it again", metadata: ["table": "\(layout.table)"])
+                try await connection.execute(
+                    "DELETE FROM pipeline_service_migrations WHERE table_name = \(layout.table)",
+                    logger: logger
+                )
+                try await connection.execute(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(SQLTableLayout.quote(summary.name))"), logger: logger)
+                applied = []
+            }
+            let pending = PostgresMigration.all.filter { !applied.contains($0.name) }
+            if !pending.isEmpty {
+                guard layout.table.utf8.count <= PostgresMigration.maximumTableNameLength else {
+                    throw ConfigurationError(
+                        "PIPELINE_TABLE",
+                        "\"\(layout.table)\" is too long for a table the service creates (at most \(PostgresMigration.maximumTableNameLength) characters)"
+                    )
+                }
+                if !hasLedger {
+                    try await connection.execute(PostgresQuery(unsafeSQL: PostgresMigration.createLedger), logger: logger)
+                }
+            }
+            for migration in pending {
+                for statement in migration.statements(layout) {
+                    try await connection.execute(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.execute(
+                    "INSERT INTO pipeline_service_migrations (table_name, migration) VALUES (\(layout.table), \(migration.name))",
+                    logger: logger
+                )
+                logger.info("Applied migration", metadata: ["table": "\(layout.table)", "migration": "\(migration.name)"])
+            }
+            return PostgresSchema(statements: SQLStatements(layout: layout, dialect: .numbered), summary: summary)
+        }
+        if let owned { return owned }
+        return try await adopt(on: connection, layout: layout, setting: "PIPELINE_TABLE", logger: logger)
+    }
+
+    private static func tableExists(_ name: String, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        let rows = try await connection.rows(
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = \(name)",
+            logger: logger
+        )
+        return !rows.isEmpty
+    }
+
+    /// Uses a table the service does not own, creating nothing: every column the layout names
+    /// must exist (a unique case-insensitive match counts, e.g. `START_UTC` for a table created
+    /// unquoted, whose names are lower-case), with a type the runs can be stored in.
+    private static func adopt(
+        on connection: PostgresConnection,
+        layout: SQLTableLayout,
+        setting: String,
+        logger: Logger
+    ) async throws
+        -> PostgresSchema
+    {
+        let rows = try await connection.rows(
+            """
+            SELECT column_name::text, udt_name::text, (column_default IS NOT NULL OR is_identity = 'YES') \
+            FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = \(layout.table)
+            """,
+            logger: logger
+        )
+        guard !rows.isEmpty else {
+            throw ConfigurationError("PIPELINE_TABLE", "table \"\(layout.table)\" does not exist")
+        }
+        var actual: [String: (type: String, hasDefault: Bool)] = [:]
+        for row in rows {
+            let (name, type, hasDefault) = try row.decode((String, String, Bool).self)
+            actual[name] = (type, hasDefault)
+        }
+
+        let wanted: [(key: String, column: String, types: Set<String>)] =
+            [(SQLTableLayout.idKey, layout.idColumn, Set(["int8", "int4"]))]
+            + PipelineField.allCases.map { ($0.rawValue, layout.column($0), acceptedTypes($0)) }
+        var resolved: [(key: String, column: String)] = []
+        var missing: [String] = []
+        var problems: [String] = []
+        for (key, column, types) in wanted {
+            let sameButCase = actual.keys.filter { $0.lowercased() == column.lowercased() }
+            let match = actual[column] != nil ? column : (sameButCase.count == 1 ? sameButCase.first : nil)
+            guard let name = match, let found = actual[name] else {
+                missing.append(column)
+                continue
+            }
+            if name != column {
+                logger.info("Using a column whose name differs only in case", metadata: ["field": "\(key)", "column": "\(name)"])
+            }
+            resolved.append((key, name))
+            if !types.contains(found.type) {
+                problems.append("column \"\(name)\" (\(key)) is \(found.type), expected \(types.sorted().joined(separator: " or "))")
+            }
+            if key == SQLTableLayout.idKey && !found.hasDefault {
+                problems.append("column \"\(name)\" (\(key)) has no default; it must be an identity or serial column")
+            }
+        }
+        guard missing.isEmpty else {
+            throw ConfigurationError(setting, "table \"\(layout.table)\" lacks columns: \(missing.joined(separator: ", "))")
+        }
+        guard problems.isEmpty else {
+            throw ConfigurationError(setting, "table \"\(layout.table)\": \(problems.joined(separator: "; "))")
+        }
+
+        var map = JSONWriter(reservingCapacity: 512)
+        map.raw("{")
+        for (index, entry) in resolved.enumerated() {
+            if index > 0 { map.raw(",") }
+            map.string(entry.key)
+            map.raw(":")
+            map.string(entry.column)
+        }
+        map.raw("}")
+        let actualLayout = try SQLTableLayout(table: layout.table, columnMapJSON: String(decoding: map.bytes, as: UTF8.self))
+        logger.info("Using a table the service does not own; it is not migrated", metadata: ["table": "\(layout.table)"])
+        return PostgresSchema(statements: SQLStatements(layout: actualLayout, dialect: .numbered), summary: nil)
+    }
+
+    /// The column types (`udt_name`) a field can be stored in and read back from exactly.
+    private static func acceptedTypes(_ field: PipelineField) -> Set<String> {
+        switch field {
+        case .startLocal, .endLocal, .startUTC, .endUTC: ["timestamp", "timestamptz"]
+        case .elapsedSeconds: ["float8"]
+        case .rowcount, .pid: ["int8", "int4"]
+        case .elapsedHuman, .outputFile, .logFile, .dateCode, .pipelineName, .scriptName, .pipelineType, .environment, .archivedFile:
+            ["text", "varchar"]
+        }
+    }
+}
+
+// MARK: - Connection helpers
+
+extension PostgresConnection {
+    /// Runs a statement and reads all its rows.
+    func rows(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
+        try await self.query(query, logger: logger).collect()
+    }
+
+    /// Runs a statement, discarding any rows.
+    func execute(_ query: PostgresQuery, logger: Logger) async throws {
+        _ = try await rows(query, logger: logger)
+    }
+
+    /// Runs `body` in a transaction opened with `begin` (`BEGIN`, or `BEGIN` with an isolation level):
+    /// committed when it returns, rolled back when it throws.
+    func inTransaction<Value>(_ begin: String, logger: Logger, _ body: (PostgresConnection) async throws -> Value) async throws -> Value {
+        try await execute(PostgresQuery(unsafeSQL: begin), logger: logger)
+        do {
+            let value = try await body(self)
+            try await execute("COMMIT", logger: logger)
+            return value
+        } catch {
+            try? await execute("ROLLBACK", logger: logger)
+            throw error
+        }
+    }
+}

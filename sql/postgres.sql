@@ -1,0 +1,63 @@
+-- PostgreSQL reference DDL: exactly what the service's migrations create for PIPELINE_TABLE=pipeline_runs
+-- (Sources/PipelineStore/Postgres/PostgresSchema.swift; a test checks that the two agree).
+-- The service applies this itself on start-up. Run it by hand only to create the schema ahead of time;
+-- the last statement records the migration, so the service then treats the table as its own.
+--
+-- Every time is exact to the microsecond: start_utc/end_utc are instants (timestamptz), start_local/end_local
+-- wall-clock times without a zone (timestamp). The service's sessions run with TimeZone=UTC.
+
+-- Named migrations applied per table, one row each.
+CREATE TABLE IF NOT EXISTS pipeline_service_migrations (
+    "table_name" TEXT NOT NULL,
+    "migration" TEXT NOT NULL,
+    "applied_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY ("table_name", "migration")
+);
+
+-- One row per run; id is the insertion order that breaks ties between equal start_utc values.
+-- The unique key makes (pipeline_name, date_code) idempotent. NULL pipeline names never collide:
+-- runs without a pipeline_name are intentionally never deduplicated.
+CREATE TABLE "pipeline_runs" (
+    "id" BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    "start_local" TIMESTAMP NOT NULL,
+    "end_local" TIMESTAMP NOT NULL,
+    "start_utc" TIMESTAMPTZ NOT NULL,
+    "end_utc" TIMESTAMPTZ NOT NULL,
+    "elapsed_seconds" DOUBLE PRECISION NOT NULL,
+    "elapsed_human" TEXT NOT NULL,
+    "output_file" TEXT NOT NULL,
+    "rowcount" BIGINT NOT NULL,
+    "log_file" TEXT NOT NULL,
+    "pid" BIGINT NOT NULL,
+    "date_code" TEXT NOT NULL,
+    "pipeline_name" TEXT,
+    "script_name" TEXT,
+    "pipeline_type" TEXT,
+    "environment" TEXT,
+    "archived_file" TEXT,
+    CONSTRAINT "pipeline_runs_run_key" UNIQUE ("pipeline_name", "date_code")
+);
+
+-- Result order (start_utc DESC, id DESC) for unfiltered pages and keyset cursors.
+CREATE INDEX "pipeline_runs_by_start" ON "pipeline_runs" ("start_utc" DESC, "id" DESC);
+
+-- The same order within one pipeline, the most common filter.
+CREATE INDEX "pipeline_runs_by_pipeline" ON "pipeline_runs" ("pipeline_name", "start_utc" DESC, "id" DESC);
+
+-- Per-signature totals, updated in the transaction of every insert. The signature is the JSON
+-- array of the four grouping fields (e.g. ["ingest","ingest.py","batch",null]), never NULL.
+CREATE TABLE "pipeline_runs_summary" (
+    "signature" TEXT PRIMARY KEY,
+    "pipeline_name" TEXT,
+    "script_name" TEXT,
+    "pipeline_type" TEXT,
+    "environment" TEXT,
+    "total_runs" BIGINT NOT NULL,
+    "last_run" TIMESTAMPTZ NOT NULL,
+    "duration_sum" DOUBLE PRECISION NOT NULL,
+    "duration_count" BIGINT NOT NULL,
+    "rowcount_sum" BIGINT NOT NULL,
+    "rowcount_count" BIGINT NOT NULL
+);
+
+INSERT INTO pipeline_service_migrations ("table_name", "migration") VALUES ('pipeline_runs', '1_create_runs_and_summary');
