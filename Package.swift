@@ -78,6 +78,7 @@ let package = Package(
                 "PipelineCore",
                 "PipelineStore",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Tests/PipelineTestSupport",
             swiftSettings: swiftSettings
@@ -89,7 +90,13 @@ let package = Package(
         ),
         .testTarget(
             name: "PipelineStoreTests",
-            dependencies: ["PipelineStore", "PipelineCore", "PipelineTestSupport"],
+            dependencies: [
+                "PipelineStore",
+                "PipelineCore",
+                "PipelineTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -119,7 +119,9 @@ public func openRepository(_ backend: BackendConfiguration, logger: Logger) thro
     switch backend {
     case .jsonl(let path):
         return try JSONLRunRepository(path: path, logger: logger)
-    case .sqlite, .postgres:
-        throw ConfigurationError("PIPELINE_BACKEND", "WIP-BACKEND \(backend.name) is not wired yet")
+    case .sqlite(let path, let layout):
+        return try SQLiteRunRepository(path: path, layout: layout, logger: logger)
+    case .postgres(let url, let layout):
+        return try PostgresRunRepository(url: url, layout: layout, logger: logger)
     }
 }

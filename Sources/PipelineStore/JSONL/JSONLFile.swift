@@ -72,44 +72,20 @@ final class JSONLFile: @unchecked Sendable {
     /// Reads every line once, calling `line` with each complete line's bytes and its 1-based number;
     /// `line` returns false for a line that is not a valid run. Repairs a torn last line.
     func load(_ line: (UnsafeBufferPointer<UInt8>, Int) -> Bool) throws(ConfigurationError) -> LoadReport {
-        try withoutActuallyEscaping(line) { line throws(ConfigurationError) in try load(escapingLine: line) }
-    }
-
-    private func load(escapingLine line: @escaping (UnsafeBufferPointer<UInt8>, Int) -> Bool) throws(ConfigurationError) -> LoadReport {
         var report = LoadReport()
-        let chunkSize = 4 << 20
-        var carry: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: chunkSize)
-        var lineNumber = 0
-        var offset: Int64 = 0
-        var lastNewlineEnd: Int64 = 0
-        while true {
-            let count = buffer.withUnsafeMutableBytes { raw in pread(descriptor, raw.baseAddress, chunkSize, off_t(offset)) }
-            guard count >= 0 else { throw ConfigurationError("PIPELINE_JSONL_PATH", "cannot read \(path) (\(Self.errorText(errno)))") }
-            if count == 0 { break }
-            buffer.withUnsafeBufferPointer { chunk in
-                var start = 0
-                for position in 0..<count where chunk[position] == 0x0A {
-                    lineNumber += 1
-                    let processLine: (UnsafeBufferPointer<UInt8>) -> Void = { bytes in
-                        if Self.isBlank(bytes) { return }
-                        if line(bytes, lineNumber) { report.runs += 1 } else { report.corruptLines.append(lineNumber) }
-                    }
-                    if carry.isEmpty {
-                        processLine(UnsafeBufferPointer(rebasing: chunk[start..<position]))
-                    } else {
-                        carry.append(contentsOf: chunk[start..<position])
-                        carry.withUnsafeBufferPointer(processLine)
-                        carry.removeAll(keepingCapacity: true)
-                    }
-                    start = position + 1
-                    lastNewlineEnd = offset + Int64(position) + 1
-                }
-                carry.append(contentsOf: chunk[start..<count])
+        var reader = LineReader(descriptor: descriptor)
+        do {
+            _ = try reader.read { bytes, lineNumber in
+                if LineReader.isBlank(bytes) { return }
+                if line(bytes, lineNumber) { report.runs += 1 } else { report.corruptLines.append(lineNumber) }
             }
-            offset += Int64(count)
+        } catch {
+            throw ConfigurationError("PIPELINE_JSONL_PATH", "cannot read \(path) (\(Self.errorText(error.code)))")
         }
-        if !carry.isEmpty, !carry.withUnsafeBufferPointer(Self.isBlank) {
+        let carry = reader.tail
+        let lineNumber = reader.lineCount
+        let lastNewlineEnd = reader.endOfLastLine
+        if !carry.isEmpty, !carry.withUnsafeBufferPointer(LineReader.isBlank) {
             // The last line has no newline: a crash mid-write, or a writer that omits the final newline.
             let isValid = carry.withUnsafeBufferPointer { line($0, lineNumber + 1) }
             if isValid {
@@ -168,10 +144,6 @@ final class JSONLFile: @unchecked Sendable {
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { return -1 }
         return Int64(info.st_size)
-    }
-
-    private static func isBlank(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        bytes.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
     }
 
     private static func storageError(_ code: Int32) -> StorageError {

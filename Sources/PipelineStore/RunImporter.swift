@@ -1,0 +1,109 @@
+import PipelineCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Loads NDJSON runs (one JSON object per line, the JSONL backend's own format) into any
+/// repository in batches. Idempotent: a run already stored is counted, not stored again, so an
+/// interrupted import can simply be run again.
+public struct RunImporter: Sendable {
+    /// Counts so far; `invalidLines` holds 1-based line numbers (the first 100).
+    public struct Report: Sendable, CustomStringConvertible {
+        public var linesRead = 0
+        public var created = 0
+        public var existing = 0
+        public var conflicts = 0
+        public var invalid = 0
+        public var invalidLines: [Int] = []
+
+        public var description: String {
+            var text = "\(linesRead) lines: \(created) stored, \(existing) already stored, \(conflicts) conflicting, \(invalid) invalid"
+            if !invalidLines.isEmpty {
+                text += " (lines \(invalidLines.prefix(20).map(String.init).joined(separator: ", "))\(invalid > 20 ? ", …" : ""))"
+            }
+            return text
+        }
+    }
+
+    /// Why an import could not run at all.
+    public struct ImportError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public let batchSize: Int
+
+    public init(batchSize: Int = 2000) {
+        self.batchSize = max(1, batchSize)
+    }
+
+    /// Imports every line of the file at `path`; `progress` is called after each batch.
+    /// Lines are validated strictly, as a POST would be.
+    public func importFile(
+        at path: String,
+        into repository: some PipelineRunRepository,
+        progress: (Report) -> Void = { _ in }
+    ) async throws -> Report {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw ImportError(description: "cannot open \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { closeFileDescriptor(descriptor) }
+        var report = Report()
+        var reader = LineReader(descriptor: descriptor)
+        var isMore = true
+        while isMore {
+            var runs: [PipelineInfo] = []
+            do {
+                isMore = try reader.read(upTo: batchSize) { bytes, lineNumber in
+                    report.linesRead = lineNumber
+                    guard !LineReader.isBlank(bytes) else { return }
+                    parse(bytes, lineNumber: lineNumber, into: &runs, report: &report)
+                }
+            } catch {
+                throw ImportError(description: "cannot read \(path): \(String(cString: strerror(error.code)))")
+            }
+            if !isMore, !reader.tail.isEmpty, !reader.tail.withUnsafeBufferPointer(LineReader.isBlank) {
+                report.linesRead += 1
+                let lineNumber = report.linesRead
+                reader.tail.withUnsafeBufferPointer { parse($0, lineNumber: lineNumber, into: &runs, report: &report) }
+            }
+            if !runs.isEmpty {
+                try await store(runs, into: repository, report: &report)
+                progress(report)
+            }
+        }
+        return report
+    }
+
+    private func parse(_ bytes: UnsafeBufferPointer<UInt8>, lineNumber: Int, into runs: inout [PipelineInfo], report: inout Report) {
+        if let run = try? PipelineInfo(jsonBytes: bytes) {
+            runs.append(run)
+        } else {
+            report.invalid += 1
+            if report.invalidLines.count < 100 { report.invalidLines.append(lineNumber) }
+        }
+    }
+
+    /// Stores a batch in one atomic call; if any run in it conflicts, stores its runs one by one
+    /// so the others still land and the conflicts are counted.
+    private func store(_ batch: [PipelineInfo], into repository: some PipelineRunRepository, report: inout Report) async throws {
+        do {
+            for outcome in try await repository.insert(contentsOf: batch) {
+                if outcome.isCreated { report.created += 1 } else { report.existing += 1 }
+            }
+        } catch let error as StorageError where error.conflictingKey != nil {
+            for run in batch {
+                do {
+                    if try await repository.insert(run).isCreated { report.created += 1 } else { report.existing += 1 }
+                } catch let error as StorageError where error.conflictingKey != nil {
+                    report.conflicts += 1
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+import PipelineServer
+import PipelineStore
+
+/// `pipeline-service import FILE`: loads NDJSON runs into the configured backend.
+struct Import: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Load runs from an NDJSON file (one JSON object per line) into the configured backend.",
+        discussion: "Idempotent: runs already stored are counted, not stored twice, so an interrupted import can be run again."
+    )
+
+    @Argument(help: "The NDJSON file to load (a JSONL data file works as it is).")
+    var file: String
+
+    @Option(name: .customLong("batch-size"), help: "Runs stored per transaction.")
+    var batchSize = 2000
+
+    @OptionGroup var storage: StorageOptions
+
+    func run() async throws {
+        try await StartupFailure.reporting {
+            let configuration = try ServiceConfiguration.resolve(flags: storage.flags, environment: ProcessInfo.processInfo.environment)
+            let logger = bootstrapLogging(level: configuration.logLevel)
+            let file = self.file
+            let importer = RunImporter(batchSize: batchSize)
+            let report = try await withRepository(configuration.backend, logger: logger) { repository in
+                try await importer.importFile(at: file, into: repository) { report in
+                    FileHandle.standardError.write(Data("\r\(report.linesRead) lines read, \(report.created) stored".utf8))
+                }
+            }
+            FileHandle.standardError.write(Data("\n".utf8))
+            print("import \(file): \(report)")
+            if report.invalid > 0 || report.conflicts > 0 { throw ExitCode(3) }
+        }
+    }
+}
