@@ -61,6 +61,7 @@ struct CORSTests {
             let response = try await client.send(.get, "/pipelines", headers: [.origin: "https://evil.example.com"])
             #expect(response.status == .ok)
             #expect(response.headers[.accessControlAllowOrigin] == nil)
+            #expect(response.headers[.vary] == "Origin", "a cache keeps this answer from the allowed origins")
             let preflight = try await client.send(
                 .options,
                 "/pipelines",

@@ -14,8 +14,8 @@ public enum CORSOrigins: Sendable, Hashable {
 /// CORS for the configured origins, through Hummingbird's `CORSMiddleware`: a preflight `OPTIONS`
 /// from an allowed origin is answered 204 with the allowed methods and headers (including the key
 /// headers, so a dashboard can send `Authorization` or `X-API-Key`), and every answer to an allowed
-/// origin carries `Access-Control-Allow-Origin`. A request from another origin gets no CORS
-/// headers, so the browser keeps its answer from the page.
+/// origin carries `Access-Control-Allow-Origin`. A request from another origin (or none) gets no CORS
+/// headers, so the browser keeps its answer from the page, and `Vary: Origin`, so a cache does too.
 struct CORSPolicyMiddleware<Context: RequestContext>: RouterMiddleware {
     /// The allowed origins; nil when any origin is.
     private let allowed: Set<String>?
@@ -47,7 +47,10 @@ struct CORSPolicyMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if let allowed, !allowed.contains(request.headers[.origin] ?? "") {
-            return try await next(request, context)
+            // The answer differs by origin, so a shared cache must not hand this one to an allowed origin.
+            var response = try await next(request, context)
+            response.headers[values: .vary].append("Origin")
+            return response
         }
         return try await cors.handle(request, context: context, next: next)
     }
