@@ -31,6 +31,9 @@ public struct UTCInstant: Sendable, Hashable, Comparable, CustomStringConvertibl
         self.init(microsecondsSinceEpoch: micros)
     }
 
+    /// The instants this service accepts and stores: years 1 to 9999.
+    public static var supportedMicroseconds: ClosedRange<Int64> { CivilTime.supportedMicroseconds }
+
     public static func < (lhs: UTCInstant, rhs: UTCInstant) -> Bool {
         lhs.microsecondsSinceEpoch < rhs.microsecondsSinceEpoch
     }
@@ -232,7 +235,17 @@ enum CivilTime {
             }
             out.append(contentsOf: digits)
         }
-        pad(year, 4)
+        // Years outside 0…9999 use ISO 8601's expanded form (a sign and all digits) rather than
+        // a wrong four-digit year; such values only come from storage, never from validated input.
+        if year > 9999 {
+            out.append(UInt8(ascii: "+"))
+            out.append(contentsOf: String(year).utf8)
+        } else if year < 0 {
+            out.append(UInt8(ascii: "-"))
+            pad(-year, 4)
+        } else {
+            pad(year, 4)
+        }
         out.append(UInt8(ascii: "-"))
         pad(month, 2)
         out.append(UInt8(ascii: "-"))

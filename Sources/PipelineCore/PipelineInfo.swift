@@ -161,7 +161,13 @@ extension PipelineInfo {
         let archivedFile = reader.optionalString(.archivedFile)
         if policy == .strict, let startUTC, let endUTC, endUTC < startUTC {
             reader.issues.append(
-                FieldIssue(location, "end_utc", kind: "end_before_start", message: "end_utc must not be before start_utc (\(startUTC))", input: members["end_utc"])
+                FieldIssue(
+                    location,
+                    "end_utc",
+                    kind: "end_before_start",
+                    message: "end_utc must not be before start_utc (\(startUTC))",
+                    input: members["end_utc"]
+                )
             )
         }
         guard reader.issues.isEmpty, let startLocal, let endLocal, let startUTC, let endUTC, let elapsed, let elapsedHuman, let outputFile,
@@ -190,7 +196,8 @@ extension PipelineInfo {
     }
 
     /// Parses and validates one JSON document holding a run.
-    public init(jsonBytes: some Collection<UInt8>, location: FieldIssue.Location = .body, policy: ValidationPolicy = .strict) throws(ValidationError) {
+    public init(jsonBytes: some Collection<UInt8>, location: FieldIssue.Location = .body, policy: ValidationPolicy = .strict) throws(ValidationError)
+    {
         let value: JSONValue
         do {
             value = try JSONParser.parse(jsonBytes)
@@ -356,11 +363,12 @@ extension Character {
 }
 
 extension String {
-    /// The string without leading and trailing spaces, tabs and line breaks.
+    /// The string without leading and trailing spaces, tabs and line breaks (`\r\n` included).
     public func trimmingASCIIWhitespace() -> String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
-        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else { return "" }
-        return String(self[first...last])
+        let bytes = Array(utf8)
+        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }), let last = bytes.lastIndex(where: { !isSpace($0) }) else { return "" }
+        return String(decoding: bytes[first...last], as: UTF8.self)
     }
 }
 

@@ -45,7 +45,7 @@ public struct FieldIssue: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(location.rawValue).\(field): \(message)" }
 
     private static func trimmed(_ value: JSONValue) -> JSONValue {
-        if case .string(let text) = value, text.utf8.count > 200 {
+        if case .string(let text) = value, text.count > 200 {
             return .string(String(text.prefix(200)) + "…")
         }
         if case .object = value { return .string("{…}") }

@@ -88,7 +88,10 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as any HTTPResponseError where error.status.code < 500 {
             return try APIError.detail(error.status, error.status.reasonPhrase).response(from: request, context: context)
         } catch {
-            context.logger.error("Request failed: \(String(reflecting: error))", metadata: ["method": "\(request.method)", "path": "\(request.uri.path)"])
+            context.logger.error(
+                "Request failed: \(String(reflecting: error))",
+                metadata: ["method": "\(request.method)", "path": "\(request.uri.path)"]
+            )
             return try APIError.detail(.internalServerError, "Internal server error (request id \(context.id)); the details are in the server log")
                 .response(from: request, context: context)
         }

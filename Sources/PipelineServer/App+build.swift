@@ -1,6 +1,6 @@
+import HTTPTypes
 public import Hummingbird
 public import Logging
-import HTTPTypes
 import NIOCore
 import PipelineCore
 public import PipelineStore

@@ -102,7 +102,8 @@ public enum ArchivedFiles {
         var value = "\(kind); filename=\"\(ascii)\""
         if ascii != fileName {
             let encoded = fileName.utf8.map { byte -> String in
-                let isPlain = (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || "-._~".utf8.contains(byte)
+                let isPlain =
+                    (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || "-._~".utf8.contains(byte)
                 return isPlain ? String(UnicodeScalar(byte)) : percentEncoded(byte)
             }.joined()
             value += "; filename*=UTF-8''\(encoded)"

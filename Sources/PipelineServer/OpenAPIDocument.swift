@@ -33,7 +33,9 @@ enum OpenAPIDocument {
                 """,
             ]),
             "paths": .object([
-                "/": .object(["get": operation("Service information", id: "root", responses: ["200": jsonResponse("Name, version and backend", ref: "Welcome")])]),
+                "/": .object([
+                    "get": operation("Service information", id: "root", responses: ["200": jsonResponse("Name, version and backend", ref: "Welcome")])
+                ]),
                 "/health": .object([
                     "get": operation(
                         "Health check: 200 when the backend answers, 503 when it does not",
@@ -64,7 +66,10 @@ enum OpenAPIDocument {
             id: "create_pipeline_run",
             responses: [
                 "201": jsonResponse("Stored; the stored record", ref: "PipelineInfo"),
-                "200": jsonResponse("The identical run (same pipeline_name and date_code) was already stored; nothing new was stored", ref: "PipelineInfo"),
+                "200": jsonResponse(
+                    "The identical run (same pipeline_name and date_code) was already stored; nothing new was stored",
+                    ref: "PipelineInfo"
+                ),
                 "409": errorResponse("A different run is already stored under this pipeline_name and date_code"),
                 "413": errorResponse("Body larger than the configured limit"),
                 "415": errorResponse("Content-Type is not JSON"),
@@ -239,8 +244,12 @@ enum OpenAPIDocument {
                     "total": .object(["type": "integer", "description": "Every match regardless of paging"]),
                     "count": .object(["type": "integer", "description": "len(results)"]),
                     "results": .object(["type": "array", "items": ref("PipelineInfo")]),
-                    "pipelines": .object(["type": "array", "items": .object(["type": "string"]), "description": "Distinct non-null pipeline names in results"]),
-                    "next_cursor": .object(["type": .array(["string", "null"]), "description": "Pass as cursor for the next page; null on the last page"]),
+                    "pipelines": .object([
+                        "type": "array", "items": .object(["type": "string"]), "description": "Distinct non-null pipeline names in results",
+                    ]),
+                    "next_cursor": .object([
+                        "type": .array(["string", "null"]), "description": "Pass as cursor for the next page; null on the last page",
+                    ]),
                 ]),
                 "required": .array(["total", "count", "results", "pipelines", "next_cursor"]),
             ]),

@@ -252,7 +252,10 @@ public struct ServiceConfiguration: Sendable {
             backend = .sqlite(path: value(.sqlitePath) ?? "pipeline_data.sqlite", layout: try layout())
         case "postgres", "postgresql":
             guard let url = value(.postgresURL) else {
-                throw ConfigurationError(Setting.postgresURL.environmentName, "must be set when the backend is postgres (postgres://user:pass@host:port/db)")
+                throw ConfigurationError(
+                    Setting.postgresURL.environmentName,
+                    "must be set when the backend is postgres (postgres://user:pass@host:port/db)"
+                )
             }
             backend = .postgres(url: url, layout: try layout())
         default:

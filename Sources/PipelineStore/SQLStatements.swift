@@ -69,14 +69,16 @@ public struct SQLStatements: Sendable {
     /// The stored run with this (`pipeline_name`, `date_code`), if any.
     public func runByKey(_ key: RunKey) -> SQLStatement {
         var builder = Builder(dialect: dialect)
-        let sql = "SELECT \(selectList) FROM \(layout.quotedTable) WHERE \(layout.quoted(.pipelineName)) = \(builder.bind(.text(key.pipelineName))) AND \(layout.quoted(.dateCode)) = \(builder.bind(.text(key.dateCode))) ORDER BY \(layout.quotedIDColumn) DESC LIMIT 1"
+        let sql =
+            "SELECT \(selectList) FROM \(layout.quotedTable) WHERE \(layout.quoted(.pipelineName)) = \(builder.bind(.text(key.pipelineName))) AND \(layout.quoted(.dateCode)) = \(builder.bind(.text(key.dateCode))) ORDER BY \(layout.quotedIDColumn) DESC LIMIT 1"
         return SQLStatement(sql: sql, binds: builder.binds)
     }
 
     /// The most recently stored run with this date code, if any.
     public func runByDateCode(_ dateCode: String) -> SQLStatement {
         var builder = Builder(dialect: dialect)
-        let sql = "SELECT \(selectList) FROM \(layout.quotedTable) WHERE \(layout.quoted(.dateCode)) = \(builder.bind(.text(dateCode))) ORDER BY \(layout.quotedIDColumn) DESC LIMIT 1"
+        let sql =
+            "SELECT \(selectList) FROM \(layout.quotedTable) WHERE \(layout.quoted(.dateCode)) = \(builder.bind(.text(dateCode))) ORDER BY \(layout.quotedIDColumn) DESC LIMIT 1"
         return SQLStatement(sql: sql, binds: builder.binds)
     }
 

@@ -39,7 +39,10 @@ public struct SQLTableLayout: Sendable, Hashable {
     ///   - columnMapJSON: `PIPELINE_COLUMN_MAP`, a JSON object model field → column name; nil or empty for none.
     public init(table: String = SQLTableLayout.defaultTable, columnMapJSON: String? = nil) throws(ConfigurationError) {
         guard Self.isSafeIdentifier(table) else {
-            throw ConfigurationError("PIPELINE_TABLE", "\"\(table)\" is not a safe SQL identifier (a letter or _, then letters, digits or _, at most 63)")
+            throw ConfigurationError(
+                "PIPELINE_TABLE",
+                "\"\(table)\" is not a safe SQL identifier (a letter or _, then letters, digits or _, at most 63)"
+            )
         }
         var columns = Dictionary(uniqueKeysWithValues: PipelineField.allCases.map { ($0, $0.rawValue) })
         var idColumn = Self.idKey
@@ -60,7 +63,10 @@ public struct SQLTableLayout: Sendable, Hashable {
                     throw ConfigurationError("PIPELINE_COLUMN_MAP", "the column for \(field) must be a string")
                 }
                 guard Self.isSafeIdentifier(name) else {
-                    throw ConfigurationError("PIPELINE_COLUMN_MAP", "\"\(name)\" (for \(field)) is not a safe SQL identifier (a letter or _, then letters, digits or _, at most 63)")
+                    throw ConfigurationError(
+                        "PIPELINE_COLUMN_MAP",
+                        "\"\(name)\" (for \(field)) is not a safe SQL identifier (a letter or _, then letters, digits or _, at most 63)"
+                    )
                 }
                 if field == Self.idKey {
                     idColumn = name
@@ -109,7 +115,8 @@ public struct SQLTableLayout: Sendable, Hashable {
         let bytes = Array(name.utf8)
         guard let first = bytes.first, bytes.count <= 63 else { return false }
         func isLetter(_ byte: UInt8) -> Bool {
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) || byte == UInt8(ascii: "_")
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || byte == UInt8(ascii: "_")
         }
         return isLetter(first) && bytes.allSatisfy { isLetter($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
     }

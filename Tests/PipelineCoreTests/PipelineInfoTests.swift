@@ -222,15 +222,12 @@ struct PipelineInfoTests {
     @Test("Integer text surrounded by a CRLF line break, as a shell or Windows caller may send, is read")
     func integerTextTrimsCRLF() throws {
         #expect(" \t42\n\r".trimmingASCIIWhitespace() == "42")
-        withKnownIssue(
-            "PipelineInfo.swift trimmingASCIIWhitespace compares Characters, and \"\\r\\n\" is one Character equal to neither \"\\r\" nor \"\\n\""
-        ) {
-            #expect("42\r\n".trimmingASCIIWhitespace() == "42")
-            #expect(IntegerText.parse("\r\n42\r\n", allowIntegralFraction: false) == 42)
-            var body = try specSampleMembers()
-            body["rowcount"] = "11060\r\n"
-            #expect(validationIssues(body).isEmpty)
-        }
+        #expect("42\r\n".trimmingASCIIWhitespace() == "42")
+        #expect(IntegerText.parse("\r\n42\r\n", allowIntegralFraction: false) == 42)
+        var body = try specSampleMembers()
+        body["rowcount"] = "11060\r\n"
+        #expect(validationIssues(body).isEmpty)
+
     }
 
     // MARK: - elapsed_seconds

@@ -21,8 +21,14 @@ struct ArchivedFileTests {
         try Data(repeating: 0x1F, count: 4096).write(to: URL(fileURLWithPath: sandbox.path + "/archive/lot/run.csv.gz"))
         try Data("{\"ok\":true}".utf8).write(to: URL(fileURLWithPath: sandbox.path + "/archive/lot/small.json"))
         try Data("secret".utf8).write(to: URL(fileURLWithPath: sandbox.path + "/outside/secret.txt"))
-        try FileManager.default.createSymbolicLink(atPath: sandbox.path + "/archive/escape.txt", withDestinationPath: sandbox.path + "/outside/secret.txt")
-        try FileManager.default.createSymbolicLink(atPath: sandbox.path + "/archive/inside-link.json", withDestinationPath: sandbox.path + "/archive/lot/small.json")
+        try FileManager.default.createSymbolicLink(
+            atPath: sandbox.path + "/archive/escape.txt",
+            withDestinationPath: sandbox.path + "/outside/secret.txt"
+        )
+        try FileManager.default.createSymbolicLink(
+            atPath: sandbox.path + "/archive/inside-link.json",
+            withDestinationPath: sandbox.path + "/archive/lot/small.json"
+        )
     }
 
     /// Stores one run per (date code, archived file) and runs `body` against a server with `roots`.

@@ -33,7 +33,10 @@ struct OpenAPIDocumentTests {
         defer { roots.remove() }
         try await withApp(.jsonl, configuration: ServiceConfiguration(archiveRoots: [roots.path])) { client, _ in
             let document = try await client.get("/openapi.json").json
-            guard case .object(let paths)? = document["paths"] else { Issue.record("no paths"); return }
+            guard case .object(let paths)? = document["paths"] else {
+                Issue.record("no paths")
+                return
+            }
             for (path, item) in paths {
                 guard case .object(let operations) = item else { continue }
                 for method in operations.keys {

@@ -33,7 +33,8 @@ struct RequestLimitsTests {
             let elapsed = ContinuousClock.now - start
             #expect(response.status == .gatewayTimeout)
             #expect(try response.json["detail"]?.string?.contains("200 milliseconds") == true)
-            #expect(elapsed < .seconds(5))
+            // The handler would take 60 s; a generous bound keeps this about behaviour, not speed, on a loaded machine.
+            #expect(elapsed < .seconds(30))
             #expect(try await client.get("/health").status == .ok, "other requests are unaffected")
         }
     }

@@ -50,7 +50,7 @@ struct PostgresRepositoryTests {
             _ = try await opened[0].repository.insert(Self.run("a"))
             #expect(try await opened[3].repository.runs(matching: RunQuery()).total == 1)
         } catch {
-            Issue.record(error)
+            Issue.record("\(String(reflecting: error))")
         }
         for (_, close) in opened { try await close() }
         try await PostgresTestDatabase.dropTables(ownedBy: table)
@@ -73,7 +73,7 @@ struct PostgresRepositoryTests {
                 }
                 #expect(try await Self.migrations(of: copy) == ["1_create_runs_and_summary"])
             } catch {
-                Issue.record(error)
+                Issue.record("\(String(reflecting: error))")
             }
             try await PostgresTestDatabase.dropTables(ownedBy: copy)
         }
@@ -98,7 +98,7 @@ struct PostgresRepositoryTests {
                 #expect(try await fixture.repository.summaries() == other.repository.summaries())
                 #expect(try await other.repository.summaries().first?.totalRuns == 2)
             } catch {
-                Issue.record(error)
+                Issue.record("\(String(reflecting: error))")
             }
             try await other.close()
         }
@@ -148,7 +148,7 @@ struct PostgresRepositoryTests {
             #expect(error?.conflictingKey == named.info.runKey)
             #expect(try await repository.runs(matching: RunQuery()).total == runs.count)
         } catch {
-            Issue.record(error)
+            Issue.record("\(String(reflecting: error))")
         }
         try await opened.close()
         try await PostgresTestDatabase.execute("DROP TABLE \"\(table)\"")
@@ -168,7 +168,7 @@ struct PostgresRepositoryTests {
             #expect(try await opened.repository.runs(matching: RunQuery()).runs == [outcome.storedRun])
             #expect(try await opened.repository.run(dateCode: "a") == Self.run("a"))
         } catch {
-            Issue.record(error)
+            Issue.record("\(String(reflecting: error))")
         }
         try await opened.close()
         try await PostgresTestDatabase.execute("DROP TABLE \"\(table)\"")
@@ -216,7 +216,7 @@ struct PostgresRepositoryTests {
             #expect(outcomes.filter(\.isCreated).count == runs.count)
             #expect(try await opened.repository.summaries() == PipelineSummary.summarize(runs))
         } catch {
-            Issue.record(error)
+            Issue.record("\(String(reflecting: error))")
         }
         try await opened.close()
         try await PostgresTestDatabase.execute("DROP TABLE \(table)")
@@ -380,11 +380,11 @@ struct PostgresRepositoryTests {
                 #expect(try await repository.insert(Self.run("after")).isCreated)
                 #expect(try await repository.runs(matching: RunQuery()).runs.map(\.info.dateCode) == ["after", "before"])
             } catch {
-                Issue.record(error)
+                Issue.record("\(String(reflecting: error))")
             }
             try await opened.close()
         } catch {
-            Issue.record(error)
+            Issue.record("\(String(reflecting: error))")
         }
         try server.stop()
     }
@@ -408,11 +408,11 @@ struct PostgresRepositoryTests {
                 #expect(try await readOnly.repository.runs(matching: RunQuery()).total == 1)
                 try await readOnly.repository.checkHealth()
             } catch {
-                Issue.record(error)
+                Issue.record("\(String(reflecting: error))")
             }
             try await readOnly.close()
         } catch {
-            Issue.record(error)
+            Issue.record("\(String(reflecting: error))")
         }
         try await PostgresTestDatabase.execute("DROP DATABASE \(database) WITH (FORCE)")
     }

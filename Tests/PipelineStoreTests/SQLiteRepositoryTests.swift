@@ -229,9 +229,11 @@ struct SQLiteRepositoryTests {
     @Test("Instants at the ends of the calendar round-trip and order correctly")
     func extremeInstantsRoundTrip() async throws {
         try await withSQLiteFixture { fixture in
-            var yearZero = Self.run(code: "year-zero")
-            // An offset moves the first minute of year 1 into year 0.
-            yearZero.startUTC = try #require(UTCInstant(iso8601: "0001-01-01T00:30:00+01:00"))
+            // An offset that would move the first minute of year 1 into year 0 is refused by validation;
+            // the first representable instant is stored and ordered like any other.
+            #expect(UTCInstant(iso8601: "0001-01-01T00:30:00+01:00") == nil)
+            var yearZero = Self.run(code: "year-one")
+            yearZero.startUTC = try #require(UTCInstant(iso8601: "0001-01-01T00:00:00Z"))
             var lastYear = Self.run(code: "year-9999")
             lastYear.startUTC = try #require(UTCInstant(iso8601: "9999-12-31T23:59:59.999999Z"))
             _ = try await fixture.repository.insert(contentsOf: [yearZero, lastYear, Self.run(code: "now")])

@@ -1,6 +1,6 @@
 import Foundation
-import PipelineStore
 public import Logging
+import PipelineStore
 
 /// A storage backend the contract suite runs against.
 public enum Backend: String, CaseIterable, Sendable, CustomStringConvertible {

@@ -38,7 +38,8 @@ public struct RandomRuns {
     public mutating func next() -> PipelineInfo {
         // Starts fall on a coarse grid (10 minutes over 60 days) so that equal start_utc values happen.
         let startSeconds = Self.epochStart + Int64.random(in: 0..<8640, using: &generator) * 600
-        let elapsed: Double = Bool.random(using: &generator) && Int.random(in: 0..<5, using: &generator) == 0
+        let elapsed: Double =
+            Bool.random(using: &generator) && Int.random(in: 0..<5, using: &generator) == 0
             ? 0 : Double(Int.random(in: 1..<7_200_000, using: &generator)) / 1000
         let offsetHours = Int64.random(in: -8...8, using: &generator)
         let endSeconds = startSeconds + Int64(elapsed.rounded(.up))
@@ -75,8 +76,14 @@ public struct RandomRuns {
     public mutating func query() -> RunQuery {
         var filter = RunFilter()
         func maybe() -> Bool { Int.random(in: 0..<3, using: &generator) == 0 }
-        if maybe() { filter.startUTCFrom = UTCInstant(microsecondsSinceEpoch: (Self.epochStart + Int64.random(in: 0..<8640, using: &generator) * 600) * 1_000_000) }
-        if maybe() { filter.endUTCTo = UTCInstant(microsecondsSinceEpoch: (Self.epochStart + Int64.random(in: 0..<8640, using: &generator) * 600) * 1_000_000) }
+        if maybe() {
+            filter.startUTCFrom = UTCInstant(
+                microsecondsSinceEpoch: (Self.epochStart + Int64.random(in: 0..<8640, using: &generator) * 600) * 1_000_000
+            )
+        }
+        if maybe() {
+            filter.endUTCTo = UTCInstant(microsecondsSinceEpoch: (Self.epochStart + Int64.random(in: 0..<8640, using: &generator) * 600) * 1_000_000)
+        }
         if maybe() { filter.minRowcount = Int64.random(in: -5...1_500_000, using: &generator) }
         if maybe() { filter.maxRowcount = Int64.random(in: 0...2_000_000, using: &generator) }
         if maybe() { filter.pipelineName = Self.pipelineNames.compactMap { $0 }.randomElement(using: &generator) }

@@ -17,7 +17,11 @@ public final class RepositoryFixture: @unchecked Sendable {
     /// - Parameters:
     ///   - open: opens the storage and starts the repository's services; `prepare()` is called by the fixture.
     ///   - destroy: removes the storage once closed (delete files, drop the table).
-    public init(location: String, open: @escaping @Sendable () async throws -> Opened, destroy: @escaping @Sendable () async throws -> Void)
+    public init(
+        location: String,
+        open: @escaping @Sendable () async throws -> Opened,
+        destroy: @escaping @Sendable () async throws -> Void
+    )
         async throws
     {
         self.location = location

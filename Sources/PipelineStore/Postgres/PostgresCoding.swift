@@ -25,7 +25,7 @@ enum PostgresTimestamp {
         }
         // `infinity` and `-infinity` are Int64.max and .min: they have no place in a run.
         let (unixMicroseconds, overflow) = postgresMicroseconds.addingReportingOverflow(epochOffset)
-        guard !overflow else { throw PostgresDecodingError.Code.failure }
+        guard !overflow, UTCInstant.supportedMicroseconds.contains(unixMicroseconds) else { throw PostgresDecodingError.Code.failure }
         return unixMicroseconds
     }
 }

@@ -15,6 +15,7 @@ public struct PostgresRunRepository: PipelineRunRepository {
     private let url: PostgresURL
     private let layout: SQLTableLayout
     private let connections: PostgresConnections
+    private let clientService: PostgresClientService
     private let schema = PostgresSchemaSlot()
     private let committer: GroupCommitter<WriteRequest, [InsertOutcome]>
 
@@ -38,12 +39,13 @@ public struct PostgresRunRepository: PipelineRunRepository {
         self.layout = layout
         let client = PostgresClient(configuration: url.clientConfiguration(connectTimeout: timeout), backgroundLogger: logger)
         connections = PostgresConnections(client: client, timeout: timeout, logger: logger)
+        clientService = PostgresClientService(client: client)
         let writer = PostgresBatchWriter(connections: connections, schema: schema)
         committer = GroupCommitter(onBatch: onBatch) { requests in await writer.commit(requests) }
     }
 
     /// The connection pool, which must run while the repository is used.
-    public var services: [any Service] { [connections.client] }
+    public var services: [any Service] { [clientService] }
 
     public func prepare() async throws {
         try await PostgresStartupProbe.check(url, timeout: connections.timeout, logger: connections.logger)

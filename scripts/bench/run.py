@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""Benchmark driver: deterministic dataset → preload into a backend → release server → wrk over loopback.
+
+Run it through scripts/bench.sh (which builds the release binary and installs wrk). Every figure is
+also reported as a fraction of the same server's GET /health throughput, measured in the same run.
+"""
+import argparse
+import json
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def peak_rss_mib(pid):
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def get_json(url):
+    with urllib.request.urlopen(url, timeout=60) as response:
+        return json.loads(response.read())
+
+
+def wrk(url, connections, seconds, script=None, script_args=()):
+    # Combine the request script (if any) with the reporting script.
+    combined = HERE / ".wrk-combined.lua"
+    text = (HERE / "report.lua").read_text()
+    if script:
+        text = (HERE / script).read_text() + "\n" + text
+    combined.write_text(text)
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(combined), url]
+    if script_args:
+        command += ["--", *script_args]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    for line in output.splitlines():
+        if line.startswith("BENCH_JSON "):
+            return json.loads(line[len("BENCH_JSON "):])
+    raise RuntimeError(f"wrk printed no result: {output}")
+
+
+class Server:
+    def __init__(self, binary, backend, env_extra):
+        self.port = free_port()
+        env = dict(os.environ, PIPELINE_PORT=str(self.port), PIPELINE_HOST="127.0.0.1", PIPELINE_BACKEND=backend,
+                   PIPELINE_LOG_LEVEL="warning", **env_extra)
+        started = time.monotonic()
+        self.process = subprocess.Popen([binary, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.base = f"http://127.0.0.1:{self.port}"
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.process.stderr.read().decode()}")
+            try:
+                with urllib.request.urlopen(self.base + "/health", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.02)
+        self.startup_seconds = time.monotonic() - started
+        self.startup_rss = peak_rss_mib(self.process.pid)
+
+    def stop(self):
+        self.peak_rss = peak_rss_mib(self.process.pid)
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def prepare_backend(backend, size, dataset, workdir, binary, postgres_url):
+    """Returns the server environment for a backend preloaded with the dataset."""
+    if backend == "jsonl":
+        path = workdir / f"bench-{size}.jsonl"
+        shutil.copyfile(dataset, path)
+        return {"PIPELINE_JSONL_PATH": str(path)}
+    if backend == "sqlite":
+        path = workdir / f"bench-{size}.sqlite"
+        for suffix in ("", "-wal", "-shm"):
+            pathlib.Path(str(path) + suffix).unlink(missing_ok=True)
+        env = {"PIPELINE_SQLITE_PATH": str(path)}
+    else:
+        table = f"bench_runs_{size}"
+        subprocess.run(["psql", postgres_url, "-q", "-c", f'DROP TABLE IF EXISTS "{table}", "{table}_summary"'],
+                       check=True, capture_output=True)
+        env = {"PIPELINE_POSTGRES_URL": postgres_url, "PIPELINE_TABLE": table}
+    started = time.monotonic()
+    subprocess.run([binary, "import", str(dataset), "--backend", backend, "--batch-size", "5000"],
+                   env=dict(os.environ, PIPELINE_LOG_LEVEL="warning", **env), check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log(f"  preloaded {size} runs into {backend} in {time.monotonic() - started:.1f}s")
+    return env
+
+
+def query_classes(server, size):
+    first = get_json(server.base + "/pipelines")["pipelines"]
+    names = sorted(p["pipeline_name"] for p in first if p["pipeline_name"])
+    name = names[len(names) // 2]
+    deep = min(50_000, max(0, size // 2))
+    page = get_json(server.base + f"/get_pipeline_info?limit=100&offset={max(0, deep - 100)}")
+    cursor = page.get("next_cursor") or ""
+    q = urllib.parse.quote
+    return {
+        "first_page": "/get_pipeline_info?limit=100",
+        "by_pipeline": f"/get_pipeline_info?pipeline_name={q(name)}&limit=100",
+        "time_window": "/get_pipeline_info?start_utc=2025-03-01T00:00:00Z&end_utc=2025-03-08T00:00:00Z&limit=100",
+        "rowcount_range": "/get_pipeline_info?min_rowcount=4000&max_rowcount=6000&limit=100",
+        "combined": f"/get_pipeline_info?pipeline_name={q(name)}&environment=prod&start_utc=2024-06-01T00:00:00Z&min_rowcount=1&limit=100",
+        f"offset_{deep}": f"/get_pipeline_info?limit=100&offset={deep}",
+        f"cursor_at_{deep}": f"/get_pipeline_info?limit=100&cursor={q(cursor)}",
+        "all_data_one_pipeline": f"/get_pipeline_info?pipeline_name={q(name)}&all_data=true",
+        "summaries": "/pipelines",
+    }
+
+
+def bench_backend(args, backend, size, dataset, workdir, postgres_url):
+    env = prepare_backend(backend, size, dataset, workdir, args.binary, postgres_url)
+    server = Server(args.binary, backend, env)
+    result = {"backend": backend, "runs": size, "startup_seconds": round(server.startup_seconds, 3),
+              "startup_peak_rss_mib": server.startup_rss, "classes": {}}
+    log(f"  {backend} N={size}: started in {server.startup_seconds:.2f}s, peak RSS {server.startup_rss:.0f} MiB")
+    try:
+        ceiling = wrk(server.base + "/health", 64, args.duration)
+        result["health_c64"] = ceiling
+        result["health_c1"] = wrk(server.base + "/health", 1, args.duration)
+        for label, path in query_classes(server, size).items():
+            connections = 1 if label.startswith("all_data") else args.query_connections
+            result["classes"][label] = wrk(server.base + path, connections, args.duration)
+            log(f"    {label}: p50 {result['classes'][label]['p50_ms']:.2f} ms, p99 {result['classes'][label]['p99_ms']:.2f} ms")
+        for connections in (1, 64):
+            tag = f"{backend}_{size}_{connections}_{int(time.time())}"
+            result["classes"][f"post_c{connections}"] = wrk(server.base, connections, args.duration, "post.lua", [tag])
+            log(f"    post c{connections}: {result['classes'][f'post_c{connections}']['rps']:.0f}/s")
+        for stats in result["classes"].values():
+            stats["fraction_of_health"] = round(stats["rps"] / ceiling["rps"], 4) if ceiling["rps"] else None
+    finally:
+        server.stop()
+    result["peak_rss_mib"] = server.peak_rss
+    return result
+
+
+def markdown(results, machine):
+    lines = [f"Machine: {machine}", ""]
+    for result in results:
+        ceiling = result["health_c64"]
+        lines.append(f"### {result['backend']}, {result['runs']:,} runs")
+        lines.append("")
+        lines.append(f"Start-up {result['startup_seconds']:.2f} s (peak RSS {result['startup_peak_rss_mib']:.0f} MiB); "
+                     f"peak RSS after the run {result['peak_rss_mib']:.0f} MiB; "
+                     f"ceiling GET /health c64 {ceiling['rps']:.0f} req/s (p50 {ceiling['p50_ms']:.2f} ms), "
+                     f"c1 p50 {result['health_c1']['p50_ms']:.3f} ms.")
+        lines.append("")
+        lines.append("| class | req/s | p50 ms | p99 ms | × /health | non-2xx |")
+        lines.append("|---|---:|---:|---:|---:|---:|")
+        for label, stats in result["classes"].items():
+            lines.append(f"| {label} | {stats['rps']:.0f} | {stats['p50_ms']:.2f} | {stats['p99_ms']:.2f} | "
+                         f"{stats['fraction_of_health']:.3f} | {stats['non2xx']} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--backends", default="jsonl,sqlite,postgres")
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--duration", type=int, default=5, help="seconds per measurement")
+    parser.add_argument("--query-connections", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--binary", required=True)
+    parser.add_argument("--out", default=str(ROOT / "bench-results"))
+    parser.add_argument("--postgres-url", default=os.environ.get("PIPELINE_BENCH_POSTGRES_URL"))
+    args = parser.parse_args()
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    backends = args.backends.split(",")
+    if "postgres" in backends and not args.postgres_url:
+        sys.exit("postgres needs --postgres-url or PIPELINE_BENCH_POSTGRES_URL (scripts/bench.sh starts one)")
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown CPU")
+    machine = f"{os.cpu_count()} cores (nproc), {cpu}, server and wrk on the same machine over loopback"
+    results = []
+    for size in [int(s) for s in args.sizes.split(",")]:
+        dataset = out / f"dataset-{size}-seed{args.seed}.jsonl"
+        if not dataset.exists():
+            log(f"generating {size} runs → {dataset}")
+            subprocess.run([sys.executable, str(HERE / "generate_dataset.py"), "--runs", str(size), "--seed", str(args.seed),
+                            "--out", str(dataset)], check=True)
+        for backend in backends:
+            results.append(bench_backend(args, backend, size, dataset, out, args.postgres_url))
+            (out / "results.json").write_text(json.dumps({"machine": machine, "results": results}, indent=2))
+    table = markdown(results, machine)
+    (out / "results.md").write_text(table + "\n")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
