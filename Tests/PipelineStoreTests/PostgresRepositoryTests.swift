@@ -570,7 +570,8 @@ struct PostgresConfigurationTests {
             #expect(error?.message == "cannot connect to 127.0.0.1:1/pipeline: connection refused")
             #expect(error?.description.contains("s3cret") == false)
         }
-        #expect(elapsed < .seconds(5))
+        // Bounded, not hanging: a generous limit keeps this about behaviour on a loaded machine.
+        #expect(elapsed < .seconds(30))
         try await opened.close()
     }
 
