@@ -61,3 +61,8 @@ CREATE TABLE "pipeline_runs_summary" (
 );
 
 INSERT INTO pipeline_service_migrations ("table_name", "migration") VALUES ('pipeline_runs', '1_create_runs_and_summary');
+
+-- 2_index_rowcount: row count ranges (min_rowcount / max_rowcount) without a scan of the whole table.
+CREATE INDEX "pipeline_runs_by_rowcount" ON "pipeline_runs" ("rowcount", "start_utc" DESC, "id" DESC);
+
+INSERT INTO pipeline_service_migrations ("table_name", "migration") VALUES ('pipeline_runs', '2_index_rowcount');

@@ -55,3 +55,7 @@ CREATE TABLE "pipeline_runs_summary" (
     "rowcount_sum" INTEGER NOT NULL,
     "rowcount_count" INTEGER NOT NULL
 );
+
+-- pipeline_runs/v3-index-rowcount
+-- Row count ranges (min_rowcount / max_rowcount) without a scan of the whole table.
+CREATE INDEX "pipeline_runs_by_rowcount" ON "pipeline_runs" ("rowcount", "start_utc", "id");

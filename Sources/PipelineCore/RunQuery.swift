@@ -34,7 +34,8 @@ public struct RunPosition: Sendable, Hashable, Comparable {
 public struct RunFilter: Sendable, Hashable {
     /// Runs with `start_utc >= startUTCFrom`.
     public var startUTCFrom: UTCInstant?
-    /// Runs with `end_utc <= endUTCTo`.
+    /// Runs with `end_utc <= endUTCTo` (and so, since a run ends after it starts, `start_utc <= endUTCTo`:
+    /// that is checked too, so a stored run whose end precedes its start cannot slip into a window it starts after).
     public var endUTCTo: UTCInstant?
     /// Inclusive lower bound on `rowcount`.
     public var minRowcount: Int64?
@@ -69,7 +70,7 @@ public struct RunFilter: Sendable, Hashable {
     @inlinable
     public func matches(_ run: PipelineInfo) -> Bool {
         if let startUTCFrom, run.startUTC < startUTCFrom { return false }
-        if let endUTCTo, run.endUTC > endUTCTo { return false }
+        if let endUTCTo, run.endUTC > endUTCTo || run.startUTC > endUTCTo { return false }
         if let minRowcount, run.rowcount < minRowcount { return false }
         if let maxRowcount, run.rowcount > maxRowcount { return false }
         if let pipelineName, run.pipelineName != pipelineName { return false }

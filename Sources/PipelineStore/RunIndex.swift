@@ -191,7 +191,9 @@ public struct RunIndex: Sendable {
             hasMore = position >= lower
             return RunPage(total: total, runs: selected, nextCursor: query.nextCursor(after: selected, totalIsBeyond: hasMore))
         }
-        var position = startColumn.count - 1
+        // A run that ends by `endTo` started by then too (RunFilter.matches checks both).
+        let upper = endTo.map { bound in partition(startColumn.count) { startColumn[$0] <= bound } } ?? startColumn.count
+        var position = upper - 1
         while position >= lower {
             defer { position -= 1 }
             if let endTo, endColumn[position] > endTo { continue }

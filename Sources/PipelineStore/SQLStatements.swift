@@ -116,6 +116,27 @@ public struct SQLStatements: Sendable {
         return SQLStatement(sql: sql, binds: builder.binds)
     }
 
+    /// The number of runs matching a filter read from the per-signature summary table kept beside
+    /// a table the service owns (`<table>_summary`), when the filter has only exact conditions on
+    /// signature fields (or none) — then the answer is a sum over a few summary rows instead of a
+    /// count over every matching run. Nil for any other filter.
+    public func countFromSummary(_ filter: RunFilter) -> SQLStatement? {
+        guard filter.startUTCFrom == nil, filter.endUTCTo == nil, filter.minRowcount == nil, filter.maxRowcount == nil else { return nil }
+        var builder = Builder(dialect: dialect)
+        var conditions: [String] = []
+        let exact: [(PipelineField, String?)] = [
+            (.pipelineName, filter.pipelineName), (.scriptName, filter.scriptName),
+            (.pipelineType, filter.pipelineType), (.environment, filter.environment),
+        ]
+        // The summary table's columns carry the model's own names, whatever the run table's map says.
+        for case (let field, let value?) in exact {
+            conditions.append("\(SQLTableLayout.quote(field.rawValue)) = \(builder.bind(.text(value)))")
+        }
+        var sql = "SELECT CAST(COALESCE(SUM(\"total_runs\"), 0) AS BIGINT) FROM \(SQLTableLayout.quote(layout.table + "_summary"))"
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        return SQLStatement(sql: sql, binds: builder.binds)
+    }
+
     /// Per-signature totals computed by one grouped scan, for tables the service does not own
     /// (owned tables keep them incrementally). Columns: the four signature fields, total runs,
     /// last start, positive-duration sum and count, positive-rowcount sum and count.
@@ -137,7 +158,11 @@ public struct SQLStatements: Sendable {
     private func whereConditions(_ filter: RunFilter, builder: inout Builder) -> [String] {
         var conditions: [String] = []
         if let value = filter.startUTCFrom { conditions.append("\(layout.quoted(.startUTC)) >= \(builder.bind(.instant(value)))") }
-        if let value = filter.endUTCTo { conditions.append("\(layout.quoted(.endUTC)) <= \(builder.bind(.instant(value)))") }
+        if let value = filter.endUTCTo {
+            conditions.append("\(layout.quoted(.endUTC)) <= \(builder.bind(.instant(value)))")
+            // Implied for every run (RunFilter.matches), and what lets the start_utc index bound a time window.
+            conditions.append("\(layout.quoted(.startUTC)) <= \(builder.bind(.instant(value)))")
+        }
         if let value = filter.minRowcount { conditions.append("\(layout.quoted(.rowcount)) >= \(builder.bind(.integer(value)))") }
         if let value = filter.maxRowcount { conditions.append("\(layout.quoted(.rowcount)) <= \(builder.bind(.integer(value)))") }
         let exact: [(PipelineField, String?)] = [

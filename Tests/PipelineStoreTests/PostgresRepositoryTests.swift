@@ -23,11 +23,11 @@ struct PostgresRepositoryTests {
     func migrationsAreIdempotentAcrossRestarts() async throws {
         try await withFixture(.postgres) { fixture in
             let table = fixture.location
-            #expect(try await Self.migrations(of: table) == ["1_create_runs_and_summary"])
+            #expect(try await Self.migrations(of: table) == ["1_create_runs_and_summary", "2_index_rowcount"])
             let first = try await fixture.repository.insert(Self.run("a"))
             try await fixture.restart()
             try await fixture.restart()
-            #expect(try await Self.migrations(of: table) == ["1_create_runs_and_summary"])
+            #expect(try await Self.migrations(of: table) == ["1_create_runs_and_summary", "2_index_rowcount"])
             let second = try await fixture.repository.insert(Self.run("b"))
             #expect(second.storedRun.sequence > first.storedRun.sequence)
             #expect(try await fixture.repository.runs(matching: RunQuery()).total == 2)
@@ -46,7 +46,7 @@ struct PostgresRepositoryTests {
                 for (repository, _) in opened { group.addTask { try await repository.prepare() } }
                 try await group.waitForAll()
             }
-            #expect(try await Self.migrations(of: table) == ["1_create_runs_and_summary"])
+            #expect(try await Self.migrations(of: table) == ["1_create_runs_and_summary", "2_index_rowcount"])
             _ = try await opened[0].repository.insert(Self.run("a"))
             #expect(try await opened[3].repository.runs(matching: RunQuery()).total == 1)
         } catch {
@@ -71,7 +71,7 @@ struct PostgresRepositoryTests {
                 for suffix in ["", "_summary"] {
                     #expect(try await Self.shape(of: copy + suffix, renaming: copy) == Self.shape(of: migrated + suffix, renaming: migrated))
                 }
-                #expect(try await Self.migrations(of: copy) == ["1_create_runs_and_summary"])
+                #expect(try await Self.migrations(of: copy) == ["1_create_runs_and_summary", "2_index_rowcount"])
             } catch {
                 Issue.record("\(String(reflecting: error))")
             }

@@ -15,7 +15,7 @@ struct SQLiteRepositoryTests {
     @Test("Migrations are recorded once and not applied again on restart")
     func migrationsAreIdempotentAcrossRestarts() async throws {
         try await withSQLiteFixture { fixture in
-            let expected = ["pipeline_runs/v1-create-runs", "pipeline_runs/v2-create-summary"]
+            let expected = ["pipeline_runs/v1-create-runs", "pipeline_runs/v2-create-summary", "pipeline_runs/v3-index-rowcount"]
             #expect(try inspect(fixture) { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") } == expected)
             let first = try await fixture.repository.insert(Self.run(code: "a"))
             try await fixture.restart()
@@ -68,7 +68,7 @@ struct SQLiteRepositoryTests {
                         "SELECT sql FROM sqlite_master WHERE tbl_name IN ('pipeline_runs', 'pipeline_runs_summary') AND sql IS NOT NULL ORDER BY rowid"
                 )
             }
-            #expect(reference.count == 5)
+            #expect(reference.count == 6)
             #expect(created.map(Self.normalized) == reference)
         }
     }
@@ -92,7 +92,8 @@ struct SQLiteRepositoryTests {
             let identifiers = try inspect(fixture) { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") }
             #expect(
                 identifiers == [
-                    "other_runs/v1-create-runs", "other_runs/v2-create-summary", "pipeline_runs/v1-create-runs", "pipeline_runs/v2-create-summary",
+                    "other_runs/v1-create-runs", "other_runs/v2-create-summary", "other_runs/v3-index-rowcount",
+                    "pipeline_runs/v1-create-runs", "pipeline_runs/v2-create-summary", "pipeline_runs/v3-index-rowcount",
                 ]
             )
         }

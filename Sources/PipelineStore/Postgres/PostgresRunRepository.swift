@@ -149,7 +149,8 @@ public struct PostgresRunRepository: PipelineRunRepository {
     }
 
     private static func count(_ filter: RunFilter, schema: PostgresSchema, on connection: PostgresConnection, logger: Logger) async throws -> Int {
-        guard let row = try await connection.rows(schema.statements.count(filter).postgresQuery, logger: logger).first else { return 0 }
+        let statement = (schema.summary == nil ? nil : schema.statements.countFromSummary(filter)) ?? schema.statements.count(filter)
+        guard let row = try await connection.rows(statement.postgresQuery, logger: logger).first else { return 0 }
         return Int(try row.decode(Int64.self))
     }
 }

@@ -172,7 +172,14 @@ struct PostgresMigration: Sendable {
                 "CREATE INDEX \(q(table + "_by_pipeline")) ON \(q(table)) (\(layout.quoted(.pipelineName)), \(layout.quoted(.startUTC)) DESC, \(q(layout.idColumn)) DESC)",
                 PostgresSummaryTable(runsTable: table).createStatement,
             ]
-        }
+        },
+        // Row count ranges are a query class of their own: without this index each one scans the table.
+        PostgresMigration(name: "2_index_rowcount") { layout in
+            let q = SQLTableLayout.quote
+            return [
+                "CREATE INDEX \(q(layout.table + "_by_rowcount")) ON \(q(layout.table)) (\(layout.quoted(.rowcount)), \(layout.quoted(.startUTC)) DESC, \(q(layout.idColumn)) DESC)"
+            ]
+        },
     ]
 
     static func columnType(_ field: PipelineField) -> String {

@@ -210,7 +210,7 @@ extension SQLiteTables {
             fetched.paging = .after(position, limit: wanted < Int.max ? wanted + 1 : wanted)
         }
         var runs = try self.runs(statements.page(fetched), in: db)
-        let total = try count(statements.count(query.filter), in: db)
+        let total = try count((summary == nil ? nil : statements.countFromSummary(query.filter)) ?? statements.count(query.filter), in: db)
         let isBeyond: Bool
         switch query.paging {
         case .all:

@@ -72,6 +72,15 @@ struct SQLiteOwnedSchema {
         migrator.registerMigration(Self.createSummaryIdentifier(table: layout.table), foreignKeyChecks: .immediate) { db in
             try db.execute(sql: createSummary)
         }
+        // Row count ranges are a query class of their own: without this index each one scans the table.
+        let table = SQLTableLayout.quote(layout.table)
+        let byRowcount = SQLTableLayout.quote(layout.table + "_by_rowcount")
+        let rowcount = layout.quoted(.rowcount)
+        let start = layout.quoted(.startUTC)
+        let id = layout.quotedIDColumn
+        migrator.registerMigration("\(layout.table)/v3-index-rowcount", foreignKeyChecks: .immediate) { db in
+            try db.execute(sql: "CREATE INDEX \(byRowcount) ON \(table) (\(rowcount), \(start), \(id))")
+        }
         return migrator
     }
 }
