@@ -89,6 +89,8 @@ public func buildRouter<Repository: PipelineRunRepository>(
     )
     typealias Measured = MeasuredRepository<Repository>
     RunController<Measured, BasicRequestContext>(repository: measured, maxBodySize: configuration.maxBodySize).addRoutes(to: routes)
+    BulkController<Measured, BasicRequestContext>(repository: measured).addRoutes(to: routes)
+    ExportController<Measured, BasicRequestContext>(repository: measured).addRoutes(to: routes)
     ArchivedFileController<Measured, BasicRequestContext>(repository: measured, roots: configuration.archiveRoots).addRoutes(to: routes)
     ServiceController<Measured, BasicRequestContext>(repository: measured, deployment: deployment).addRoutes(to: routes)
     MetricsController<Measured, BasicRequestContext>(repository: measured, metrics: metrics).addRoutes(to: routes)

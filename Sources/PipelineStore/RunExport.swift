@@ -1,0 +1,20 @@
+public import PipelineCore
+
+extension PipelineRunRepository {
+    /// Calls `body` with every run matching `filter`, in result order, one page of at most
+    /// `pageSize` runs at a time. Pages are fetched with keyset cursors, so memory stays flat
+    /// however many runs match, and runs stored meanwhile never shift a page.
+    public func forEachPage(
+        matching filter: RunFilter,
+        pageSize: Int = 1000,
+        _ body: ([StoredRun]) async throws -> Void
+    ) async throws {
+        var paging = RunPaging.window(limit: pageSize, offset: 0)
+        while true {
+            let page = try await runs(matching: RunQuery(filter: filter, paging: paging))
+            if !page.runs.isEmpty { try await body(page.runs) }
+            guard page.runs.count == pageSize, let last = page.runs.last else { return }
+            paging = .after(last.position, limit: pageSize)
+        }
+    }
+}

@@ -1,0 +1,190 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import PipelineCore
+import PipelineServer
+import PipelineStore
+import PipelineTestSupport
+import Testing
+
+/// `POST /pipelines/batch`: many runs, validated first, stored all or none.
+@Suite("Batch ingest")
+struct BatchIngestTests {
+    /// A JSON array of runs.
+    static func array(_ runs: [String]) -> String { "[" + runs.joined(separator: ",") + "]" }
+
+    /// `count` distinct valid runs as JSON.
+    static func runs(_ count: Int, seed: UInt64 = 7) -> [String] {
+        var random = RandomRuns(seed: seed)
+        return random.runs(count).map { String(decoding: $0.jsonBytes, as: UTF8.self) }
+    }
+
+    @Test("One invalid run stores nothing, and each error names the run's index and field", arguments: Backend.underTest)
+    func invalidRunStoresNothing(backend: Backend) async throws {
+        try await withApp(backend) { client, fixture in
+            let body = Self.array([
+                try sampleJSON(),
+                try sampleJSON(["date_code": "\"b\"", "rowcount": nil]),
+                try sampleJSON(["date_code": "\"c\"", "start_utc": "\"2031-02-30T00:00:00Z\""]),
+            ])
+            let response = try await client.post("/pipelines/batch", json: body)
+            #expect(response.status == .unprocessableContent)
+            #expect(Set(try response.json.validationLocations) == ["body.1.rowcount", "body.2.start_utc"])
+            #expect(try await fixture.repository.runs(matching: RunQuery()).total == 0)
+        }
+    }
+
+    @Test("A JSON array and NDJSON are both stored, with counts and the stored runs", arguments: Backend.underTest)
+    func arrayAndNDJSONAreStored(backend: Backend) async throws {
+        try await withApp(backend) { client, fixture in
+            let runs = Self.runs(5)
+            let array = try await client.post("/pipelines/batch", json: Self.array(Array(runs[0..<2])))
+            #expect(array.status == .created)
+            #expect(try array.json["stored"] == 2)
+            #expect(try array.json["existing"] == 0)
+            #expect(try array.json["runs"]?.array.count == 2)
+
+            let ndjson = runs[2..<5].joined(separator: "\r\n") + "\n\n"
+            let lines = try await client.post("/pipelines/batch", json: ndjson, contentType: "application/x-ndjson")
+            #expect(lines.status == .created)
+            #expect(try lines.json["stored"] == 3)
+            #expect(try await fixture.repository.runs(matching: RunQuery()).total == 5)
+        }
+    }
+
+    @Test("An invalid NDJSON line is named by its index", arguments: [Backend.jsonl])
+    func invalidNDJSONLineIsNamed(backend: Backend) async throws {
+        try await withApp(backend) { client, fixture in
+            let body = Self.runs(2).joined(separator: "\n") + "\n{not json\n"
+            let response = try await client.post("/pipelines/batch", json: body, contentType: "application/x-ndjson")
+            #expect(response.status == .unprocessableContent)
+            #expect(try response.json.validationLocations == ["body.2"])
+            #expect(try await fixture.repository.runs(matching: RunQuery()).total == 0)
+        }
+    }
+
+    @Test("A batch of more than 10,000 runs is refused, naming the limit", arguments: [Backend.jsonl])
+    func oversizedBatchIsRefused(backend: Backend) async throws {
+        try await withApp(backend) { client, fixture in
+            let response = try await client.post("/pipelines/batch", json: Self.array(Self.runs(10_001)))
+            #expect(response.status == .unprocessableContent)
+            #expect(response.text.contains("10000"))
+            #expect(try await fixture.repository.runs(matching: RunQuery()).total == 0)
+        }
+    }
+
+    @Test("Sending the same batch again stores nothing new and answers 200", arguments: Backend.underTest)
+    func resentBatchIsIdempotent(backend: Backend) async throws {
+        try await withApp(backend) { client, fixture in
+            let body = Self.array(Self.runs(3))
+            #expect(try await client.post("/pipelines/batch", json: body).status == .created)
+            let again = try await client.post("/pipelines/batch", json: body)
+            #expect(again.status == .ok)
+            #expect(try again.json["stored"] == 0)
+            #expect(try again.json["existing"] == 3)
+            #expect(try await fixture.repository.runs(matching: RunQuery()).total == 3)
+        }
+    }
+
+    @Test("A conflicting run answers 409 naming its key, and no run of the batch is stored", arguments: Backend.underTest)
+    func conflictStoresNothing(backend: Backend) async throws {
+        try await withApp(backend) { client, fixture in
+            #expect(try await client.post("/pipelines", json: sampleRecord).status == .created)
+            let body = Self.array(Self.runs(2) + [try sampleJSON(["rowcount": "1"])])
+            let response = try await client.post("/pipelines/batch", json: body)
+            #expect(response.status == .conflict)
+            #expect(try response.json["date_code"] == "20250902_050702")
+            #expect(try await fixture.repository.runs(matching: RunQuery()).total == 1)
+        }
+    }
+
+    @Test("A body that is not an array of runs is a 422", arguments: [Backend.jsonl])
+    func nonArrayBodyIsRejected(backend: Backend) async throws {
+        try await withApp(backend) { client, _ in
+            let object = try await client.post("/pipelines/batch", json: sampleRecord)
+            #expect(object.status == .unprocessableContent)
+            #expect(try object.json.validationLocations == ["body"])
+            #expect(try await client.post("/pipelines/batch", json: "[{").status == .unprocessableContent)
+        }
+    }
+}
+
+/// `GET /export`: every matching run, streamed as NDJSON or CSV.
+@Suite("Export")
+struct ExportTests {
+    @Test("NDJSON export holds every stored run, in result order, across many pages", arguments: Backend.underTest)
+    func ndjsonRoundTrips(backend: Backend) async throws {
+        try await withApp(backend) { client, fixture in
+            var random = RandomRuns(seed: 11)
+            _ = try await fixture.repository.insert(contentsOf: random.runs(2_345))
+            let response = try await client.get("/export?format=ndjson&limit=5")
+            #expect(response.status == .ok)
+            #expect(response.headers[.contentType] == "application/x-ndjson")
+            let lines = response.text.split(separator: "\n")
+            let exported = try lines.map { try PipelineInfo(jsonBytes: Array($0.utf8)) }
+            let stored = try await fixture.repository.runs(matching: RunQuery(paging: .all)).runs.map(\.info)
+            #expect(exported.count == 2_345)
+            #expect(exported == stored)
+        }
+    }
+
+    @Test("CSV export has the header row and quotes commas, quotes and newlines", arguments: [Backend.jsonl])
+    func csvQuotesAwkwardValues(backend: Backend) async throws {
+        try await withApp(backend) { client, fixture in
+            var run = try PipelineInfo(jsonBytes: Array(sampleRecord.utf8))
+            run.outputFile = "a,\"b\"\nc"
+            run.archivedFile = nil
+            _ = try await fixture.repository.insert(run)
+            let response = try await client.get("/export?format=csv")
+            #expect(response.status == .ok)
+            #expect(response.headers[.contentType] == "text/csv; charset=utf-8")
+            #expect(response.headers[.contentDisposition] == "attachment; filename=\"pipeline_runs.csv\"")
+            let header = PipelineField.allCases.map(\.rawValue).joined(separator: ",")
+            let row = [
+                "2025-09-02T05:07:02", "2025-09-02T05:47:27", "2025-09-02T12:07:02Z", "2025-09-02T12:47:27Z", "2424.879", "40m 24s",
+                "\"a,\"\"b\"\"\nc\"", "11060", "/apps/exensio_data/reference_data/jag_test/log/getSubconLotRefData_LOTGDB.log", "21788",
+                "20250902_050702", "subcon_lotg_to_refdb_ingest", "get_subcon_lot_ref_data_LOTGDB_rc10.py", "batch", "prod", "",
+            ].joined(separator: ",")
+            #expect(response.text == header + "\r\n" + row + "\r\n")
+        }
+    }
+
+    @Test("Export applies the filters of /get_pipeline_info and ignores paging", arguments: Backend.underTest)
+    func filtersAreRespected(backend: Backend) async throws {
+        try await withApp(backend) { client, fixture in
+            var random = RandomRuns(seed: 12)
+            _ = try await fixture.repository.insert(contentsOf: random.runs(300))
+            let filter = RunFilter(minRowcount: 1000, pipelineName: "ingest_lots")
+            let expected = try await fixture.repository.runs(matching: RunQuery(filter: filter, paging: .all)).runs.map(\.info)
+            #expect(!expected.isEmpty)
+            let response = try await client.get("/export?pipeline_name=ingest_lots&min_rowcount=1000&limit=1&offset=3&format=csv")
+            #expect(response.status == .ok)
+            let rows = response.text.split(separator: "\r\n")
+            #expect(rows.count == expected.count + 1)
+            #expect(
+                rows.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false)[10] } == expected.map { Substring($0.dateCode) }
+            )
+        }
+    }
+
+    @Test("A bad format or filter parameter is a 422 naming it", arguments: [Backend.jsonl])
+    func badParametersAreNamed(backend: Backend) async throws {
+        try await withApp(backend) { client, _ in
+            let response = try await client.get("/export?format=xml&min_rowcount=abc")
+            #expect(response.status == .unprocessableContent)
+            #expect(Set(try response.json.validationLocations) == ["query.format", "query.min_rowcount"])
+        }
+    }
+
+    @Test("An export of no runs is empty NDJSON, and CSV with only the header", arguments: [Backend.jsonl])
+    func emptyExport(backend: Backend) async throws {
+        try await withApp(backend) { client, _ in
+            let ndjson = try await client.get("/export")
+            let csv = try await client.get("/export?format=csv")
+            #expect(ndjson.status == .ok)
+            #expect(ndjson.text == "")
+            #expect(csv.text == PipelineField.allCases.map(\.rawValue).joined(separator: ",") + "\r\n")
+        }
+    }
+}
