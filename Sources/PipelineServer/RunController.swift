@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
 import PipelineCore
 import PipelineStore
@@ -40,8 +41,61 @@ struct RunController<Repository: PipelineRunRepository, Context: RequestContext>
         } catch {
             throw APIError.validation(error)
         }
+        if query.paging == .all {
+            return try await streamAllRuns(matching: query.filter, logger: context.logger)
+        }
         let page = try await repository.runs(matching: query)
         return Self.json(PipelineInfoResponse(page: page).jsonBytes)
+    }
+
+    /// `all_data=true`: the same JSON object, written chunk by chunk as keyset pages are read, so
+    /// memory stays flat however many runs match. `results` comes before `count` and `pipelines`,
+    /// which are only known at the end (JSON members have no order).
+    private func streamAllRuns(matching filter: RunFilter, logger: Logger) async throws -> Response {
+        let chunk = AllDataStreaming.chunkSize
+        let first = try await repository.runs(matching: RunQuery(filter: filter, paging: .window(limit: chunk, offset: 0)))
+        guard first.nextCursor != nil else {
+            return Self.json(PipelineInfoResponse(page: RunPage(total: first.total, runs: first.runs)).jsonBytes)
+        }
+        let repository = self.repository
+        let body = ResponseBody { writer in
+            var names = Set<String>()
+            var count = 0
+            var page = first
+            var json = JSONWriter(reservingCapacity: chunk * 700)
+            json.raw("{\"total\":")
+            json.integer(Int64(first.total))
+            json.raw(",\"results\":[")
+            while true {
+                for run in page.runs {
+                    if count > 0 { json.raw(",") }
+                    run.info.write(to: &json)
+                    if let name = run.info.pipelineName { names.insert(name) }
+                    count += 1
+                }
+                try await writer.write(ByteBuffer(bytes: json.bytes))
+                json = JSONWriter(reservingCapacity: chunk * 700)
+                guard let cursor = page.nextCursor else { break }
+                do {
+                    page = try await repository.runs(matching: RunQuery(filter: filter, paging: .after(cursor.position, limit: chunk)))
+                } catch {
+                    // The status line is already sent: end the body early so the client sees invalid JSON, never a silent cut.
+                    logger.error("Streaming all_data stopped: \(error)")
+                    throw error
+                }
+            }
+            json.raw("],\"count\":")
+            json.integer(Int64(count))
+            json.raw(",\"pipelines\":[")
+            for (position, name) in names.sorted().enumerated() {
+                if position > 0 { json.raw(",") }
+                json.string(name)
+            }
+            json.raw("],\"next_cursor\":null}")
+            try await writer.write(ByteBuffer(bytes: json.bytes))
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: body)
     }
 
     /// `GET /pipelines`: one summary per pipeline signature.
@@ -57,6 +111,12 @@ struct RunController<Repository: PipelineRunRepository, Context: RequestContext>
             body: .init(byteBuffer: ByteBuffer(bytes: bytes))
         )
     }
+}
+
+/// How `all_data=true` answers are streamed.
+public enum AllDataStreaming {
+    /// How many runs are read and written at a time; answers with more matches are streamed.
+    public static let chunkSize = 2000
 }
 
 /// Reading a JSON request body within limits.

@@ -179,3 +179,31 @@ struct HTTPContractTests {
         }
     }
 }
+
+/// `all_data=true` streams its answer in chunks; the result must equal the unpaged oracle exactly.
+@Suite("Streaming all_data")
+struct StreamingAllDataTests {
+    @Test("A streamed all_data answer equals the in-memory evaluation", arguments: Backend.underTest)
+    func streamedAnswerEqualsTheOracle(backend: Backend) async throws {
+        try await withApp(backend) { client, fixture in
+            var generator = RandomRuns(seed: 31)
+            let count = AllDataStreaming.chunkSize * 2 + 17
+            var stored: [StoredRun] = []
+            for start in stride(from: 0, to: count, by: 1000) {
+                stored += try await fixture.repository.insert(contentsOf: generator.runs(min(1000, count - start))).map(\.storedRun)
+            }
+            for query in ["all_data=true", "all_data=true&environment=prod", "all_data=true&pipeline_name=ingest_lots"] {
+                let response = try await client.get("/get_pipeline_info?\(query)")
+                #expect(response.status == .ok)
+                let body = try response.json
+                let expected = try RunQuery(parameters: QueryString.parse(query)).evaluate(over: stored)
+                #expect(body["total"]?.int == expected.total, "\(query)")
+                #expect(body["count"]?.int == expected.runs.count, "\(query)")
+                #expect(body["results"]?.array.compactMap { $0["date_code"]?.string } == expected.runs.map(\.info.dateCode), "\(query)")
+                let names = Set(expected.runs.compactMap(\.info.pipelineName)).sorted()
+                #expect(body["pipelines"] == .array(names.map { .string($0) }), "\(query)")
+                #expect(body["next_cursor"] == .null)
+            }
+        }
+    }
+}
