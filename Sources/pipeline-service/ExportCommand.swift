@@ -1,0 +1,173 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PipelineCore
+import PipelineServer
+import PipelineStore
+
+/// `pipeline-service export`: writes runs from the configured backend as NDJSON or CSV.
+struct Export: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write runs from the configured backend as NDJSON or CSV, to stdout or a file.",
+        discussion: """
+            Runs come in the order of GET /get_pipeline_info (start_utc descending), read in pages, so memory stays \
+            flat for any number of runs. The filters mean what the query parameters of the same name mean. \
+            An NDJSON export can be loaded again with `pipeline-service import`.
+            """
+    )
+
+    @Option(help: "Output format: ndjson or csv.")
+    var format = RunExportFormat.ndjson.rawValue
+
+    @Option(name: [.short, .long], help: "Write to this file instead of stdout (replaced only once the export is complete).")
+    var output: String?
+
+    @Option(name: .customLong("start-utc"), help: "Only runs with start_utc >= this date-time.")
+    var startUTC: String?
+
+    @Option(name: .customLong("end-utc"), help: "Only runs with end_utc <= this date-time.")
+    var endUTC: String?
+
+    @Option(name: .customLong("min-rowcount"), help: "Only runs with rowcount >= this.")
+    var minRowcount: String?
+
+    @Option(name: .customLong("max-rowcount"), help: "Only runs with rowcount <= this.")
+    var maxRowcount: String?
+
+    @Option(name: .customLong("pipeline-name"), help: "Only runs of this pipeline_name.")
+    var pipelineName: String?
+
+    @Option(name: .customLong("script-name"), help: "Only runs of this script_name.")
+    var scriptName: String?
+
+    @Option(name: .customLong("pipeline-type"), help: "Only runs of this pipeline_type.")
+    var pipelineType: String?
+
+    @Option(help: "Only runs in this environment.")
+    var environment: String?
+
+    @Option(name: .customLong("page-size"), help: "Runs read from the backend at a time.")
+    var pageSize = 1000
+
+    @OptionGroup var storage: StorageOptions
+
+    /// The filters as the query parameters they stand for.
+    private var filterParameters: [(name: String, value: String)] {
+        let values: [(RunQueryParameter, String?)] = [
+            (.startUTC, startUTC), (.endUTC, endUTC), (.minRowcount, minRowcount), (.maxRowcount, maxRowcount),
+            (.pipelineName, pipelineName), (.scriptName, scriptName), (.pipelineType, pipelineType), (.environment, environment),
+        ]
+        return values.compactMap { parameter, value in value.map { (parameter.rawValue, $0) } }
+    }
+
+    /// The filters, checked exactly as the API checks the query parameters of the same names.
+    private func filter() throws -> RunFilter {
+        do {
+            return try RunQuery(parameters: filterParameters).filter
+        } catch {
+            let issues = error.issues.map { "--\($0.field.replacingOccurrences(of: "_", with: "-")): \($0.message)" }
+            throw ArgumentParser.ValidationError(issues.joined(separator: "\n"))
+        }
+    }
+
+    func validate() throws {
+        _ = try filter()
+        guard RunExportFormat(rawValue: format.lowercased()) != nil else {
+            throw ArgumentParser.ValidationError("--format must be ndjson or csv (got \(format))")
+        }
+        guard (1...RunQuery.maximumLimit).contains(pageSize) else {
+            throw ArgumentParser.ValidationError("--page-size must be between 1 and \(RunQuery.maximumLimit)")
+        }
+    }
+
+    func run() async throws {
+        let filter = try self.filter()
+        try await StartupFailure.reporting {
+            let configuration = try ServiceConfiguration.resolve(flags: storage.flags, environment: ProcessInfo.processInfo.environment)
+            // stdout may carry the export itself: log to stderr.
+            let level = configuration.logLevel
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+            let logger = Logger(label: "pipeline-service.export")
+            let destination = try ExportDestination(path: output)
+            let (format, pageSize) = (RunExportFormat(rawValue: self.format.lowercased()) ?? .ndjson, self.pageSize)
+            do {
+                let written = try await withRepository(configuration.backend, logger: logger) { repository in
+                    var written = 0
+                    try destination.write(format.header)
+                    try await repository.forEachPage(matching: filter, pageSize: pageSize) { page in
+                        var bytes: [UInt8] = []
+                        bytes.reserveCapacity(page.count * 640)
+                        for run in page { format.append(run.info, to: &bytes) }
+                        try destination.write(bytes)
+                        written += page.count
+                        destination.progress("\r\(written) runs written")
+                    }
+                    return written
+                }
+                try destination.complete()
+                destination.progress("\r\(written) runs written\n")
+                if let output { FileHandle.standardError.write(Data("export: \(written) runs written to \(output)\n".utf8)) }
+            } catch {
+                destination.abandon()
+                throw error
+            }
+        }
+    }
+}
+
+/// Where an export goes: stdout, or a file written beside its final name and moved into place
+/// when complete, so a failed export never leaves a truncated file that looks whole.
+private struct ExportDestination: Sendable {
+    private let handle: FileHandle
+    private let path: String?
+    private let partialPath: String?
+
+    init(path: String?) throws {
+        self.path = path
+        guard let path else {
+            handle = .standardOutput
+            partialPath = nil
+            return
+        }
+        let partialPath = path + ".partial"
+        guard FileManager.default.createFile(atPath: partialPath, contents: nil) else {
+            throw ExportFailure("cannot create \(partialPath)")
+        }
+        handle = try FileHandle(forWritingTo: URL(fileURLWithPath: partialPath))
+        self.partialPath = partialPath
+    }
+
+    func write(_ bytes: [UInt8]) throws {
+        guard !bytes.isEmpty else { return }
+        try handle.write(contentsOf: bytes)
+    }
+
+    /// Progress on stderr, only when the export goes to a file (stdout may be a terminal or a pipe being read).
+    func progress(_ text: String) {
+        guard path != nil else { return }
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    func complete() throws {
+        guard let path, let partialPath else { return }
+        try handle.synchronize()
+        try handle.close()
+        if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+        try FileManager.default.moveItem(atPath: partialPath, toPath: path)
+    }
+
+    func abandon() {
+        guard let partialPath else { return }
+        try? handle.close()
+        try? FileManager.default.removeItem(atPath: partialPath)
+    }
+}
+
+private struct ExportFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
