@@ -53,6 +53,8 @@ enum OpenAPIDocument {
                 ]),
                 "/get_pipeline_info": .object(["get": getPipelineInfo]),
                 "/pipelines/archived/{date_code}": .object(["get": getArchived]),
+                "/pipelines/batch": .object(["post": postBatch]),
+                "/export": .object(["get": getExport]),
             ]),
             "components": .object(["schemas": schemas]),
         ])
@@ -93,6 +95,7 @@ enum OpenAPIDocument {
             id: "get_pipeline_info",
             responses: [
                 "200": jsonResponse("One page of runs", ref: "PipelineInfoResponse"),
+                "414": errorResponse("Request URI longer than the server accepts"),
                 "422": jsonResponse("Validation error naming the parameter", ref: "HTTPValidationError"),
                 "503": errorResponse("Storage unavailable"),
             ]
@@ -188,7 +191,14 @@ enum OpenAPIDocument {
         var members: [String: JSONValue]
         switch field {
         case .startLocal, .endLocal:
-            members = ["type": "string", "format": "date-time", "description": "Wall-clock time without zone, e.g. 2025-09-02 05:07:02"]
+            // Output is a wall-clock time without a zone, which JSON Schema's `date-time` (RFC 3339) does not allow.
+            members =
+                forInput
+                ? ["type": "string", "format": "date-time", "description": "Wall-clock time without zone, e.g. 2025-09-02 05:07:02"]
+                : [
+                    "type": "string", "pattern": "^[0-9]{4,}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?$",
+                    "description": "Wall-clock time without zone, e.g. 2025-09-02T05:07:02",
+                ]
         case .startUTC, .endUTC:
             members = ["type": "string", "format": "date-time", "description": "An instant; written as UTC with Z, no offset on input means UTC"]
         case .elapsedSeconds:
