@@ -4,13 +4,19 @@ import NIOCore
 import PipelineCore
 import PipelineStore
 
+/// The bounds of one `POST /pipelines/batch`.
+enum BatchLimits {
+    /// The most runs one batch may carry.
+    static let maximumRuns = 10_000
+    /// The largest batch body, in bytes (32 MiB): room for `maximumRuns` runs of generous size.
+    /// Separate from (and larger than) the single-run body limit `PIPELINE_MAX_BODY_SIZE`.
+    static let maximumBodySize = 32 << 20
+}
+
 /// Bulk ingest: `POST /pipelines/batch`, many runs stored all or none.
 struct BulkController<Repository: PipelineRunRepository, Context: RequestContext>: Sendable {
-    /// The most runs one batch may carry.
-    static var maximumRuns: Int { 10_000 }
-    /// The largest batch body, in bytes: room for `maximumRuns` runs of generous size. Separate
-    /// from (and larger than) the single-run body limit.
-    static var maximumBodySize: Int { 32 << 20 }
+    private static var maximumRuns: Int { BatchLimits.maximumRuns }
+    private static var maximumBodySize: Int { BatchLimits.maximumBodySize }
 
     let repository: Repository
 

@@ -55,6 +55,8 @@ enum OpenAPIDocument {
                 "/pipelines/archived/{date_code}": .object(["get": getArchived]),
                 "/pipelines/batch": .object(["post": postBatch]),
                 "/export": .object(["get": getExport]),
+                "/pipelines/batch": .object(["post": postBatch]),
+                "/export": .object(["get": getExport]),
             ]),
             "components": .object(["schemas": schemas]),
         ])

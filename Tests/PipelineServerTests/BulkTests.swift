@@ -188,3 +188,24 @@ struct ExportTests {
         }
     }
 }
+
+/// The bulk endpoints are in the OpenAPI document with their parameters.
+@Suite("Bulk endpoints in OpenAPI")
+struct BulkOpenAPITests {
+    @Test("openapi.json documents POST /pipelines/batch and GET /export with format and the history filters")
+    func bulkEndpointsAreDocumented() async throws {
+        try await withApp(.jsonl) { client, _ in
+            let document = try await client.get("/openapi.json").json
+            let batch = try #require(document["paths"]?["/pipelines/batch"]?["post"])
+            #expect(batch["requestBody"]?["content"]?["application/x-ndjson"] != nil)
+            #expect(batch["requestBody"]?["content"]?["application/json"]?["schema"]?["maxItems"] == 10_000)
+            let export = try #require(document["paths"]?["/export"]?["get"])
+            let names = Set((export["parameters"]?.array ?? []).compactMap { $0["name"]?.string })
+            #expect(
+                names == [
+                    "format", "start_utc", "end_utc", "min_rowcount", "max_rowcount", "pipeline_name", "script_name", "pipeline_type", "environment",
+                ]
+            )
+        }
+    }
+}
