@@ -55,8 +55,6 @@ enum OpenAPIDocument {
                 "/pipelines/archived/{date_code}": .object(["get": getArchived]),
                 "/pipelines/batch": .object(["post": postBatch]),
                 "/export": .object(["get": getExport]),
-                "/pipelines/batch": .object(["post": postBatch]),
-                "/export": .object(["get": getExport]),
             ]),
             "components": .object(["schemas": schemas]),
         ])
