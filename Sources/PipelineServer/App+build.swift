@@ -101,7 +101,8 @@ public func buildRouter<Repository: PipelineRunRepository>(
 /// Answers 405 with an `Allow` header (as FastAPI does) for a known path asked with another method.
 /// The known paths and methods are the OpenAPI document's, so the two cannot disagree.
 private func addMethodNotAllowedRoutes(to router: some RouterMethods<BasicRequestContext>) {
-    let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete, .trace]
+    // QUERY: the safe-method-with-body draft (RFC 9110 extension) that HTTP tools such as schemathesis now send.
+    let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete, .trace, HTTPRequest.Method("QUERY")!]
     var routes = OpenAPIDocument.operations
     routes["/openapi.json"] = [.get]
     routes["/docs"] = [.get]

@@ -7,14 +7,16 @@ import Testing
 /// Regressions for what schemathesis found against `/openapi.json` (docs/SCHEMATHESIS.md).
 @Suite("Schemathesis findings")
 struct SchemathesisFindingsTests {
-    @Test("an undeclared method such as TRACE on a known path answers 405 with Allow")
+    @Test("undeclared methods (TRACE, QUERY) on a known path answer 405 with Allow")
     func traceOnKnownPathIs405() async throws {
         try await withApp(.jsonl) { client, _ in
             for path in ["/", "/health", "/pipelines", "/metrics"] {
-                let response = try await client.execute(uri: path, method: .trace)
-                #expect(response.status == .methodNotAllowed, "TRACE \(path) answered \(response.status)")
-                #expect(response.headers[.allow] != nil, "TRACE \(path) has no Allow header")
-                #expect(try response.json["detail"]?.string == "Method Not Allowed")
+                for method in [HTTPRequest.Method.trace, HTTPRequest.Method("QUERY")!] {
+                    let response = try await client.execute(uri: path, method: method)
+                    #expect(response.status == .methodNotAllowed, "TRACE \(path) answered \(response.status)")
+                    #expect(response.headers[.allow] != nil, "TRACE \(path) has no Allow header")
+                    #expect(try response.json["detail"]?.string == "Method Not Allowed")
+                }
             }
         }
     }
