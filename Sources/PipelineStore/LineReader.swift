@@ -60,6 +60,12 @@ struct LineReader {
                 var start = bufferStart
                 var position = bufferStart
                 while position < bufferEnd, delivered < maximum {
+                    // memchr finds the next newline far faster than a byte-by-byte loop.
+                    guard let found = memchr(chunk.baseAddress! + position, 0x0A, bufferEnd - position) else {
+                        position = bufferEnd
+                        break
+                    }
+                    position = UnsafeRawPointer(chunk.baseAddress!).distance(to: UnsafeRawPointer(found))
                     if chunk[position] == 0x0A {
                         lineCount += 1
                         if carry.isEmpty {
