@@ -209,3 +209,27 @@ struct BulkOpenAPITests {
         }
     }
 }
+
+/// Runs repeated inside one batch.
+@Suite("Batch ingest, repeated keys")
+struct BatchRepeatedKeyTests {
+    @Test(
+        "The same run twice in one batch is stored once; the same key with different content is a 409 storing nothing",
+        arguments: Backend.underTest
+    )
+    func repeatedKeysInOneBatch(backend: Backend) async throws {
+        try await withApp(backend) { client, fixture in
+            let twice = try await client.post("/pipelines/batch", json: BatchIngestTests.array([sampleRecord, sampleRecord]))
+            #expect(twice.status == .created)
+            #expect(try twice.json["stored"] == 1)
+            #expect(try twice.json["existing"] == 1)
+
+            let other = try sampleJSON(["date_code": "\"other\""])
+            let conflicting = BatchIngestTests.array([other, other.replacingOccurrences(of: "11060", with: "5")])
+            let response = try await client.post("/pipelines/batch", json: conflicting)
+            #expect(response.status == .conflict)
+            #expect(try response.json["date_code"] == "other")
+            #expect(try await fixture.repository.runs(matching: RunQuery()).total == 1)
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import PipelineCore
+import PipelineTestSupport
+import Testing
+
+/// `pipeline-service export`, run as the built executable.
+@Suite("pipeline-service export")
+struct ExportCommandTests {
+    /// Runs the executable to completion; stdout and the exit status.
+    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ServiceProcess.executable)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        for key in environment.keys where key.hasPrefix("PIPELINE_") { environment[key] = nil }
+        process.environment = environment
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = stdout.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test("Export to a file holds every run in result order, and imports elsewhere into the same runs")
+    func exportImportRoundTrips() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        var random = RandomRuns(seed: 21)
+        let runs = random.runs(2_500)
+        let input = directory.path + "/input.ndjson"
+        try Data(RunExportFormat.ndjson.document(runs)).write(to: URL(fileURLWithPath: input))
+        let source = directory.path + "/source.jsonl"
+        #expect(try Self.run(["import", input, "--jsonl-path", source, "--log-level", "warning"]).status == 0)
+
+        let exported = directory.path + "/exported.ndjson"
+        #expect(try Self.run(["export", "--jsonl-path", source, "--output", exported, "--log-level", "warning"]).status == 0)
+        let lines = try String(contentsOfFile: exported, encoding: .utf8).split(separator: "\n")
+        let parsed = try lines.map { try PipelineInfo(jsonBytes: Array($0.utf8)) }
+        let ordered = RunQuery(paging: .all).evaluate(over: runs.enumerated().map { StoredRun(sequence: Int64($0.offset), info: $0.element) })
+        #expect(parsed == ordered.runs.map(\.info))
+
+        let copy = directory.path + "/copy.jsonl"
+        #expect(try Self.run(["import", exported, "--jsonl-path", copy, "--log-level", "warning"]).status == 0)
+        let again = try Self.run(["export", "--jsonl-path", copy, "--log-level", "warning"])
+        #expect(again.status == 0)
+        // The same runs; runs that started at the same instant come out in the opposite order,
+        // since the copy stored them in export order (newest-stored first).
+        let first = try String(contentsOfFile: exported, encoding: .utf8)
+        #expect(again.stdout.utf8.count == first.utf8.count)
+        #expect(again.stdout.split(separator: "\n").sorted() == first.split(separator: "\n").sorted())
+    }
+
+    @Test("CSV to stdout applies the filters; a bad filter or format exits with a usage error")
+    func csvFiltersAndErrors() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        var random = RandomRuns(seed: 22)
+        let runs = random.runs(200)
+        let input = directory.path + "/input.ndjson"
+        try Data(RunExportFormat.ndjson.document(runs)).write(to: URL(fileURLWithPath: input))
+        let source = directory.path + "/source.jsonl"
+        #expect(try Self.run(["import", input, "--jsonl-path", source, "--log-level", "warning"]).status == 0)
+
+        let csv = try Self.run(["export", "--jsonl-path", source, "--format", "csv", "--pipeline-name", "wafer_map", "--environment", "prod"])
+        #expect(csv.status == 0)
+        let expected = runs.filter { $0.pipelineName == "wafer_map" && $0.environment == "prod" }
+        #expect(!expected.isEmpty)
+        let rows = csv.stdout.split(separator: "\r\n")
+        #expect(rows.first == Substring(PipelineField.allCases.map(\.rawValue).joined(separator: ",")))
+        #expect(
+            Set(rows.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false)[10] })
+                == Set(expected.map { Substring($0.dateCode) })
+        )
+
+        #expect(try Self.run(["export", "--jsonl-path", source, "--start-utc", "not-a-date"]).status == 64)
+        #expect(try Self.run(["export", "--jsonl-path", source, "--format", "xml"]).status == 64)
+        #expect(!FileManager.default.fileExists(atPath: directory.path + "/never.csv"))
+    }
+}
