@@ -23,15 +23,21 @@ struct ExportController<Repository: PipelineRunRepository, Context: RequestConte
         let (format, filter) = try Self.parameters(QueryString.parse(request.uri.query ?? ""))
         let repository = self.repository
         let logger = context.logger
+        // The first page is read before the status is sent, so storage that is down answers 503.
+        let first = try await repository.runs(matching: RunQuery(filter: filter, paging: .window(limit: Self.pageSize, offset: 0))).runs
         let body = ResponseBody { writer in
             var bytes = format.header
+            for run in first { format.append(run.info, to: &bytes) }
             do {
-                try await repository.forEachPage(matching: filter, pageSize: Self.pageSize) { page in
-                    for run in page { format.append(run.info, to: &bytes) }
-                    try await writer.write(ByteBuffer(bytes: bytes))
-                    bytes.removeAll(keepingCapacity: true)
-                }
+                // An empty write could read as the end of a chunked body: write only bytes.
                 if !bytes.isEmpty { try await writer.write(ByteBuffer(bytes: bytes)) }
+                if first.count == Self.pageSize, let last = first.last {
+                    try await repository.forEachPage(matching: filter, pageSize: Self.pageSize, after: last.position) { page in
+                        bytes.removeAll(keepingCapacity: true)
+                        for run in page { format.append(run.info, to: &bytes) }
+                        try await writer.write(ByteBuffer(bytes: bytes))
+                    }
+                }
                 try await writer.finish(nil)
             } catch {
                 // The status is already sent: the client sees a cut-off body, the log says why.

@@ -233,3 +233,36 @@ struct BatchRepeatedKeyTests {
         }
     }
 }
+
+/// Export when the storage does not answer.
+@Suite("Export, storage down")
+struct ExportStorageDownTests {
+    @Test("Storage that is down answers 503 before any of the export is sent")
+    func unavailableStorageIs503() async throws {
+        try await withFixture(.jsonl) { fixture in
+            let app = buildApplication(
+                repository: UnavailableRuns(base: fixture.repository),
+                configuration: ServiceConfiguration(),
+                logger: testLogger("test")
+            )
+            try await app.test(.router) { client in
+                let response = try await client.get("/export?format=csv")
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.headers[.contentType] == "application/json")
+            }
+        }
+    }
+}
+
+/// A repository whose history reads fail as a backend that is down fails them.
+private struct UnavailableRuns: PipelineRunRepository {
+    let base: any PipelineRunRepository
+
+    var backendName: String { base.backendName }
+    func insert(_ run: PipelineInfo) async throws -> InsertOutcome { try await base.insert(run) }
+    func insert(contentsOf runs: [PipelineInfo]) async throws -> [InsertOutcome] { try await base.insert(contentsOf: runs) }
+    func runs(matching query: RunQuery) async throws -> RunPage { throw StorageError.unavailable("database not answering") }
+    func summaries() async throws -> [PipelineSummary] { try await base.summaries() }
+    func run(dateCode: String) async throws -> PipelineInfo? { try await base.run(dateCode: dateCode) }
+    func checkHealth() async throws { try await base.checkHealth() }
+}
