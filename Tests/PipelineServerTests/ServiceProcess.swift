@@ -9,10 +9,17 @@ import FoundationNetworking
 /// The built `pipeline-service` executable running as a child process on a free loopback port,
 /// so that tests can kill it for real (SIGKILL, SIGTERM) and start it again on the same storage.
 final class ServiceProcess: @unchecked Sendable {
-    /// `<package root>/.build/debug/pipeline-service`.
+    /// `pipeline-service` from the build directory the tests run from (so `-c release` tests the
+    /// release build), else `<package root>/.build/debug/pipeline-service`.
     static let executable: String = {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent(".build/debug/pipeline-service").path
+        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let candidates = [
+            besideTests.appendingPathComponent("pipeline-service").path,
+            besideTests.deletingLastPathComponent().appendingPathComponent("pipeline-service").path,
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent(".build/debug/pipeline-service").path,
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[candidates.count - 1]
     }()
 
     let process = Process()
