@@ -266,3 +266,17 @@ private struct UnavailableRuns: PipelineRunRepository {
     func run(dateCode: String) async throws -> PipelineInfo? { try await base.run(dateCode: dateCode) }
     func checkHealth() async throws { try await base.checkHealth() }
 }
+
+/// The largest batch allowed.
+@Suite("Batch ingest, full size")
+struct BatchFullSizeTests {
+    @Test("A batch of exactly 10,000 runs is stored whole", arguments: Backend.underTest)
+    func fullBatchIsStored(backend: Backend) async throws {
+        try await withApp(backend) { client, fixture in
+            let response = try await client.post("/pipelines/batch", json: BatchIngestTests.array(BatchIngestTests.runs(10_000, seed: 31)))
+            #expect(response.status == .created)
+            #expect(try response.json["stored"] == 10_000)
+            #expect(try await fixture.repository.runs(matching: RunQuery()).total == 10_000)
+        }
+    }
+}
