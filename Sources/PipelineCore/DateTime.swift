@@ -211,6 +211,15 @@ enum CivilTime {
 
     /// `YYYY-MM-DDTHH:MM:SS[.ffffff]` for microseconds since the epoch on some clock.
     static func format(microseconds: Int64) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(26)
+        write(microseconds: microseconds, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends `YYYY-MM-DDTHH:MM:SS[.ffffff]` to `out` without intermediate strings (responses write
+    /// four of these per run).
+    static func write(microseconds: Int64, into out: inout [UInt8]) {
         var seconds = microseconds / 1_000_000
         var micros = microseconds % 1_000_000
         if micros < 0 {
@@ -224,16 +233,14 @@ enum CivilTime {
             days -= 1
         }
         let (year, month, day) = civil(fromDays: Int(days))
-        var out = [UInt8]()
-        out.reserveCapacity(26)
         func pad(_ value: Int, _ width: Int) {
-            var digits = [UInt8](repeating: UInt8(ascii: "0"), count: width)
+            let base = out.count
+            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width))
             var rest = value
             for position in stride(from: width - 1, through: 0, by: -1) {
-                digits[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+                out[base + position] = UInt8(ascii: "0") + UInt8(rest % 10)
                 rest /= 10
             }
-            out.append(contentsOf: digits)
         }
         // Years outside 0…9999 use ISO 8601's expanded form (a sign and all digits) rather than
         // a wrong four-digit year; such values only come from storage, never from validated input.
@@ -260,6 +267,5 @@ enum CivilTime {
             out.append(UInt8(ascii: "."))
             pad(Int(micros), 6)
         }
-        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -349,8 +349,29 @@ public struct JSONWriter: Sendable {
         bytes.append(contentsOf: text.utf8)
     }
 
+    /// An instant as a JSON string, `"YYYY-MM-DDTHH:MM:SS[.ffffff]Z"`.
+    public mutating func instant(_ instant: UTCInstant) {
+        bytes.append(UInt8(ascii: "\""))
+        CivilTime.write(microseconds: instant.microsecondsSinceEpoch, into: &bytes)
+        raw("Z\"")
+    }
+
+    /// A wall-clock time as a JSON string, `"YYYY-MM-DDTHH:MM:SS[.ffffff]"`.
+    public mutating func local(_ local: LocalDateTime) {
+        bytes.append(UInt8(ascii: "\""))
+        CivilTime.write(microseconds: local.wallMicroseconds, into: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
     public mutating func string(_ text: String) {
         bytes.append(UInt8(ascii: "\""))
+        // Most values (paths, names, codes) need no escaping: copy them in one go.
+        let needsEscaping = text.utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+        if !needsEscaping {
+            bytes.append(contentsOf: text.utf8)
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""): raw("\\\"")

@@ -378,13 +378,13 @@ extension PipelineInfo {
     /// Writes the run as one JSON object with every field, `null` for absent optional ones.
     public func write(to writer: inout JSONWriter) {
         writer.raw("{\"start_local\":")
-        writer.string(startLocal.description)
+        writer.local(startLocal)
         writer.raw(",\"end_local\":")
-        writer.string(endLocal.description)
+        writer.local(endLocal)
         writer.raw(",\"start_utc\":")
-        writer.string(startUTC.description)
+        writer.instant(startUTC)
         writer.raw(",\"end_utc\":")
-        writer.string(endUTC.description)
+        writer.instant(endUTC)
         writer.raw(",\"elapsed_seconds\":")
         writer.double(elapsedSeconds)
         writer.raw(",\"elapsed_human\":")

@@ -146,7 +146,7 @@ public struct PipelineSummary: Sendable, Hashable {
         writer.raw(",\"total_runs\":")
         writer.integer(totalRuns)
         writer.raw(",\"last_run\":")
-        writer.string(lastRun.description)
+        writer.instant(lastRun)
         writer.raw(",\"avg_duration\":")
         writer.optionalDouble(avgDuration)
         writer.raw(",\"avg_rowcount\":")
