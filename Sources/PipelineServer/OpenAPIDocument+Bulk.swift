@@ -55,6 +55,7 @@ extension OpenAPIDocument {
                         "text/csv": .object(["schema": .object(["type": "string"])]),
                     ]),
                 ]),
+                "414": json("Request URI longer than the server accepts", ref: "ErrorDetail"),
                 "422": json("Validation error naming the parameter", ref: "HTTPValidationError"),
                 "503": json("Storage unavailable", ref: "ErrorDetail"),
             ]),

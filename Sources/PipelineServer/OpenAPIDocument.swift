@@ -131,6 +131,11 @@ enum OpenAPIDocument {
         return op
     }
 
+    /// The range the server parses for `min_rowcount`/`max_rowcount` (64-bit); beyond it is a 422.
+    private static let rowcountBoundSchema: JSONValue = .object([
+        "type": "integer", "format": "int64", "minimum": .number(String(Int64.min)), "maximum": .number(String(Int64.max)),
+    ])
+
     static func parameter(_ parameter: RunQueryParameter) -> JSONValue {
         let schema: JSONValue
         let description: String
@@ -142,10 +147,10 @@ enum OpenAPIDocument {
             schema = .object(["type": "string", "format": "date-time"])
             description = "Runs with end_utc <= this instant (no offset means UTC)"
         case .minRowcount:
-            schema = .object(["type": "integer"])
+            schema = rowcountBoundSchema
             description = "Runs with rowcount >= this"
         case .maxRowcount:
-            schema = .object(["type": "integer"])
+            schema = rowcountBoundSchema
             description = "Runs with rowcount <= this"
         case .pipelineName, .scriptName, .pipelineType, .environment:
             schema = .object(["type": "string", "maxLength": 4096])

@@ -37,4 +37,22 @@ struct SchemathesisFindingsTests {
             #expect(responses?["414"] != nil)
         }
     }
+
+    @Test("rowcount bounds are documented as the 64-bit range the server parses, and both ends are accepted")
+    func rowcountBoundsAreDocumented() async throws {
+        try await withApp(.jsonl) { client, _ in
+            let document = try await client.get("/openapi.json").json
+            let parameters = document["paths"]?["/get_pipeline_info"]?["get"]?["parameters"]?.array ?? []
+            for name in ["min_rowcount", "max_rowcount"] {
+                let schema = parameters.first { $0["name"]?.string == name }?["schema"]
+                #expect(schema?["minimum"] == .number(String(Int64.min)), "\(name) minimum")
+                #expect(schema?["maximum"] == .number(String(Int64.max)), "\(name) maximum")
+            }
+            let ends = try await client.get("/get_pipeline_info?min_rowcount=\(Int64.min)&max_rowcount=\(Int64.max)")
+            #expect(ends.status == .ok)
+            let beyond = try await client.get("/get_pipeline_info?max_rowcount=9223372036854775808")
+            #expect(beyond.status == .unprocessableContent)
+            #expect(document["paths"]?["/export"]?["get"]?["responses"]?["414"] != nil)
+        }
+    }
 }
