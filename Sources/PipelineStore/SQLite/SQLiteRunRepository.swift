@@ -58,7 +58,15 @@ public struct SQLiteRunRepository: PipelineRunRepository {
     ///   `PIPELINE_COLUMN_MAP`, `PIPELINE_SQLITE_PATH`).
     public func prepare() async throws {
         do {
-            tables.set(try await SQLiteTables.prepare(layout, in: pool))
+            let prepared = try await SQLiteTables.prepare(layout, in: pool)
+            tables.set(prepared)
+            if prepared.summary != nil {
+                // On its own table only: fresh statistics let the planner choose between the start, name
+                // and rowcount indexes (without them a combined filter can walk the wrong one).
+                // Cheap: analysis_limit samples each index.
+                let table = layout.quotedTable
+                try await pool.write { db in try db.execute(sql: "PRAGMA analysis_limit = 1000; ANALYZE \(table)") }
+            }
         } catch let error as ConfigurationError {
             throw error
         } catch {
