@@ -13,6 +13,9 @@ struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
         var context = context
         if let incoming = request.headers[.requestID], Self.isAcceptable(incoming) {
             context.logger[metadataKey: LogMetadataKey.requestID] = .string(incoming)
+        } else if context.id.utf8.count < 32 {
+            // Hummingbird writes its 128-bit id as hex without leading zeros; make every generated id 32 characters.
+            context.logger[metadataKey: LogMetadataKey.requestID] = .string(String(repeating: "0", count: 32 - context.id.utf8.count) + context.id)
         }
         let id = context.id
         var response = try await next(request, context)
