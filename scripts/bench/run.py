@@ -188,7 +188,7 @@ def main():
     parser.add_argument("--backends", default="jsonl,sqlite,postgres")
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--duration", type=int, default=5, help="seconds per measurement")
-    parser.add_argument("--query-connections", type=int, default=4)
+    parser.add_argument("--query-connections", type=int, default=1)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--binary", required=True)
     parser.add_argument("--out", default=str(ROOT / "bench-results"))
