@@ -141,6 +141,24 @@ public enum BackendConfiguration: Sendable, Hashable {
     }
 }
 
+extension BackendConfiguration {
+    /// A backend named on the command line: `jsonl:PATH`, `sqlite:PATH` or `postgres:URL`
+    /// (SQL tables with the default name and columns). `setting` names the flag in errors.
+    public init(spec: String, setting: String) throws(ConfigurationError) {
+        let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
+        guard parts.count == 2, !parts[1].isEmpty else {
+            throw ConfigurationError(setting, "\"\(spec)\" is not jsonl:PATH, sqlite:PATH or postgres:URL")
+        }
+        switch parts[0].lowercased() {
+        case "jsonl": self = .jsonl(path: parts[1])
+        case "sqlite": self = .sqlite(path: parts[1], layout: .standard)
+        case "postgres", "postgresql":
+            self = .postgres(url: spec.hasPrefix("postgres") && parts[1].hasPrefix("//") ? spec : parts[1], layout: .standard)
+        default: throw ConfigurationError(setting, "unknown backend \"\(parts[0])\" in \"\(spec)\"; use jsonl:, sqlite: or postgres:")
+        }
+    }
+}
+
 /// The resolved, validated configuration of a server.
 public struct ServiceConfiguration: Sendable {
     public var host: String

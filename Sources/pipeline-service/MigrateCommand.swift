@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import PipelineServer
+import PipelineStore
+
+/// `pipeline-service migrate --from SPEC --to SPEC`: copies every run between two backends.
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Copy every run from one backend to another, then verify counts and a checksum.",
+        discussion: """
+            A backend spec is jsonl:PATH, sqlite:PATH or postgres:URL (postgres://user:pass@host:port/db). \
+            Stop the service that uses a JSONL source first (the file is locked while it runs). \
+            Resumable: an interrupted copy can be run again; runs already present are skipped. \
+            Exits 0 when the destination holds exactly the source's runs, 3 otherwise.
+            """
+    )
+
+    @Option(name: .customLong("from"), help: "The source backend (jsonl:PATH, sqlite:PATH, postgres:URL).")
+    var source: String
+
+    @Option(name: .customLong("to"), help: "The destination backend (jsonl:PATH, sqlite:PATH, postgres:URL).")
+    var destination: String
+
+    @Option(name: .customLong("batch-size"), help: "Runs copied per transaction.")
+    var batchSize = 2000
+
+    @Option(name: .customLong("log-level"), help: "trace … critical.")
+    var logLevel = "warning"
+
+    func run() async throws {
+        try await StartupFailure.reporting {
+            let from = try BackendConfiguration(spec: source, setting: "--from")
+            let to = try BackendConfiguration(spec: destination, setting: "--to")
+            let logger = bootstrapLogging(level: .init(rawValue: logLevel) ?? .warning)
+            let migrator = RunMigrator(batchSize: batchSize)
+            let report = try await withRepository(from, logger: logger) { source in
+                try await withRepository(to, logger: logger) { destination in
+                    try await migrator.migrate(from: source, to: destination) { report in
+                        FileHandle.standardError.write(Data("\r\(report.copied + report.alreadyPresent) of \(report.sourceRuns) runs".utf8))
+                    }
+                }
+            }
+            FileHandle.standardError.write(Data("\n".utf8))
+            print("migrate \(source) → \(destination): \(report)")
+            if !report.isVerified { throw ExitCode(3) }
+        }
+    }
+}
