@@ -66,6 +66,8 @@ let package = Package(
         .executableTarget(
             name: "pipeline-service",
             dependencies: [
+                "PipelineCore",
+                "PipelineStore",
                 "PipelineServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -1,0 +1,56 @@
+import Foundation
+import PipelineCore
+import PipelineTestSupport
+import Testing
+
+/// `pipeline-service report … -- COMMAND`, end to end against a live server.
+@Suite("Reporter")
+struct ReportCommandTests {
+    /// Runs `pipeline-service report` and returns its exit status.
+    private func report(_ arguments: [String]) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ServiceProcess.executable)
+        process.arguments = ["report"] + arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    @Test("A failing and a succeeding command are both reported, and each exit code is passed through")
+    func commandsAreReportedWithTheirExitCodes() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let service = try ServiceProcess(arguments: ["--jsonl-path", directory.path + "/runs.jsonl"], outputDirectory: directory.path)
+        try await service.waitUntilReady()
+        let rows = directory.path + "/rows.txt"
+        try "a\nb\nc\n".write(toFile: rows, atomically: true, encoding: .utf8)
+
+        let failed = try report([
+            "--url", service.baseURL, "--pipeline-name", "nightly_fail", "--environment", "prod", "--", "/bin/sh", "-c", "exit 3",
+        ])
+        #expect(failed == 3)
+        let succeeded = try report([
+            "--url", service.baseURL, "--pipeline-name", "nightly_ok", "--pipeline-type", "batch", "--rowcount-from", rows, "--", "true",
+        ])
+        #expect(succeeded == 0)
+
+        let (status, body) = try await HTTP.send("GET", service.baseURL + "/get_pipeline_info?all_data=true")
+        #expect(status == 200)
+        let results = try JSONParser.parse(Array(body))["results"]?.array ?? []
+        let byName = Dictionary(uniqueKeysWithValues: results.compactMap { run in run["pipeline_name"]?.string.map { ($0, run) } })
+        #expect(Set(byName.keys) == ["nightly_fail", "nightly_ok"])
+        #expect(byName["nightly_fail"]?["environment"] == "prod")
+        #expect(byName["nightly_ok"]?["rowcount"] == .number("3"))
+        #expect(byName["nightly_ok"]?["script_name"] == "true")
+        #expect(byName["nightly_ok"]?["date_code"]?.string?.count == 15)
+        _ = try await service.stop(signal: SIGTERM)
+    }
+
+    @Test("An unreachable service does not change the command's exit code")
+    func unreachableServiceKeepsTheExitCode() throws {
+        let status = try report(["--url", "http://127.0.0.1:1", "--pipeline-name", "x", "--retries", "0", "--", "/bin/sh", "-c", "exit 7"])
+        #expect(status == 7)
+    }
+}
