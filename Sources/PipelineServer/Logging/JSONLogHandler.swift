@@ -129,33 +129,16 @@ public struct JSONLogHandler: LogHandler {
     }
 
     private static func iso8601(millisecondsSinceEpoch milliseconds: Int64) -> String {
-        let millisecondsPerDay: Int64 = 86_400_000
-        var days = milliseconds / millisecondsPerDay
-        var ofDay = milliseconds % millisecondsPerDay
-        if ofDay < 0 {
-            ofDay += millisecondsPerDay
-            days -= 1
+        // Whole seconds through the core's calendar (floored, also before 1970), then the milliseconds.
+        var seconds = milliseconds / 1000
+        var remainder = milliseconds % 1000
+        if remainder < 0 {
+            remainder += 1000
+            seconds -= 1
         }
-        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm, proleptic Gregorian).
-        let shifted = days + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-
-        func padded(_ value: Int64, _ width: Int) -> String {
-            let digits = String(value)
-            return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
-        }
-        let hours = ofDay / 3_600_000
-        let minutes = ofDay / 60_000 % 60
-        let seconds = ofDay / 1000 % 60
-        return
-            "\(padded(year, 4))-\(padded(month, 2))-\(padded(day, 2))T\(padded(hours, 2)):\(padded(minutes, 2)):\(padded(seconds, 2)).\(padded(ofDay % 1000, 3))Z"
+        let whole = UTCInstant(microsecondsSinceEpoch: seconds * 1_000_000).description.dropLast()
+        let digits = String(remainder)
+        return whole + "." + String(repeating: "0", count: 3 - digits.count) + digits + "Z"
     }
 }
 
