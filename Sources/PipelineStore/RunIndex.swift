@@ -152,16 +152,7 @@ public struct RunIndex: Sendable {
             filterWithoutName.pipelineName = nil
             let isNameOnly = filterWithoutName == RunFilter(startUTCFrom: filter.startUTCFrom)
             if isNameOnly {
-                // The count is the list's length: only the page itself needs reading.
-                total = list.count - lower
-                let first = cursor.map { cursor in partition(list.count) { runs[Int(list[$0])].position < cursor } } ?? list.count
-                var position = first - 1 - skip
-                while position >= lower, selected.count < limit {
-                    selected.append(runs[Int(list[position])])
-                    position -= 1
-                }
-                hasMore = position >= lower
-                return RunPage(total: total, runs: selected, nextCursor: query.nextCursor(after: selected, totalIsBeyond: hasMore))
+                return page(ofAll: list, from: lower, query: query, limit: limit, skip: skip, cursor: cursor)
             }
             var position = list.count - 1
             while position >= lower {
@@ -181,15 +172,7 @@ public struct RunIndex: Sendable {
         let type = filter.pipelineType.map { types.existingID($0) ?? -2 }
         let environment = filter.environment.map { environments.existingID($0) ?? -2 }
         if filter == RunFilter(startUTCFrom: filter.startUTCFrom) {
-            total = startColumn.count - lower
-            let first = cursor.map { cursor in partition(order.count) { runs[Int(order[$0])].position < cursor } } ?? order.count
-            var position = first - 1 - skip
-            while position >= lower, selected.count < limit {
-                selected.append(runs[Int(order[position])])
-                position -= 1
-            }
-            hasMore = position >= lower
-            return RunPage(total: total, runs: selected, nextCursor: query.nextCursor(after: selected, totalIsBeyond: hasMore))
+            return page(ofAll: order, from: lower, query: query, limit: limit, skip: skip, cursor: cursor)
         }
         // A run that ends by `endTo` started by then too (RunFilter.matches checks both).
         let upper = endTo.map { bound in partition(startColumn.count) { startColumn[$0] <= bound } } ?? startColumn.count
@@ -205,6 +188,24 @@ public struct RunIndex: Sendable {
             consider(order[position])
         }
         return RunPage(total: total, runs: selected, nextCursor: query.nextCursor(after: selected, totalIsBeyond: hasMore))
+    }
+
+    /// A page when every candidate from `lower` on matches (the filter was only a name or a start
+    /// bound): the count is the candidates' number, and only the page itself is read.
+    /// `candidates` are indices into `runs`, ascending by position.
+    private func page(ofAll candidates: [Int32], from lower: Int, query: RunQuery, limit: Int, skip: Int, cursor: RunPosition?) -> RunPage {
+        let first = cursor.map { cursor in partition(candidates.count) { runs[Int(candidates[$0])].position < cursor } } ?? candidates.count
+        var selected: [StoredRun] = []
+        var position = first - 1 - skip
+        while position >= lower, selected.count < limit {
+            selected.append(runs[Int(candidates[position])])
+            position -= 1
+        }
+        return RunPage(
+            total: candidates.count - lower,
+            runs: selected,
+            nextCursor: query.nextCursor(after: selected, totalIsBeyond: position >= lower)
+        )
     }
 
     // MARK: - Maintenance
