@@ -89,3 +89,33 @@ extension PipelineRunRepository {
         return .existing(stored)
     }
 }
+
+/// How many runs of a bulk store were new, already stored, or in conflict.
+public struct BulkInsertCounts: Sendable, Hashable {
+    public var created = 0
+    public var existing = 0
+    public var conflicts = 0
+}
+
+extension PipelineRunRepository {
+    /// Stores a batch in one atomic call; if any run in it conflicts, stores its runs one by one so
+    /// the others still land and the conflicts are counted (bulk tools: import, migrate).
+    public func insertCounting(_ runs: [PipelineInfo]) async throws -> BulkInsertCounts {
+        var counts = BulkInsertCounts()
+        guard !runs.isEmpty else { return counts }
+        do {
+            for outcome in try await insert(contentsOf: runs) {
+                if outcome.isCreated { counts.created += 1 } else { counts.existing += 1 }
+            }
+        } catch let error as StorageError where error.conflictingKey != nil {
+            for run in runs {
+                do {
+                    if try await insert(run).isCreated { counts.created += 1 } else { counts.existing += 1 }
+                } catch let error as StorageError where error.conflictingKey != nil {
+                    counts.conflicts += 1
+                }
+            }
+        }
+        return counts
+    }
+}

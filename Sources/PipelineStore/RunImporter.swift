@@ -73,7 +73,10 @@ public struct RunImporter: Sendable {
                 reader.tail.withUnsafeBufferPointer { parse($0, lineNumber: lineNumber, into: &runs, report: &report) }
             }
             if !runs.isEmpty {
-                try await store(runs, into: repository, report: &report)
+                let counts = try await repository.insertCounting(runs)
+                report.created += counts.created
+                report.existing += counts.existing
+                report.conflicts += counts.conflicts
                 progress(report)
             }
         }
@@ -86,24 +89,6 @@ public struct RunImporter: Sendable {
         } else {
             report.invalid += 1
             if report.invalidLines.count < 100 { report.invalidLines.append(lineNumber) }
-        }
-    }
-
-    /// Stores a batch in one atomic call; if any run in it conflicts, stores its runs one by one
-    /// so the others still land and the conflicts are counted.
-    private func store(_ batch: [PipelineInfo], into repository: some PipelineRunRepository, report: inout Report) async throws {
-        do {
-            for outcome in try await repository.insert(contentsOf: batch) {
-                if outcome.isCreated { report.created += 1 } else { report.existing += 1 }
-            }
-        } catch let error as StorageError where error.conflictingKey != nil {
-            for run in batch {
-                do {
-                    if try await repository.insert(run).isCreated { report.created += 1 } else { report.existing += 1 }
-                } catch let error as StorageError where error.conflictingKey != nil {
-                    report.conflicts += 1
-                }
-            }
         }
     }
 }

@@ -74,7 +74,10 @@ public struct RunMigrator: Sendable {
                     missing.append(run)
                 }
             }
-            try await copy(missing, to: destination, report: &report)
+            let counts = try await destination.insertCounting(missing)
+            report.copied += counts.created
+            report.alreadyPresent += counts.existing
+            report.conflicts += counts.conflicts
             progress(report)
         }
         // Verification: read the destination back in full.
@@ -86,23 +89,6 @@ public struct RunMigrator: Sendable {
             check = try await destination.runs(matching: RunQuery(paging: .after(cursor.position, limit: batchSize)))
         }
         return report
-    }
-
-    private func copy(_ runs: [PipelineInfo], to destination: some PipelineRunRepository, report: inout Report) async throws {
-        guard !runs.isEmpty else { return }
-        do {
-            for outcome in try await destination.insert(contentsOf: runs) {
-                if outcome.isCreated { report.copied += 1 } else { report.alreadyPresent += 1 }
-            }
-        } catch let error as StorageError where error.conflictingKey != nil {
-            for run in runs {
-                do {
-                    if try await destination.insert(run).isCreated { report.copied += 1 } else { report.alreadyPresent += 1 }
-                } catch let error as StorageError where error.conflictingKey != nil {
-                    report.conflicts += 1
-                }
-            }
-        }
     }
 
     /// FNV-1a 64 of a run's canonical JSON; summed over runs it does not depend on order.
