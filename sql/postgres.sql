@@ -66,3 +66,11 @@ INSERT INTO pipeline_service_migrations ("table_name", "migration") VALUES ('pip
 CREATE INDEX "pipeline_runs_by_rowcount" ON "pipeline_runs" ("rowcount", "start_utc" DESC, "id" DESC);
 
 INSERT INTO pipeline_service_migrations ("table_name", "migration") VALUES ('pipeline_runs', '2_index_rowcount');
+
+-- 3_add_status_exit_code: run status (optional). Runs stored before have neither field, so none of
+-- them failed and failed_runs starts at 0. A table without these two columns still works: the
+-- service runs without them and says so once at start-up.
+ALTER TABLE "pipeline_runs" ADD COLUMN "status" TEXT, ADD COLUMN "exit_code" BIGINT;
+ALTER TABLE "pipeline_runs_summary" ADD COLUMN "failed_runs" BIGINT NOT NULL DEFAULT 0;
+
+INSERT INTO pipeline_service_migrations ("table_name", "migration") VALUES ('pipeline_runs', '3_add_status_exit_code');

@@ -1,8 +1,9 @@
 -- Reference DDL for the SQLite backend (PIPELINE_BACKEND=sqlite), for the default table name
 -- PIPELINE_TABLE=pipeline_runs. The service creates exactly this itself, as GRDB migrations named
--- "pipeline_runs/v1-create-runs" and "pipeline_runs/v2-create-summary" (recorded in grdb_migrations),
+-- "pipeline_runs/v1-create-runs" … "pipeline_runs/v4-add-status-exit-code" (recorded in grdb_migrations),
 -- when the table does not exist yet. A table it did not create, or one given a PIPELINE_COLUMN_MAP,
--- is never created or altered: it only needs these columns (under any names the map gives).
+-- is never created or altered: it only needs these columns (under any names the map gives); without
+-- "status" and "exit_code" it runs without them and says so once at start-up.
 --
 -- Instants are TEXT in the fixed-width form YYYY-MM-DDTHH:MM:SS.ffffffZ (always 6 fraction digits),
 -- so comparing the text compares the instants. Local times are TEXT as YYYY-MM-DDTHH:MM:SS[.ffffff].
@@ -27,7 +28,9 @@ CREATE TABLE "pipeline_runs" (
     "pipeline_type" TEXT,
     "environment" TEXT,
     "archived_file" TEXT
-);
+-- pipeline_runs/v4-add-status-exit-code adds the run status columns with ALTER TABLE … ADD COLUMN,
+-- which SQLite records by appending them to this statement, as here:
+, "status" TEXT, "exit_code" INTEGER);
 
 -- History in result order (start_utc descending, id descending), with or without a start_utc bound.
 CREATE INDEX "pipeline_runs_by_start" ON "pipeline_runs" ("start_utc", "id");
@@ -54,7 +57,9 @@ CREATE TABLE "pipeline_runs_summary" (
     "duration_count" INTEGER NOT NULL,
     "rowcount_sum" INTEGER NOT NULL,
     "rowcount_count" INTEGER NOT NULL
-);
+-- pipeline_runs/v4-add-status-exit-code: runs that failed (status "failed", or no status and a
+-- non-zero exit_code). Runs stored before v4 have neither field, so 0 is exact for them.
+, "failed_runs" INTEGER NOT NULL DEFAULT 0);
 
 -- pipeline_runs/v3-index-rowcount
 -- Row count ranges (min_rowcount / max_rowcount) without a scan of the whole table.

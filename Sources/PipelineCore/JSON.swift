@@ -398,6 +398,10 @@ public struct JSONWriter: Sendable {
         raw(String(value))
     }
 
+    public mutating func optionalInteger(_ value: Int64?) {
+        if let value { integer(value) } else { raw("null") }
+    }
+
     /// A finite double in its shortest round-trip form (`2424.879`, `5.0`), as Python writes it.
     public mutating func double(_ value: Double) {
         precondition(value.isFinite, "JSON cannot carry \(value)")

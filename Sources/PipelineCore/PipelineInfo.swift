@@ -16,6 +16,11 @@ public struct PipelineInfo: Sendable, Hashable {
     public var pipelineType: String?
     public var environment: String?
     public var archivedFile: String?
+    /// How the run ended, as the pipeline reports it: `success`, `failed`, `running`, or another
+    /// short word. Optional extension field; old clients never send it.
+    public var status: String?
+    /// The process exit code, when the run was reported by a wrapper that saw it. Optional extension field.
+    public var exitCode: Int64?
 
     public init(
         startLocal: LocalDateTime,
@@ -33,7 +38,9 @@ public struct PipelineInfo: Sendable, Hashable {
         scriptName: String? = nil,
         pipelineType: String? = nil,
         environment: String? = nil,
-        archivedFile: String? = nil
+        archivedFile: String? = nil,
+        status: String? = nil,
+        exitCode: Int64? = nil
     ) {
         self.startLocal = startLocal
         self.endLocal = endLocal
@@ -51,7 +58,12 @@ public struct PipelineInfo: Sendable, Hashable {
         self.pipelineType = pipelineType
         self.environment = environment
         self.archivedFile = archivedFile
+        self.status = status
+        self.exitCode = exitCode
     }
+
+    /// Whether the run failed: its `status` is `failed`, or it has no status and a non-zero `exit_code`.
+    public var isFailed: Bool { RunStatus.isFailed(status: status, exitCode: exitCode) }
 
     /// The grouping key of SPEC §2.2.
     public var signature: PipelineSignature {
@@ -96,11 +108,22 @@ public enum PipelineField: String, Sendable, CaseIterable, Hashable {
     case pipelineType = "pipeline_type"
     case environment
     case archivedFile = "archived_file"
+    case status
+    case exitCode = "exit_code"
 
     /// Whether a record may leave this field out or send `null`.
     public var isOptional: Bool {
         switch self {
-        case .pipelineName, .scriptName, .pipelineType, .environment, .archivedFile: true
+        case .pipelineName, .scriptName, .pipelineType, .environment, .archivedFile, .status, .exitCode: true
+        default: false
+        }
+    }
+
+    /// Extension fields added after the original service: an existing SQL table may lack their
+    /// columns, and the service then runs without them.
+    public var isExtension: Bool {
+        switch self {
+        case .status, .exitCode: true
         default: false
         }
     }
@@ -111,6 +134,7 @@ public enum PipelineField: String, Sendable, CaseIterable, Hashable {
         case .outputFile, .logFile, .archivedFile: 4096
         case .pipelineName, .scriptName: 256
         case .pipelineType, .environment: 64
+        case .status: 32
         case .dateCode, .elapsedHuman: 128
         default: 64
         }
@@ -124,6 +148,8 @@ extension PipelineInfo {
     public static let maximumRowcount: Int64 = 1_000_000_000_000
     /// The largest `pid` accepted (a 32-bit process id).
     public static let maximumPID: Int64 = Int64(Int32.max)
+    /// The smallest and largest `exit_code` accepted (a 32-bit signed status, as `waitpid` and Windows report).
+    public static let exitCodeRange: ClosedRange<Int64> = Int64(Int32.min)...Int64(Int32.max)
     /// The longest `elapsed_seconds` accepted (about 317 years).
     public static let maximumElapsedSeconds: Double = 10_000_000_000
 }
@@ -159,6 +185,8 @@ extension PipelineInfo {
         let pipelineType = reader.optionalString(.pipelineType)
         let environment = reader.optionalString(.environment)
         let archivedFile = reader.optionalString(.archivedFile)
+        let status = reader.optionalStatus()
+        let exitCode = reader.optionalExitCode()
         if policy == .strict, let startUTC, let endUTC, endUTC < startUTC {
             reader.issues.append(
                 FieldIssue(
@@ -191,7 +219,9 @@ extension PipelineInfo {
             scriptName: scriptName,
             pipelineType: pipelineType,
             environment: environment,
-            archivedFile: archivedFile
+            archivedFile: archivedFile,
+            status: status,
+            exitCode: exitCode
         )
     }
 
@@ -255,6 +285,39 @@ private struct FieldReader {
     mutating func optionalString(_ field: PipelineField) -> String? {
         guard let value = members[field.rawValue], value != .null else { return nil }
         return string(field)
+    }
+
+    /// `status`: a short, non-blank string without control characters (`success`, `failed`, `running`, …).
+    mutating func optionalStatus() -> String? {
+        guard let text = optionalString(.status) else { return nil }
+        guard !isStrict || (!text.trimmingASCIIWhitespace().isEmpty && !text.utf8.contains(where: RunStatus.isControlByte)) else {
+            fail(.status, "string_pattern_mismatch", "String should be a short status such as success, failed or running", .string(text))
+            return nil
+        }
+        return text
+    }
+
+    /// `exit_code`: an integer in the 32-bit signed range, negative values included.
+    mutating func optionalExitCode() -> Int64? {
+        guard let value = members[PipelineField.exitCode.rawValue], value != .null else { return nil }
+        let parsed: Int64?
+        switch value {
+        case .number(let text): parsed = IntegerText.parse(text, allowIntegralFraction: true)
+        case .string(let text): parsed = IntegerText.parse(text, allowIntegralFraction: false)
+        default:
+            fail(.exitCode, "int_type", "Input should be a valid integer", value)
+            return nil
+        }
+        guard let parsed else {
+            fail(.exitCode, "int_parsing", "Input should be a valid integer, without a fractional part", value)
+            return nil
+        }
+        guard !isStrict || PipelineInfo.exitCodeRange.contains(parsed) else {
+            let range = PipelineInfo.exitCodeRange
+            fail(.exitCode, "int_range", "Input should be between \(range.lowerBound) and \(range.upperBound)", value)
+            return nil
+        }
+        return parsed
     }
 
     mutating func instant(_ field: PipelineField) -> UTCInstant? {
@@ -326,6 +389,26 @@ private struct FieldReader {
         }
         return number
     }
+}
+
+/// The meaning of a run's `status` and `exit_code` for health and failure counts.
+public enum RunStatus {
+    public static let success = "success"
+    public static let failed = "failed"
+    public static let running = "running"
+
+    /// A run failed when its `status` says `failed`, or when it has no status and a non-zero
+    /// `exit_code`. Any other status (`success`, `running`, `skipped`, …) is not a failure.
+    public static func isFailed(status: String?, exitCode: Int64?) -> Bool {
+        if let status { return status == failed }
+        if let exitCode { return exitCode != 0 }
+        return false
+    }
+
+    /// The status a wrapper reports for a finished command with this exit code.
+    public static func forExitCode(_ exitCode: Int64) -> String { exitCode == 0 ? success : failed }
+
+    static func isControlByte(_ byte: UInt8) -> Bool { byte < 0x20 || byte == 0x7F }
 }
 
 /// Integer parsing shared by bodies and query strings.
@@ -409,6 +492,10 @@ extension PipelineInfo {
         writer.optionalString(environment)
         writer.raw(",\"archived_file\":")
         writer.optionalString(archivedFile)
+        writer.raw(",\"status\":")
+        writer.optionalString(status)
+        writer.raw(",\"exit_code\":")
+        writer.optionalInteger(exitCode)
         writer.raw("}")
     }
 

@@ -41,6 +41,8 @@ public struct SignatureAggregate: Sendable, Hashable {
     /// Sum and count of `rowcount` over runs where it is > 0.
     public var positiveRowcountSum: Int64
     public var positiveRowcountCount: Int64
+    /// Runs that failed (``PipelineInfo/isFailed``).
+    public var failedRuns: Int64
 
     public init(
         signature: PipelineSignature,
@@ -49,7 +51,8 @@ public struct SignatureAggregate: Sendable, Hashable {
         positiveDurationSum: Double,
         positiveDurationCount: Int64,
         positiveRowcountSum: Int64,
-        positiveRowcountCount: Int64
+        positiveRowcountCount: Int64,
+        failedRuns: Int64
     ) {
         self.signature = signature
         self.totalRuns = totalRuns
@@ -58,6 +61,7 @@ public struct SignatureAggregate: Sendable, Hashable {
         self.positiveDurationCount = positiveDurationCount
         self.positiveRowcountSum = positiveRowcountSum
         self.positiveRowcountCount = positiveRowcountCount
+        self.failedRuns = failedRuns
     }
 
     /// Totals of a signature with no runs yet.
@@ -69,7 +73,8 @@ public struct SignatureAggregate: Sendable, Hashable {
             positiveDurationSum: 0,
             positiveDurationCount: 0,
             positiveRowcountSum: 0,
-            positiveRowcountCount: 0
+            positiveRowcountCount: 0,
+            failedRuns: 0
         )
     }
 
@@ -85,6 +90,7 @@ public struct SignatureAggregate: Sendable, Hashable {
             positiveRowcountSum += run.rowcount
             positiveRowcountCount += 1
         }
+        if run.isFailed { failedRuns += 1 }
     }
 
     /// The public summary these totals describe.
@@ -94,7 +100,8 @@ public struct SignatureAggregate: Sendable, Hashable {
             totalRuns: totalRuns,
             lastRun: lastRun,
             avgDuration: positiveDurationCount > 0 ? positiveDurationSum / Double(positiveDurationCount) : nil,
-            avgRowcount: positiveRowcountCount > 0 ? Double(positiveRowcountSum) / Double(positiveRowcountCount) : nil
+            avgRowcount: positiveRowcountCount > 0 ? Double(positiveRowcountSum) / Double(positiveRowcountCount) : nil,
+            failedRuns: failedRuns
         )
     }
 }
@@ -109,13 +116,27 @@ public struct PipelineSummary: Sendable, Hashable {
     public var avgDuration: Double?
     /// Mean `rowcount` over runs where it is > 0; nil when there are none.
     public var avgRowcount: Double?
+    /// Runs that failed (``PipelineInfo/isFailed``), over all history.
+    public var failedRuns: Int64
+    /// Trends and health from the signature's recent runs; nil where only the totals were asked for.
+    public var insight: PipelineInsight?
 
-    public init(signature: PipelineSignature, totalRuns: Int64, lastRun: UTCInstant, avgDuration: Double?, avgRowcount: Double?) {
+    public init(
+        signature: PipelineSignature,
+        totalRuns: Int64,
+        lastRun: UTCInstant,
+        avgDuration: Double?,
+        avgRowcount: Double?,
+        failedRuns: Int64 = 0,
+        insight: PipelineInsight? = nil
+    ) {
         self.signature = signature
         self.totalRuns = totalRuns
         self.lastRun = lastRun
         self.avgDuration = avgDuration
         self.avgRowcount = avgRowcount
+        self.failedRuns = failedRuns
+        self.insight = insight
     }
 
     /// Summaries in API order: `last_run` descending, then by signature so the order is total.
@@ -151,6 +172,9 @@ public struct PipelineSummary: Sendable, Hashable {
         writer.optionalDouble(avgDuration)
         writer.raw(",\"avg_rowcount\":")
         writer.optionalDouble(avgRowcount)
+        writer.raw(",\"failed_runs\":")
+        writer.integer(failedRuns)
+        insight?.writeMembers(to: &writer)
         writer.raw("}")
     }
 }

@@ -95,6 +95,8 @@ extension PipelineInfo {
         case .pipelineType: pipelineType
         case .environment: environment
         case .archivedFile: archivedFile
+        case .status: status
+        case .exitCode: exitCode.map { String($0) }
         }
     }
 }

@@ -45,6 +45,14 @@ public enum StoredRunDecoder {
             guard value.kind == .number else { return nil }
             return plainInteger(bytes(value))
         }
+        func optionalInteger(_ field: PipelineField) -> Int64?? {
+            let value = slice(field)
+            switch value.kind {
+            case .absent, .null: return .some(nil)
+            case .number: return plainInteger(bytes(value)).map { .some($0) }
+            case .string: return nil
+            }
+        }
         func instant(_ field: PipelineField) -> UTCInstant? {
             let value = slice(field)
             guard value.kind == .string else { return nil }
@@ -63,7 +71,8 @@ public enum StoredRunDecoder {
             let rowcount = integer(.rowcount), let logFile = string(.logFile), let pid = integer(.pid),
             let dateCode = string(.dateCode), let pipelineName = optionalString(.pipelineName),
             let scriptName = optionalString(.scriptName), let pipelineType = optionalString(.pipelineType),
-            let environment = optionalString(.environment), let archivedFile = optionalString(.archivedFile)
+            let environment = optionalString(.environment), let archivedFile = optionalString(.archivedFile),
+            let status = optionalString(.status), let exitCode = optionalInteger(.exitCode)
         else { return nil }
         return PipelineInfo(
             startLocal: startLocal,
@@ -81,7 +90,9 @@ public enum StoredRunDecoder {
             scriptName: scriptName,
             pipelineType: pipelineType,
             environment: environment,
-            archivedFile: archivedFile
+            archivedFile: archivedFile,
+            status: status,
+            exitCode: exitCode
         )
     }
 

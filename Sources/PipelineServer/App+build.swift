@@ -88,7 +88,11 @@ public func buildRouter<Repository: PipelineRunRepository>(
         authentication: configuration.apiKeys == nil ? nil : configuration.authenticationScope
     )
     typealias Measured = MeasuredRepository<Repository>
-    RunController<Measured, BasicRequestContext>(repository: measured, maxBodySize: configuration.maxBodySize).addRoutes(to: routes)
+    let insights = InsightService(repository: measured, settings: configuration.insightSettings, clock: configuration.clock)
+    RunController<Measured, BasicRequestContext>(repository: measured, maxBodySize: configuration.maxBodySize, insights: insights).addRoutes(
+        to: routes
+    )
+    HistoryController<Measured, BasicRequestContext>(insights: insights).addRoutes(to: routes)
     BulkController<Measured, BasicRequestContext>(repository: measured).addRoutes(to: routes)
     ExportController<Measured, BasicRequestContext>(repository: measured).addRoutes(to: routes)
     ArchivedFileController<Measured, BasicRequestContext>(repository: measured, roots: configuration.archiveRoots).addRoutes(to: routes)

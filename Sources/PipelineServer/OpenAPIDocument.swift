@@ -55,8 +55,9 @@ enum OpenAPIDocument {
                 "/pipelines/archived/{date_code}": .object(["get": getArchived]),
                 "/pipelines/batch": .object(["post": postBatch]),
                 "/export": .object(["get": getExport]),
+                "/pipelines/history": .object(["get": getHistory]),
             ]),
-            "components": .object(["schemas": schemas]),
+            "components": .object(["schemas": allSchemas]),
         ])
     }
 
@@ -192,6 +193,11 @@ enum OpenAPIDocument {
 
     // MARK: - Schemas
 
+    private static var allSchemas: JSONValue {
+        guard case .object(let members) = schemas else { return schemas }
+        return .object(members.merging(insightSchemas) { first, _ in first })
+    }
+
     private static func fieldSchema(_ field: PipelineField, forInput: Bool) -> JSONValue {
         var members: [String: JSONValue]
         switch field {
@@ -212,6 +218,17 @@ enum OpenAPIDocument {
             members = ["type": "integer", "minimum": 0, "maximum": .number(String(PipelineInfo.maximumRowcount))]
         case .pid:
             members = ["type": "integer", "minimum": 0, "maximum": .number(String(PipelineInfo.maximumPID))]
+        case .exitCode:
+            members = [
+                "type": "integer", "minimum": .number(String(PipelineInfo.exitCodeRange.lowerBound)),
+                "maximum": .number(String(PipelineInfo.exitCodeRange.upperBound)),
+                "description": "The command's exit code (optional); with no status, a non-zero code marks the run failed",
+            ]
+        case .status:
+            members = [
+                "type": "string", "minLength": 1, "maxLength": .number(String(field.maximumLength)),
+                "description": "How the run ended (optional): success, failed, running, or another short word; failed runs are counted and flagged",
+            ]
         default:
             members = ["type": "string", "maxLength": .number(String(field.maximumLength))]
         }
@@ -248,10 +265,47 @@ enum OpenAPIDocument {
                     "environment": optionalString, "total_runs": .object(["type": "integer"]),
                     "last_run": .object(["type": "string", "format": "date-time"]),
                     "avg_duration": optionalNumber, "avg_rowcount": optionalNumber,
+                    "failed_runs": .object(["type": "integer", "description": "Runs with status failed, or no status and a non-zero exit_code"]),
+                    "health": .object([
+                        "type": "string", "enum": .array(PipelineHealth.allCases.map { .string($0.rawValue) }),
+                        "description": "failed (latest run failed), overdue, anomaly (latest run outside its band), or ok",
+                    ]),
+                    "last_status": optionalString, "last_duration": optionalNumber,
+                    "last_rowcount": .object(["type": .array(["integer", "null"])]),
+                    "min_duration": optionalNumber, "p50_duration": optionalNumber, "p95_duration": optionalNumber, "max_duration": optionalNumber,
+                    "runs_24h": .object(["type": "integer"]), "runs_7d": .object(["type": "integer"]),
+                    "typical_interval_seconds": .object([
+                        "type": .array(["number", "null"]), "description": "Median gap between consecutive run starts in the window",
+                    ]),
+                    "overdue": .object(["type": "boolean", "description": "No run for more than twice the typical interval (at least 5 runs)"]),
+                    "due_by": .object(["type": .array(["string", "null"]), "format": "date-time"]),
+                    "window_runs": .object(["type": "integer", "description": "How many recent runs the statistics cover"]),
+                    "anomaly": .object([
+                        "oneOf": .array([.object(["type": "null"]), ref("RunAnomaly")]),
+                        "description": "The latest run when its rowcount or duration is outside median ± k·MAD of the previous runs",
+                    ]),
                 ]),
                 "required": .array(
                     ["pipeline_name", "script_name", "pipeline_type", "environment", "total_runs", "last_run", "avg_duration", "avg_rowcount"]
                 ),
+            ]),
+            "RunAnomaly": .object([
+                "type": "object",
+                "properties": .object([
+                    "start_utc": .object(["type": "string", "format": "date-time"]), "date_code": .object(["type": "string"]),
+                    "findings": .object([
+                        "type": "array",
+                        "items": .object([
+                            "type": "object",
+                            "properties": .object([
+                                "metric": .object(["type": "string", "enum": .array(AnomalyMetric.allCases.map { .string($0.rawValue) })]),
+                                "observed": .object(["type": "number"]), "median": .object(["type": "number"]),
+                                "mad": .object(["type": "number"]), "expected_low": .object(["type": "number"]),
+                                "expected_high": .object(["type": "number"]),
+                            ]),
+                        ]),
+                    ]),
+                ]),
             ]),
             "PipelineInfoResponse": .object([
                 "type": "object",

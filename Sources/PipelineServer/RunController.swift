@@ -11,6 +11,8 @@ import PipelineStore
 struct RunController<Repository: PipelineRunRepository, Context: RequestContext>: Sendable {
     let repository: Repository
     let maxBodySize: Int
+    /// Adds trends and health to the summaries of `GET /pipelines`.
+    let insights: InsightService<Repository>
 
     func addRoutes(to router: some RouterMethods<Context>) {
         router.post("/pipelines", use: createRun)
@@ -98,9 +100,9 @@ struct RunController<Repository: PipelineRunRepository, Context: RequestContext>
         return Response(status: .ok, headers: [.contentType: "application/json"], body: body)
     }
 
-    /// `GET /pipelines`: one summary per pipeline signature.
+    /// `GET /pipelines`: one summary per pipeline signature, with its trends and health.
     @Sendable func listSummaries(_ request: Request, context: Context) async throws -> Response {
-        let summaries = try await repository.summaries()
+        let summaries = try await insights.summaries()
         return Self.json(PipelineListResponse(pipelines: summaries).jsonBytes)
     }
 

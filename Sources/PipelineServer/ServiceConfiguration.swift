@@ -1,5 +1,6 @@
+import Foundation
 public import Logging
-import PipelineCore
+public import PipelineCore
 public import PipelineStore
 
 /// Every setting of the service: each is an environment variable and a flag of the same
@@ -23,6 +24,7 @@ public enum Setting: String, CaseIterable, Sendable {
     case basePath
     case idleTimeout
     case requestTimeout
+    case anomalyK
 
     /// The environment variable.
     public var environmentName: String {
@@ -45,6 +47,7 @@ public enum Setting: String, CaseIterable, Sendable {
         case .basePath: "PIPELINE_BASE_PATH"
         case .idleTimeout: "PIPELINE_IDLE_TIMEOUT"
         case .requestTimeout: "PIPELINE_REQUEST_TIMEOUT"
+        case .anomalyK: "PIPELINE_ANOMALY_K"
         }
     }
 
@@ -69,6 +72,7 @@ public enum Setting: String, CaseIterable, Sendable {
         case .basePath: "base-path"
         case .idleTimeout: "idle-timeout"
         case .requestTimeout: "request-timeout"
+        case .anomalyK: "anomaly-k"
         }
     }
 
@@ -93,6 +97,7 @@ public enum Setting: String, CaseIterable, Sendable {
         case .basePath: nil
         case .idleTimeout: "75"
         case .requestTimeout: "30"
+        case .anomalyK: "3.5"
         }
     }
 
@@ -117,6 +122,7 @@ public enum Setting: String, CaseIterable, Sendable {
         case .basePath: "Path prefix every route is served under, e.g. /pipeline-service behind a reverse proxy."
         case .idleTimeout: "Seconds an idle connection is kept open."
         case .requestTimeout: "Seconds a request may take before it is answered 504."
+        case .anomalyK: "Anomaly band width: a run is flagged outside median ± k·MAD of the previous 30 runs (0.5…20)."
         }
     }
 
@@ -178,6 +184,15 @@ public struct ServiceConfiguration: Sendable {
     public var basePath: String
     public var idleTimeout: Duration
     public var requestTimeout: Duration
+    /// The definitions behind `/pipelines` health and trends (`PIPELINE_ANOMALY_K` sets `anomalyK`).
+    public var insightSettings: InsightSettings
+    /// The wall clock insight is judged by (overdue, runs in the last 24 h); tests fix it.
+    public var clock: @Sendable () -> UTCInstant = ServiceConfiguration.systemClock
+
+    /// The system's wall clock.
+    @Sendable public static func systemClock() -> UTCInstant {
+        UTCInstant(microsecondsSinceEpoch: Int64((Date().timeIntervalSince1970 * 1_000_000).rounded(.down)))
+    }
 
     public init(
         host: String = "127.0.0.1",
@@ -192,7 +207,8 @@ public struct ServiceConfiguration: Sendable {
         corsOrigins: CORSOrigins = .none,
         basePath: String = "",
         idleTimeout: Duration = .seconds(75),
-        requestTimeout: Duration = .seconds(30)
+        requestTimeout: Duration = .seconds(30),
+        insightSettings: InsightSettings = .standard
     ) {
         self.host = host
         self.port = port
@@ -207,6 +223,7 @@ public struct ServiceConfiguration: Sendable {
         self.basePath = basePath
         self.idleTimeout = idleTimeout
         self.requestTimeout = requestTimeout
+        self.insightSettings = insightSettings
     }
 
     /// Resolves every setting from flags (which win), then the environment, then defaults,
@@ -252,6 +269,12 @@ public struct ServiceConfiguration: Sendable {
         )
         let idleTimeout = try integer(.idleTimeout, in: 1...86_400)
         let requestTimeout = try integer(.requestTimeout, in: 1...3_600)
+        let anomalyText = value(.anomalyK) ?? "3.5"
+        guard let anomalyK = Double(anomalyText.trimmingASCIIWhitespace()), anomalyK.isFinite, (0.5...20).contains(anomalyK) else {
+            throw ConfigurationError(name(.anomalyK), "\"\(anomalyText)\" is not a number in 0.5…20")
+        }
+        var insightSettings = InsightSettings.standard
+        insightSettings.anomalyK = anomalyK
 
         let layout: () throws(ConfigurationError) -> SQLTableLayout = { () throws(ConfigurationError) in
             do throws(ConfigurationError) {
@@ -292,7 +315,8 @@ public struct ServiceConfiguration: Sendable {
             corsOrigins: access.corsOrigins,
             basePath: access.basePath,
             idleTimeout: .seconds(idleTimeout),
-            requestTimeout: .seconds(requestTimeout)
+            requestTimeout: .seconds(requestTimeout),
+            insightSettings: insightSettings
         )
     }
 }

@@ -29,6 +29,16 @@ public protocol PipelineRunRepository: Sendable {
     /// The most recently stored run with this date code, if any.
     func run(dateCode: String) async throws -> PipelineInfo?
 
+    /// The `limit` most recent runs of exactly this signature (a missing field matches only a
+    /// missing value), in result order, as samples for insight.
+    func recentSamples(of signature: PipelineSignature, limit: Int) async throws -> [RunSample]
+
+    /// How many runs of exactly this signature started at or after `since`.
+    func countRuns(of signature: PipelineSignature, since: UTCInstant) async throws -> Int
+
+    /// Every run matching the filter, in result order, as samples (history buckets).
+    func samples(matching filter: RunFilter) async throws -> [RunSample]
+
     /// Throws when the backend cannot serve requests right now (database down, file unusable).
     func checkHealth() async throws
 

@@ -106,6 +106,50 @@ public struct RunIndex: Sendable {
         PipelineSummary.ordered(aggregates.values)
     }
 
+    // MARK: - Insight
+
+    /// The `limit` most recent runs of exactly this signature, in result order.
+    public func recentSamples(of signature: PipelineSignature, limit: Int) -> [RunSample] {
+        var samples: [RunSample] = []
+        forEachRun(of: signature, newestFirst: true) { run in
+            guard samples.count < limit else { return false }
+            samples.append(RunSample(run))
+            return true
+        }
+        return samples
+    }
+
+    /// How many runs of exactly this signature started at or after `since`.
+    public func countRuns(of signature: PipelineSignature, since: UTCInstant) -> Int {
+        var count = 0
+        forEachRun(of: signature, newestFirst: true) { run in
+            guard run.startUTC >= since else { return false }
+            count += 1
+            return true
+        }
+        return count
+    }
+
+    /// Visits the runs of one signature from its pipeline's own list (newest first when asked)
+    /// until `body` returns false.
+    private func forEachRun(of signature: PipelineSignature, newestFirst: Bool, _ body: (PipelineInfo) -> Bool) {
+        let nameID: Int32
+        if let name = signature.pipelineName {
+            guard let id = names.existingID(name) else { return }
+            nameID = id
+        } else {
+            nameID = -1
+        }
+        guard let list = runsByName[nameID] else { return }
+        let positions = newestFirst ? stride(from: list.count - 1, through: 0, by: -1) : stride(from: 0, through: list.count - 1, by: 1)
+        for position in positions {
+            let info = runs[Int(list[position])].info
+            guard info.scriptName == signature.scriptName, info.pipelineType == signature.pipelineType, info.environment == signature.environment
+            else { continue }
+            if !body(info) { return }
+        }
+    }
+
     // MARK: - Queries
 
     /// Evaluates a query without sorting: candidates come from the narrowest index the filter

@@ -6,6 +6,7 @@ public enum SQLBind: Sendable, Hashable {
     case text(String)
     case optionalText(String?)
     case integer(Int64)
+    case optionalInteger(Int64?)
     case double(Double)
     case instant(UTCInstant)
     case local(LocalDateTime)
@@ -41,28 +42,47 @@ public struct SQLStatements: Sendable {
         self.dialect = dialect
     }
 
-    /// The columns every run query selects: the id column, then every field in `PipelineField.allCases` order.
+    /// The columns every run query selects: the id column, then every field in `PipelineField.allCases`
+    /// order (a typed NULL for an extension field the table lacks).
     public var selectList: String {
-        ([layout.quotedIDColumn] + PipelineField.allCases.map(layout.quoted)).joined(separator: ", ")
+        ([layout.quotedIDColumn] + PipelineField.allCases.map(layout.selectExpression)).joined(separator: ", ")
     }
 
-    /// The binds for inserting a run, in `PipelineField.allCases` order.
-    public static func binds(for run: PipelineInfo) -> [SQLBind] {
-        [
-            .local(run.startLocal), .local(run.endLocal), .instant(run.startUTC), .instant(run.endUTC),
-            .double(run.elapsedSeconds), .text(run.elapsedHuman), .text(run.outputFile), .integer(run.rowcount),
-            .text(run.logFile), .integer(run.pid), .text(run.dateCode), .optionalText(run.pipelineName),
-            .optionalText(run.scriptName), .optionalText(run.pipelineType), .optionalText(run.environment),
-            .optionalText(run.archivedFile),
-        ]
+    /// The bind for one field of a run.
+    public static func bind(_ field: PipelineField, of run: PipelineInfo) -> SQLBind {
+        switch field {
+        case .startLocal: .local(run.startLocal)
+        case .endLocal: .local(run.endLocal)
+        case .startUTC: .instant(run.startUTC)
+        case .endUTC: .instant(run.endUTC)
+        case .elapsedSeconds: .double(run.elapsedSeconds)
+        case .elapsedHuman: .text(run.elapsedHuman)
+        case .outputFile: .text(run.outputFile)
+        case .rowcount: .integer(run.rowcount)
+        case .logFile: .text(run.logFile)
+        case .pid: .integer(run.pid)
+        case .dateCode: .text(run.dateCode)
+        case .pipelineName: .optionalText(run.pipelineName)
+        case .scriptName: .optionalText(run.scriptName)
+        case .pipelineType: .optionalText(run.pipelineType)
+        case .environment: .optionalText(run.environment)
+        case .archivedFile: .optionalText(run.archivedFile)
+        case .status: .optionalText(run.status)
+        case .exitCode: .optionalInteger(run.exitCode)
+        }
+    }
+
+    /// The binds for inserting a run, in `layout.storedFields` order.
+    public func binds(for run: PipelineInfo) -> [SQLBind] {
+        layout.storedFields.map { Self.bind($0, of: run) }
     }
 
     /// `INSERT INTO t (fields…) VALUES (…)` for one run, without a RETURNING clause
     /// (dialects differ in how they hand back the new id).
     public func insert(_ run: PipelineInfo) -> SQLStatement {
         var builder = Builder(dialect: dialect)
-        let columns = PipelineField.allCases.map(layout.quoted).joined(separator: ", ")
-        let placeholders = Self.binds(for: run).map { builder.bind($0) }.joined(separator: ", ")
+        let columns = layout.storedFields.map(layout.quoted).joined(separator: ", ")
+        let placeholders = binds(for: run).map { builder.bind($0) }.joined(separator: ", ")
         return SQLStatement(sql: "INSERT INTO \(layout.quotedTable) (\(columns)) VALUES (\(placeholders))", binds: builder.binds)
     }
 
@@ -139,7 +159,7 @@ public struct SQLStatements: Sendable {
 
     /// Per-signature totals computed by one grouped scan, for tables the service does not own
     /// (owned tables keep them incrementally). Columns: the four signature fields, total runs,
-    /// last start, positive-duration sum and count, positive-rowcount sum and count.
+    /// last start, positive-duration sum and count, positive-rowcount sum and count, failed runs.
     public func aggregatesByGroupedScan() -> SQLStatement {
         let elapsed = layout.quoted(.elapsedSeconds)
         let rows = layout.quoted(.rowcount)
@@ -149,10 +169,64 @@ public struct SQLStatements: Sendable {
             SUM(CASE WHEN \(elapsed) > 0 THEN \(elapsed) ELSE 0 END), \
             CAST(SUM(CASE WHEN \(elapsed) > 0 THEN 1 ELSE 0 END) AS BIGINT), \
             CAST(SUM(CASE WHEN \(rows) > 0 THEN \(rows) ELSE 0 END) AS BIGINT), \
-            CAST(SUM(CASE WHEN \(rows) > 0 THEN 1 ELSE 0 END) AS BIGINT) \
+            CAST(SUM(CASE WHEN \(rows) > 0 THEN 1 ELSE 0 END) AS BIGINT), \
+            CAST(SUM(\(failedRunIndicator)) AS BIGINT) \
             FROM \(layout.quotedTable) GROUP BY \(signature)
             """
         return SQLStatement(sql: sql, binds: [])
+    }
+
+    // MARK: - Samples (insight and history)
+
+    /// The columns a sample query selects: start_utc, elapsed_seconds, rowcount, status, exit_code, date_code.
+    public var sampleSelectList: String {
+        [PipelineField.startUTC, .elapsedSeconds, .rowcount, .status, .exitCode, .dateCode].map(layout.selectExpression).joined(separator: ", ")
+    }
+
+    /// The `limit` most recent runs of one signature, in result order, as samples.
+    public func recentSamples(of signature: PipelineSignature, limit: Int) -> SQLStatement {
+        var builder = Builder(dialect: dialect)
+        let conditions = signatureConditions(signature, builder: &builder)
+        let sql =
+            "SELECT \(sampleSelectList) FROM \(layout.quotedTable) WHERE \(conditions.joined(separator: " AND ")) ORDER BY \(layout.quoted(.startUTC)) DESC, \(layout.quotedIDColumn) DESC LIMIT \(builder.bind(.integer(Int64(limit))))"
+        return SQLStatement(sql: sql, binds: builder.binds)
+    }
+
+    /// The number of runs of one signature that started at or after `since`.
+    public func countRuns(of signature: PipelineSignature, since: UTCInstant) -> SQLStatement {
+        var builder = Builder(dialect: dialect)
+        var conditions = signatureConditions(signature, builder: &builder)
+        conditions.append("\(layout.quoted(.startUTC)) >= \(builder.bind(.instant(since)))")
+        return SQLStatement(sql: "SELECT COUNT(*) FROM \(layout.quotedTable) WHERE \(conditions.joined(separator: " AND "))", binds: builder.binds)
+    }
+
+    /// Every run matching a filter, in result order, as samples.
+    public func samples(matching filter: RunFilter) -> SQLStatement {
+        var builder = Builder(dialect: dialect)
+        let conditions = whereConditions(filter, builder: &builder)
+        var sql = "SELECT \(sampleSelectList) FROM \(layout.quotedTable)"
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        sql += " ORDER BY \(layout.quoted(.startUTC)) DESC, \(layout.quotedIDColumn) DESC"
+        return SQLStatement(sql: sql, binds: builder.binds)
+    }
+
+    /// Exactly one signature: each field equal to its value, or NULL where the signature has none.
+    private func signatureConditions(_ signature: PipelineSignature, builder: inout Builder) -> [String] {
+        let fields: [(PipelineField, String?)] = [
+            (.pipelineName, signature.pipelineName), (.scriptName, signature.scriptName),
+            (.pipelineType, signature.pipelineType), (.environment, signature.environment),
+        ]
+        return fields.map { field, value in
+            guard let value else { return "\(layout.quoted(field)) IS NULL" }
+            return "\(layout.quoted(field)) = \(builder.bind(.text(value)))"
+        }
+    }
+
+    /// 1 for a failed run, else 0 (``RunStatus/isFailed(status:exitCode:)`` in SQL; 0 without the columns).
+    var failedRunIndicator: String {
+        let status = layout.hasColumn(.status) ? layout.quoted(.status) : "NULL"
+        let exitCode = layout.hasColumn(.exitCode) ? layout.quoted(.exitCode) : "NULL"
+        return "CASE WHEN \(status) = 'failed' OR (\(status) IS NULL AND \(exitCode) <> 0) THEN 1 ELSE 0 END"
     }
 
     private func whereConditions(_ filter: RunFilter, builder: inout Builder) -> [String] {

@@ -1,3 +1,4 @@
+public import Logging
 public import PipelineCore
 
 /// The table a SQL backend reads and writes, and the column behind each model field.
@@ -18,6 +19,9 @@ public struct SQLTableLayout: Sendable, Hashable {
     public let idColumn: String
     /// Whether a column map was given: the table is then someone else's and is never created or altered.
     public let isMapped: Bool
+    /// Extension fields (``PipelineField/isExtension``) the table has no column for: they are
+    /// read as null and not written.
+    public private(set) var absentFields: Set<PipelineField> = []
 
     /// The service's own table with every column under its field's name.
     public static let standard = SQLTableLayout(
@@ -90,6 +94,46 @@ public struct SQLTableLayout: Sendable, Hashable {
         self.columns = columns
         self.idColumn = idColumn
         self.isMapped = isMapped
+    }
+
+    /// The same layout without columns for these extension fields (an existing table that predates them).
+    public func withoutColumns(for fields: Set<PipelineField>) -> SQLTableLayout {
+        precondition(fields.allSatisfy(\.isExtension), "only extension fields may be absent")
+        var layout = self
+        layout.absentFields.formUnion(fields)
+        return layout
+    }
+
+    /// Says once, at start-up, which extension fields an existing table cannot store.
+    public static func reportAbsentColumns(_ fields: Set<PipelineField>, table: String, logger: Logger) {
+        guard !fields.isEmpty else { return }
+        let names = fields.map(\.rawValue).sorted()
+        logger.warning(
+            "Table \"\(table)\" has no column for \(names.joined(separator: ", ")): the service runs without them (they are accepted, not stored, and read as null). Add the columns, or map them in PIPELINE_COLUMN_MAP, to keep them.",
+            metadata: ["table": "\(table)", "fields": "\(names.joined(separator: ","))"]
+        )
+    }
+
+    /// The run as this table stores it: extension fields without a column become nil, so the run an
+    /// insert returns, and the one idempotency compares, is the run a read gives back.
+    public func storable(_ run: PipelineInfo) -> PipelineInfo {
+        guard !absentFields.isEmpty else { return run }
+        var run = run
+        if absentFields.contains(.status) { run.status = nil }
+        if absentFields.contains(.exitCode) { run.exitCode = nil }
+        return run
+    }
+
+    /// Whether the table has a column for this field.
+    public func hasColumn(_ field: PipelineField) -> Bool { !absentFields.contains(field) }
+
+    /// The fields the table has columns for, in `PipelineField.allCases` order.
+    public var storedFields: [PipelineField] { PipelineField.allCases.filter(hasColumn) }
+
+    /// What a SELECT lists for a field: its quoted column, or a typed NULL when the table lacks it.
+    public func selectExpression(_ field: PipelineField) -> String {
+        guard hasColumn(field) else { return field == .exitCode ? "CAST(NULL AS BIGINT)" : "CAST(NULL AS TEXT)" }
+        return quoted(field)
     }
 
     /// The column name for a field (unquoted).

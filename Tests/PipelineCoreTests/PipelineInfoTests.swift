@@ -81,6 +81,8 @@ struct PipelineInfoTests {
             case .pipelineType: expected.pipelineType = nil
             case .environment: expected.environment = nil
             case .archivedFile: expected.archivedFile = nil
+            case .status: expected.status = nil
+            case .exitCode: expected.exitCode = nil
             default: Issue.record("\(field) is not optional")
             }
             #expect(info == expected)

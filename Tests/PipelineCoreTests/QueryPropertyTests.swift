@@ -130,7 +130,8 @@ enum QueryOracle {
                 totalRuns: Int64(group.count),
                 lastRun: lastRun,
                 avgDuration: durationCount == 0 ? nil : durationSum / Double(durationCount),
-                avgRowcount: rowCount == 0 ? nil : Double(rowSum) / Double(rowCount)
+                avgRowcount: rowCount == 0 ? nil : Double(rowSum) / Double(rowCount),
+                failedRuns: Int64(group.count { $0.status == "failed" || ($0.status == nil && ($0.exitCode ?? 0) != 0) })
             )
         }
         return summaries.sorted { lhs, rhs in

@@ -64,7 +64,7 @@ struct ResponseTests {
 
     // MARK: - PipelineListResponse
 
-    @Test("PipelineListResponse writes each summary with all eight fields")
+    @Test("PipelineListResponse writes each summary with the eight original fields, then failed_runs")
     func listResponseShape() {
         let summaries = [
             PipelineSummary(
@@ -85,9 +85,9 @@ struct ResponseTests {
         let written = String(decoding: PipelineListResponse(pipelines: summaries).jsonBytes, as: UTF8.self)
         let expected =
             #"{"pipelines":[{"pipeline_name":"a","script_name":null,"pipeline_type":"batch","environment":null,"total_runs":3,"#
-            + #""last_run":"2025-09-02T12:07:02Z","avg_duration":12.5,"avg_rowcount":null},"#
+            + #""last_run":"2025-09-02T12:07:02Z","avg_duration":12.5,"avg_rowcount":null,"failed_runs":0},"#
             + #"{"pipeline_name":null,"script_name":"s.py","pipeline_type":null,"environment":"prod","total_runs":1,"#
-            + #""last_run":"1970-01-01T00:00:01.500000Z","avg_duration":null,"avg_rowcount":7.0}]}"#
+            + #""last_run":"1970-01-01T00:00:01.500000Z","avg_duration":null,"avg_rowcount":7.0,"failed_runs":0}]}"#
         #expect(written == expected)
         #expect(String(decoding: PipelineListResponse(pipelines: []).jsonBytes, as: UTF8.self) == #"{"pipelines":[]}"#)
     }
@@ -101,7 +101,9 @@ struct ResponseTests {
         try #require(written.count == summaries.count)
         for (object, summary) in zip(written, summaries) {
             let fields = try #require(members(of: object))
-            #expect(fields.count == 8)
+            // Without insight (nil here), the original eight fields and failed_runs.
+            #expect(fields.count == 9)
+            #expect(fields["failed_runs"] == .number(String(summary.failedRuns)))
             #expect(fields["pipeline_name"] == summary.signature.pipelineName.map(JSONValue.string) ?? .null)
             #expect(fields["environment"] == summary.signature.environment.map(JSONValue.string) ?? .null)
             #expect(fields["total_runs"] == .number(String(summary.totalRuns)))

@@ -144,7 +144,7 @@ struct ExportTests {
             let row = [
                 "2025-09-02T05:07:02", "2025-09-02T05:47:27", "2025-09-02T12:07:02Z", "2025-09-02T12:47:27Z", "2424.879", "40m 24s",
                 "\"a,\"\"b\"\"\nc\"", "11060", "/apps/exensio_data/reference_data/jag_test/log/getSubconLotRefData_LOTGDB.log", "21788",
-                "20250902_050702", "subcon_lotg_to_refdb_ingest", "get_subcon_lot_ref_data_LOTGDB_rc10.py", "batch", "prod", "",
+                "20250902_050702", "subcon_lotg_to_refdb_ingest", "get_subcon_lot_ref_data_LOTGDB_rc10.py", "batch", "prod", "", "", "",
             ].joined(separator: ",")
             #expect(response.text == header + "\r\n" + row + "\r\n")
         }
@@ -265,6 +265,11 @@ private struct UnavailableRuns: PipelineRunRepository {
     func summaries() async throws -> [PipelineSummary] { try await base.summaries() }
     func run(dateCode: String) async throws -> PipelineInfo? { try await base.run(dateCode: dateCode) }
     func checkHealth() async throws { try await base.checkHealth() }
+    func recentSamples(of signature: PipelineSignature, limit: Int) async throws -> [RunSample] {
+        try await base.recentSamples(of: signature, limit: limit)
+    }
+    func countRuns(of signature: PipelineSignature, since: UTCInstant) async throws -> Int { try await base.countRuns(of: signature, since: since) }
+    func samples(matching filter: RunFilter) async throws -> [RunSample] { try await base.samples(matching: filter) }
 }
 
 /// The largest batch allowed.

@@ -92,6 +92,11 @@ private struct SlowSummaries: PipelineRunRepository {
     func runs(matching query: RunQuery) async throws -> RunPage { try await base.runs(matching: query) }
     func run(dateCode: String) async throws -> PipelineInfo? { try await base.run(dateCode: dateCode) }
     func checkHealth() async throws { try await base.checkHealth() }
+    func recentSamples(of signature: PipelineSignature, limit: Int) async throws -> [RunSample] {
+        try await base.recentSamples(of: signature, limit: limit)
+    }
+    func countRuns(of signature: PipelineSignature, since: UTCInstant) async throws -> Int { try await base.countRuns(of: signature, since: since) }
+    func samples(matching filter: RunFilter) async throws -> [RunSample] { try await base.samples(matching: filter) }
 
     func summaries() async throws -> [PipelineSummary] {
         try await Task.sleep(for: .seconds(60))

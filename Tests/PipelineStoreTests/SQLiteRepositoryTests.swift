@@ -15,7 +15,10 @@ struct SQLiteRepositoryTests {
     @Test("Migrations are recorded once and not applied again on restart")
     func migrationsAreIdempotentAcrossRestarts() async throws {
         try await withSQLiteFixture { fixture in
-            let expected = ["pipeline_runs/v1-create-runs", "pipeline_runs/v2-create-summary", "pipeline_runs/v3-index-rowcount"]
+            let expected = [
+                "pipeline_runs/v1-create-runs", "pipeline_runs/v2-create-summary", "pipeline_runs/v3-index-rowcount",
+                "pipeline_runs/v4-add-status-exit-code",
+            ]
             #expect(try inspect(fixture) { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") } == expected)
             let first = try await fixture.repository.insert(Self.run(code: "a"))
             try await fixture.restart()
@@ -93,7 +96,8 @@ struct SQLiteRepositoryTests {
             #expect(
                 identifiers == [
                     "other_runs/v1-create-runs", "other_runs/v2-create-summary", "other_runs/v3-index-rowcount",
-                    "pipeline_runs/v1-create-runs", "pipeline_runs/v2-create-summary", "pipeline_runs/v3-index-rowcount",
+                    "other_runs/v4-add-status-exit-code", "pipeline_runs/v1-create-runs", "pipeline_runs/v2-create-summary",
+                    "pipeline_runs/v3-index-rowcount", "pipeline_runs/v4-add-status-exit-code",
                 ]
             )
         }
@@ -313,6 +317,29 @@ struct SQLiteRepositoryTests {
         #expect(error?.message == "table \"pipeline_runs\" lacks columns: pid, archived_file")
     }
 
+    @Test("A table without the status columns works without them: accepted, not stored, read as null", arguments: ForeignTable.allCases)
+    func foreignTableWithoutStatusColumns(table: ForeignTable) async throws {
+        let fixture = try await RepositoryFixture.sqlite(layout: try table.layout) { path in
+            try Self.execute(path, table.createSQL(omitting: [.status, .exitCode]))
+        }
+        do {
+            var failed = Self.run(code: "failed")
+            failed.status = "failed"
+            failed.exitCode = 3
+            let created = try await fixture.repository.insert(failed)
+            #expect(created.isCreated)
+            #expect(created.storedRun.info.status == nil && created.storedRun.info.exitCode == nil)
+            // Resending it is the same run: what the table cannot hold is not compared.
+            #expect(try await fixture.repository.insert(failed) == .existing(created.storedRun))
+            #expect(try await fixture.repository.runs(matching: RunQuery()).runs == [created.storedRun])
+            #expect(try await fixture.repository.summaries().map(\.failedRuns) == [0])
+            #expect(try await fixture.repository.recentSamples(of: failed.signature, limit: 5).map(\.status) == [nil])
+        } catch {
+            Issue.record("\(String(reflecting: error))")
+        }
+        try await fixture.tearDown()
+    }
+
     @Test("A mapped table that does not exist is a configuration error")
     func missingMappedTableFailsPrepare() async throws {
         let error = await #expect(throws: ConfigurationError.self) {
@@ -375,7 +402,7 @@ struct SQLiteRepositoryTests {
                 let type =
                     switch field {
                     case .elapsedSeconds: "REAL"
-                    case .rowcount, .pid: "INTEGER"
+                    case .rowcount, .pid, .exitCode: "INTEGER"
                     default: "TEXT"
                     }
                 return "\(column(field)) \(type)\(field.isOptional ? "" : " NOT NULL")"

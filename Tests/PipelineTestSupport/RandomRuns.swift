@@ -63,7 +63,9 @@ public struct RandomRuns {
             scriptName: Self.scriptNames.randomElement(using: &generator)!,
             pipelineType: Self.pipelineTypes.randomElement(using: &generator)!,
             environment: Self.environments.randomElement(using: &generator)!,
-            archivedFile: Bool.random(using: &generator) ? "/data/archive/run-\(dateCodeCounter).csv.gz" : nil
+            archivedFile: Bool.random(using: &generator) ? "/data/archive/run-\(dateCodeCounter).csv.gz" : nil,
+            status: [nil, nil, "success", "failed", "running"].randomElement(using: &generator)!,
+            exitCode: [nil, nil, 0, 1, -9].randomElement(using: &generator)!
         )
     }
 

@@ -35,6 +35,18 @@ struct MeasuredRepository<Base: PipelineRunRepository>: PipelineRunRepository {
         try await measure(.runByDateCode) { try await base.run(dateCode: dateCode) }
     }
 
+    func recentSamples(of signature: PipelineSignature, limit: Int) async throws -> [RunSample] {
+        try await measure(.recentSamples) { try await base.recentSamples(of: signature, limit: limit) }
+    }
+
+    func countRuns(of signature: PipelineSignature, since: UTCInstant) async throws -> Int {
+        try await measure(.countRuns) { try await base.countRuns(of: signature, since: since) }
+    }
+
+    func samples(matching filter: RunFilter) async throws -> [RunSample] {
+        try await measure(.samples) { try await base.samples(matching: filter) }
+    }
+
     func checkHealth() async throws {
         try await measure(.health) { try await base.checkHealth() }
     }

@@ -80,6 +80,9 @@ enum StorageOperation: String, Sendable, CaseIterable {
     case runs
     case summaries
     case runByDateCode = "run_by_date_code"
+    case recentSamples = "recent_samples"
+    case countRuns = "count_runs"
+    case samples
     case health
 }
 

@@ -92,6 +92,18 @@ public final class JSONLRunRepository: PipelineRunRepository {
         index.lock.withLock { $0.run(dateCode: dateCode)?.info }
     }
 
+    public func recentSamples(of signature: PipelineSignature, limit: Int) async throws -> [RunSample] {
+        index.lock.withLock { $0.recentSamples(of: signature, limit: limit) }
+    }
+
+    public func countRuns(of signature: PipelineSignature, since: UTCInstant) async throws -> Int {
+        index.lock.withLock { $0.countRuns(of: signature, since: since) }
+    }
+
+    public func samples(matching filter: RunFilter) async throws -> [RunSample] {
+        index.lock.withLock { $0.evaluate(RunQuery(filter: filter, paging: .all)).runs.map { RunSample($0.info) } }
+    }
+
     public func checkHealth() async throws {
         guard file.isUsable() else { throw StorageError.unavailable("the data file is not open") }
     }

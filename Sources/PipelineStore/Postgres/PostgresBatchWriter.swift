@@ -61,8 +61,9 @@ struct PostgresBatchWriter: Sendable {
     }
 
     /// Stores one run unless its key is already stored; the same key with other content is a conflict.
-    private func insert(_ run: PipelineInfo, schema: PostgresSchema, on connection: PostgresConnection) async throws -> InsertOutcome {
+    private func insert(_ incoming: PipelineInfo, schema: PostgresSchema, on connection: PostgresConnection) async throws -> InsertOutcome {
         let logger = connections.logger
+        let run = schema.layout.storable(incoming)
         if schema.summary == nil, let key = run.runKey {
             // A foreign table has no unique key to rely on: hold the key's lock until commit, then look.
             try await connection.execute(schema.lockRunKey(key), logger: logger)

@@ -101,6 +101,7 @@ extension PostgresBindings {
             case .text(let value): append(value)
             case .optionalText(let value): append(value)
             case .integer(let value): append(value)
+            case .optionalInteger(let value): append(value)
             case .double(let value): append(value)
             case .instant(let value): append(PostgresInstant(value))
             case .local(let value): append(PostgresLocalDateTime(value))
@@ -114,12 +115,12 @@ extension StoredRun {
     init(row: PostgresRow) throws {
         let (
             id, startLocal, endLocal, startUTC, endUTC, elapsedSeconds, elapsedHuman, outputFile, rowcount, logFile, pid, dateCode,
-            pipelineName, scriptName, pipelineType, environment, archivedFile
+            pipelineName, scriptName, pipelineType, environment, archivedFile, status, exitCode
         ) = try row.decode(
             (
                 Int64, PostgresLocalDateTime, PostgresLocalDateTime, PostgresInstant, PostgresInstant, Double, String, String, Int64, String,
                 Int64, String,
-                String?, String?, String?, String?, String?
+                String?, String?, String?, String?, String?, String?, Int64?
             ).self
         )
         let info = PipelineInfo(
@@ -138,19 +139,40 @@ extension StoredRun {
             scriptName: scriptName,
             pipelineType: pipelineType,
             environment: environment,
-            archivedFile: archivedFile
+            archivedFile: archivedFile,
+            status: status,
+            exitCode: exitCode
         )
         self.init(sequence: id, info: info)
     }
 }
 
+extension RunSample {
+    /// A sample from a row of `SQLStatements.sampleSelectList`.
+    init(row: PostgresRow) throws {
+        let (startUTC, elapsedSeconds, rowcount, status, exitCode, dateCode) =
+            try row.decode((PostgresInstant, Double, Int64, String?, Int64?, String).self)
+        self.init(
+            startUTC: startUTC.instant,
+            elapsedSeconds: elapsedSeconds,
+            rowcount: rowcount,
+            status: status,
+            exitCode: exitCode,
+            dateCode: dateCode
+        )
+    }
+}
+
 extension SignatureAggregate {
     /// Totals from a row of the four signature fields, total runs, last start, positive-duration
-    /// sum and count, positive-rowcount sum and count (the shape of `SQLStatements.aggregatesByGroupedScan()`
+    /// sum and count, positive-rowcount sum and count, failed runs (the shape of `SQLStatements.aggregatesByGroupedScan()`
     /// and of the summary table).
     init(row: PostgresRow) throws {
-        let (pipelineName, scriptName, pipelineType, environment, totalRuns, lastRun, durationSum, durationCount, rowcountSum, rowcountCount) =
-            try row.decode((String?, String?, String?, String?, Int64, PostgresInstant, Double, Int64, Int64, Int64).self)
+        let (
+            pipelineName, scriptName, pipelineType, environment, totalRuns, lastRun, durationSum, durationCount, rowcountSum, rowcountCount,
+            failedRuns
+        ) =
+            try row.decode((String?, String?, String?, String?, Int64, PostgresInstant, Double, Int64, Int64, Int64, Int64).self)
         self.init(
             signature: PipelineSignature(pipelineName: pipelineName, scriptName: scriptName, pipelineType: pipelineType, environment: environment),
             totalRuns: totalRuns,
@@ -158,7 +180,8 @@ extension SignatureAggregate {
             positiveDurationSum: durationSum,
             positiveDurationCount: durationCount,
             positiveRowcountSum: rowcountSum,
-            positiveRowcountCount: rowcountCount
+            positiveRowcountCount: rowcountCount,
+            failedRuns: failedRuns
         )
     }
 }

@@ -137,6 +137,33 @@ public struct PostgresRunRepository: PipelineRunRepository {
         }
     }
 
+    public func recentSamples(of signature: PipelineSignature, limit: Int) async throws -> [RunSample] {
+        let schema = try schema.current()
+        let logger = connections.logger
+        return try await connections.withConnection("read recent runs") { connection in
+            try await connection.rows(schema.statements.recentSamples(of: signature, limit: limit).postgresQuery, logger: logger)
+                .map(RunSample.init(row:))
+        }
+    }
+
+    public func countRuns(of signature: PipelineSignature, since: UTCInstant) async throws -> Int {
+        let schema = try schema.current()
+        let logger = connections.logger
+        return try await connections.withConnection("count recent runs") { connection in
+            guard let row = try await connection.rows(schema.statements.countRuns(of: signature, since: since).postgresQuery, logger: logger).first
+            else { return 0 }
+            return Int(try row.decode(Int64.self))
+        }
+    }
+
+    public func samples(matching filter: RunFilter) async throws -> [RunSample] {
+        let schema = try schema.current()
+        let logger = connections.logger
+        return try await connections.withConnection("read run history") { connection in
+            try await connection.rows(schema.statements.samples(matching: filter).postgresQuery, logger: logger).map(RunSample.init(row:))
+        }
+    }
+
     public func checkHealth() async throws {
         let logger = connections.logger
         try await connections.withConnection("health check") { connection in

@@ -62,6 +62,7 @@ struct PostgresSummaryTable: Sendable {
         name = runsTable + "_summary"
     }
 
+    /// The original table; `failed_runs` is added by migration 3.
     var createStatement: String {
         """
         CREATE TABLE \(SQLTableLayout.quote(name)) (
@@ -96,17 +97,19 @@ struct PostgresSummaryTable: Sendable {
         binds.append(Int64(isTimed ? 1 : 0))
         binds.append(hasRows ? run.rowcount : 0)
         binds.append(Int64(hasRows ? 1 : 0))
+        binds.append(Int64(run.isFailed ? 1 : 0))
         let sql = """
             INSERT INTO \(SQLTableLayout.quote(name)) AS s ("signature", "pipeline_name", "script_name", "pipeline_type", "environment", \
-            "total_runs", "last_run", "duration_sum", "duration_count", "rowcount_sum", "rowcount_count") \
-            VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $9, $10) \
+            "total_runs", "last_run", "duration_sum", "duration_count", "rowcount_sum", "rowcount_count", "failed_runs") \
+            VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $9, $10, $11) \
             ON CONFLICT ("signature") DO UPDATE SET \
             "total_runs" = s."total_runs" + 1, \
             "last_run" = GREATEST(s."last_run", EXCLUDED."last_run"), \
             "duration_sum" = s."duration_sum" + EXCLUDED."duration_sum", \
             "duration_count" = s."duration_count" + EXCLUDED."duration_count", \
             "rowcount_sum" = s."rowcount_sum" + EXCLUDED."rowcount_sum", \
-            "rowcount_count" = s."rowcount_count" + EXCLUDED."rowcount_count"
+            "rowcount_count" = s."rowcount_count" + EXCLUDED."rowcount_count", \
+            "failed_runs" = s."failed_runs" + EXCLUDED."failed_runs"
             """
         return PostgresQuery(unsafeSQL: sql, binds: binds)
     }
@@ -116,7 +119,7 @@ struct PostgresSummaryTable: Sendable {
         PostgresQuery(
             unsafeSQL: """
                 SELECT "pipeline_name", "script_name", "pipeline_type", "environment", "total_runs", "last_run", \
-                "duration_sum", "duration_count", "rowcount_sum", "rowcount_count" FROM \(SQLTableLayout.quote(name))
+                "duration_sum", "duration_count", "rowcount_sum", "rowcount_count", "failed_runs" FROM \(SQLTableLayout.quote(name))
                 """
         )
     }
@@ -157,7 +160,8 @@ struct PostgresMigration: Sendable {
             let q = SQLTableLayout.quote
             let columns =
                 [q(layout.idColumn) + " BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"]
-                + PipelineField.allCases.map { field in
+                // The first release's fields; extension fields are added by later migrations.
+                + PipelineField.allCases.filter { !$0.isExtension }.map { field in
                     layout.quoted(field) + " " + columnType(field) + (field.isOptional ? "" : " NOT NULL")
                 }
             let key = "\(layout.quoted(.pipelineName)), \(layout.quoted(.dateCode))"
@@ -180,6 +184,14 @@ struct PostgresMigration: Sendable {
                 "CREATE INDEX \(q(layout.table + "_by_rowcount")) ON \(q(layout.table)) (\(layout.quoted(.rowcount)), \(layout.quoted(.startUTC)) DESC, \(q(layout.idColumn)) DESC)"
             ]
         },
+        // Run status (issue #7). Runs stored before have neither, so none of them failed: 0 is exact.
+        PostgresMigration(name: "3_add_status_exit_code") { layout in
+            let q = SQLTableLayout.quote
+            return [
+                "ALTER TABLE \(q(layout.table)) ADD COLUMN \(layout.quoted(.status)) TEXT, ADD COLUMN \(layout.quoted(.exitCode)) BIGINT",
+                "ALTER TABLE \(q(layout.table + "_summary")) ADD COLUMN \"failed_runs\" BIGINT NOT NULL DEFAULT 0",
+            ]
+        },
     ]
 
     static func columnType(_ field: PipelineField) -> String {
@@ -188,7 +200,9 @@ struct PostgresMigration: Sendable {
         case .startUTC, .endUTC: "TIMESTAMPTZ"
         case .elapsedSeconds: "DOUBLE PRECISION"
         case .rowcount, .pid: "BIGINT"
-        case .elapsedHuman, .outputFile, .logFile, .dateCode, .pipelineName, .scriptName, .pipelineType, .environment, .archivedFile: "TEXT"
+        case .exitCode: "BIGINT"
+        case .elapsedHuman, .outputFile, .logFile, .dateCode, .pipelineName, .scriptName, .pipelineType, .environment, .archivedFile, .status:
+            "TEXT"
         }
     }
 
@@ -309,12 +323,17 @@ extension PostgresSchema {
             + PipelineField.allCases.map { ($0.rawValue, layout.column($0), acceptedTypes($0)) }
         var resolved: [(key: String, column: String)] = []
         var missing: [String] = []
+        var absent: Set<PipelineField> = []
         var problems: [String] = []
         for (key, column, types) in wanted {
             let sameButCase = actual.keys.filter { $0.lowercased() == column.lowercased() }
             let match = actual[column] != nil ? column : (sameButCase.count == 1 ? sameButCase.first : nil)
             guard let name = match, let found = actual[name] else {
-                missing.append(column)
+                if let field = PipelineField(rawValue: key), field.isExtension {
+                    absent.insert(field)
+                } else {
+                    missing.append(column)
+                }
                 continue
             }
             if name != column {
@@ -345,7 +364,9 @@ extension PostgresSchema {
         }
         map.raw("}")
         let actualLayout = try SQLTableLayout(table: layout.table, columnMapJSON: String(decoding: map.bytes, as: UTF8.self))
+            .withoutColumns(for: absent)
         logger.info("Using a table the service does not own; it is not migrated", metadata: ["table": "\(layout.table)"])
+        SQLTableLayout.reportAbsentColumns(absent, table: layout.table, logger: logger)
         return PostgresSchema(statements: SQLStatements(layout: actualLayout, dialect: .numbered), summary: nil)
     }
 
@@ -355,7 +376,8 @@ extension PostgresSchema {
         case .startLocal, .endLocal, .startUTC, .endUTC: ["timestamp", "timestamptz"]
         case .elapsedSeconds: ["float8"]
         case .rowcount, .pid: ["int8", "int4"]
-        case .elapsedHuman, .outputFile, .logFile, .dateCode, .pipelineName, .scriptName, .pipelineType, .environment, .archivedFile:
+        case .exitCode: ["int8", "int4", "int2"]
+        case .elapsedHuman, .outputFile, .logFile, .dateCode, .pipelineName, .scriptName, .pipelineType, .environment, .archivedFile, .status:
             ["text", "varchar"]
         }
     }

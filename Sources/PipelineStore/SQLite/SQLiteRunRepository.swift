@@ -60,6 +60,7 @@ public struct SQLiteRunRepository: PipelineRunRepository {
         do {
             let prepared = try await SQLiteTables.prepare(layout, in: pool)
             tables.set(prepared)
+            SQLTableLayout.reportAbsentColumns(prepared.statements.layout.absentFields, table: layout.table, logger: logger)
             if prepared.summary != nil {
                 // On its own table only: fresh statistics let the planner choose between the start, name
                 // and rowcount indexes (without them a combined filter can walk the wrong one).
@@ -129,6 +130,18 @@ public struct SQLiteRunRepository: PipelineRunRepository {
         try await read { tables, db in try tables.run(tables.statements.runByDateCode(dateCode), in: db)?.info }
     }
 
+    public func recentSamples(of signature: PipelineSignature, limit: Int) async throws -> [RunSample] {
+        try await read { tables, db in try tables.samples(tables.statements.recentSamples(of: signature, limit: limit), in: db) }
+    }
+
+    public func countRuns(of signature: PipelineSignature, since: UTCInstant) async throws -> Int {
+        try await read { tables, db in try tables.count(tables.statements.countRuns(of: signature, since: since), in: db) }
+    }
+
+    public func samples(matching filter: RunFilter) async throws -> [RunSample] {
+        try await read { tables, db in try tables.samples(tables.statements.samples(matching: filter), in: db) }
+    }
+
     public func checkHealth() async throws {
         try await read(during: .healthCheck) { tables, db in try tables.probe(in: db) }
     }
@@ -188,7 +201,8 @@ extension SQLiteTables {
     }
 
     /// Stores one run unless its key is already stored; the stored run decides the outcome then.
-    private func store(_ run: PipelineInfo, in db: Database) throws -> InsertOutcome {
+    private func store(_ incoming: PipelineInfo, in db: Database) throws -> InsertOutcome {
+        let run = statements.layout.storable(incoming)
         // Someone else's table may have no unique index on the key: look before inserting.
         if summary == nil, let key = run.runKey, let stored = try self.run(statements.runByKey(key), in: db) {
             return try SQLiteRunRepository.outcome(forExisting: stored, incoming: run)
@@ -254,7 +268,12 @@ extension SQLiteTables {
         try Row.fetchAll(db.cachedStatement(sql: statement.sql), arguments: statement.arguments).map(StoredRun.init(row:))
     }
 
-    private func count(_ statement: SQLStatement, in db: Database) throws -> Int {
+    /// The samples a statement of `SQLStatements.sampleSelectList` selects.
+    func samples(_ statement: SQLStatement, in db: Database) throws -> [RunSample] {
+        try Row.fetchAll(db.cachedStatement(sql: statement.sql), arguments: statement.arguments).map(RunSample.init(row:))
+    }
+
+    func count(_ statement: SQLStatement, in db: Database) throws -> Int {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: statement.sql), arguments: statement.arguments) else { return 0 }
         return Int(clamping: try StoredValues(row, subject: "the match count").integer(0, "count"))
     }

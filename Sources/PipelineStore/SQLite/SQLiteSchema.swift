@@ -47,7 +47,9 @@ struct SQLiteOwnedSchema {
                 }
             return "    \(layout.quoted(field)) \(type)\(field.isOptional ? "" : " NOT NULL")"
         }
-        let columns = ["    \(layout.quotedIDColumn) INTEGER PRIMARY KEY AUTOINCREMENT"] + PipelineField.allCases.map(column)
+        // The first release's fields; extension fields are added by later migrations.
+        let columns =
+            ["    \(layout.quotedIDColumn) INTEGER PRIMARY KEY AUTOINCREMENT"] + PipelineField.allCases.filter { !$0.isExtension }.map(column)
         let table = layout.quotedTable
         let start = layout.quoted(.startUTC)
         let id = layout.quotedIDColumn
@@ -81,6 +83,15 @@ struct SQLiteOwnedSchema {
         migrator.registerMigration("\(layout.table)/v3-index-rowcount", foreignKeyChecks: .immediate) { db in
             try db.execute(sql: "CREATE INDEX \(byRowcount) ON \(table) (\(rowcount), \(start), \(id))")
         }
+        // Run status (issue #7). Runs stored before have neither, so none of them failed: 0 is exact.
+        let status = layout.quoted(.status)
+        let exitCode = layout.quoted(.exitCode)
+        let summaryTable = SQLTableLayout.quote(summary.table)
+        migrator.registerMigration("\(layout.table)/v4-add-status-exit-code", foreignKeyChecks: .immediate) { db in
+            try db.execute(sql: "ALTER TABLE \(table) ADD COLUMN \(status) TEXT")
+            try db.execute(sql: "ALTER TABLE \(table) ADD COLUMN \(exitCode) INTEGER")
+            try db.execute(sql: "ALTER TABLE \(summaryTable) ADD COLUMN \"failed_runs\" INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 }
@@ -94,12 +105,13 @@ struct SQLiteOwnedSchema {
 /// `SignatureAggregate.add` gives for the same runs.
 struct SQLiteSummaryTable: Sendable {
     private static let signatureColumns = ["pipeline_name", "script_name", "pipeline_type", "environment"]
-    private static let totalColumns = ["total_runs", "last_run", "duration_sum", "duration_count", "rowcount_sum", "rowcount_count"]
+    private static let totalColumns = ["total_runs", "last_run", "duration_sum", "duration_count", "rowcount_sum", "rowcount_count", "failed_runs"]
 
     let table: String
 
     private var quotedTable: String { SQLTableLayout.quote(table) }
 
+    /// The original table (migration v2); `failed_runs` is added by v4.
     var create: String {
         let columns =
             ["    \"signature\" TEXT NOT NULL PRIMARY KEY"]
@@ -119,14 +131,15 @@ struct SQLiteSummaryTable: Sendable {
     func add(_ run: PipelineInfo, in db: Database) throws {
         let columns = (["signature"] + Self.signatureColumns + Self.totalColumns).map(SQLTableLayout.quote).joined(separator: ", ")
         let sql = """
-            INSERT INTO \(quotedTable) (\(columns)) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?) \
+            INSERT INTO \(quotedTable) (\(columns)) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?) \
             ON CONFLICT ("signature") DO UPDATE SET \
             "total_runs" = "total_runs" + 1, \
             "last_run" = MAX("last_run", excluded."last_run"), \
             "duration_sum" = "duration_sum" + excluded."duration_sum", \
             "duration_count" = "duration_count" + excluded."duration_count", \
             "rowcount_sum" = "rowcount_sum" + excluded."rowcount_sum", \
-            "rowcount_count" = "rowcount_count" + excluded."rowcount_count"
+            "rowcount_count" = "rowcount_count" + excluded."rowcount_count", \
+            "failed_runs" = "failed_runs" + excluded."failed_runs"
             """
         // A run that does not count towards an average adds 0.0 and 0, which leaves the sums unchanged.
         let isTimed = run.elapsedSeconds > 0
@@ -139,6 +152,7 @@ struct SQLiteSummaryTable: Sendable {
             .instant(run.startUTC),
             .double(isTimed ? run.elapsedSeconds : 0), .integer(isTimed ? 1 : 0),
             .integer(hasRows ? run.rowcount : 0), .integer(hasRows ? 1 : 0),
+            .integer(run.isFailed ? 1 : 0),
         ]
         try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(binds.map(\.databaseValue)))
     }
@@ -218,10 +232,13 @@ struct SQLiteTables: Sendable {
         var resolved: [(key: String, column: String)] = []
         var isRenamed = false
         var missing: [String] = []
+        var absent: Set<PipelineField> = []
         for (key, column) in wanted {
             if let name = actual.first(where: { $0 == column }) ?? actual.first(where: { asciiLowercased($0) == asciiLowercased(column) }) {
                 resolved.append((key, name))
                 isRenamed = isRenamed || name != column
+            } else if let field = PipelineField(rawValue: key), field.isExtension {
+                absent.insert(field)
             } else {
                 missing.append(key == column ? column : "\(column) (\(key))")
             }
@@ -229,7 +246,7 @@ struct SQLiteTables: Sendable {
         guard missing.isEmpty else {
             throw ConfigurationError(setting, "table \"\(layout.table)\" lacks columns: \(missing.joined(separator: ", "))")
         }
-        guard isRenamed else { return layout }
+        guard isRenamed else { return layout.withoutColumns(for: absent) }
         var writer = JSONWriter()
         writer.raw("{")
         for (index, entry) in resolved.enumerated() {
@@ -239,7 +256,7 @@ struct SQLiteTables: Sendable {
             writer.string(entry.column)
         }
         writer.raw("}")
-        return try SQLTableLayout(table: layout.table, columnMapJSON: String(decoding: writer.bytes, as: UTF8.self))
+        return try SQLTableLayout(table: layout.table, columnMapJSON: String(decoding: writer.bytes, as: UTF8.self)).withoutColumns(for: absent)
     }
 
     private static func asciiLowercased(_ name: String) -> String {

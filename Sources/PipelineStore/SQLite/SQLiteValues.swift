@@ -43,6 +43,7 @@ extension SQLBind {
         case .text(let text): text.databaseValue
         case .optionalText(let text): text?.databaseValue ?? .null
         case .integer(let value): value.databaseValue
+        case .optionalInteger(let value): value?.databaseValue ?? .null
         case .double(let value): value.databaseValue
         case .instant(let instant): SQLiteTimestamp.text(instant).databaseValue
         case .local(let local): local.description.databaseValue
@@ -86,6 +87,17 @@ struct StoredValues {
             guard let exact = Int64(exactly: value) else { throw unreadable(name) }
             return exact
         default: throw unreadable(name)
+        }
+    }
+
+    func optionalInteger(_ index: Int, _ name: String) throws(StorageError) -> Int64? {
+        switch value(index).storage {
+        case .null: return nil
+        // A column with text affinity in someone else's table keeps -9 as "-9".
+        case .string(let text):
+            guard let value = Int64(text) else { throw unreadable(name) }
+            return value
+        default: return try integer(index, name)
         }
     }
 
@@ -148,19 +160,36 @@ extension StoredRun {
             scriptName: try values.optionalText(13, name(.scriptName)),
             pipelineType: try values.optionalText(14, name(.pipelineType)),
             environment: try values.optionalText(15, name(.environment)),
-            archivedFile: try values.optionalText(16, name(.archivedFile))
+            archivedFile: try values.optionalText(16, name(.archivedFile)),
+            status: try values.optionalText(17, name(.status)),
+            exitCode: try values.optionalInteger(18, name(.exitCode))
         )
         self.init(sequence: sequence, info: info)
     }
 }
 
+extension RunSample {
+    /// A sample from a row of `SQLStatements.sampleSelectList`.
+    init(row: Row) throws(StorageError) {
+        let values = StoredValues(row, subject: "a run sample")
+        self.init(
+            startUTC: try values.instant(0, "start_utc"),
+            elapsedSeconds: try values.double(1, "elapsed_seconds"),
+            rowcount: try values.integer(2, "rowcount"),
+            status: try values.optionalText(3, "status"),
+            exitCode: try values.optionalInteger(4, "exit_code"),
+            dateCode: try values.text(5, "date_code")
+        )
+    }
+}
+
 extension SignatureAggregate {
     /// Totals from a row of the four signature fields, total runs, last start, positive-duration
-    /// sum and count, positive-rowcount sum and count — the shape of both the summary table and
+    /// sum and count, positive-rowcount sum and count, failed runs — the shape of both the summary table and
     /// `SQLStatements.aggregatesByGroupedScan()`.
     init(row: Row) throws(StorageError) {
         let values = StoredValues(row, subject: "a pipeline summary")
-        guard values.count == 10 else { throw StorageError.corrupt("a pipeline summary has \(values.count) columns instead of 10") }
+        guard values.count == 11 else { throw StorageError.corrupt("a pipeline summary has \(values.count) columns instead of 11") }
         self.init(
             signature: PipelineSignature(
                 pipelineName: try values.optionalText(0, "pipeline_name"),
@@ -173,7 +202,8 @@ extension SignatureAggregate {
             positiveDurationSum: try values.double(6, "avg_duration"),
             positiveDurationCount: try values.integer(7, "avg_duration"),
             positiveRowcountSum: try values.integer(8, "avg_rowcount"),
-            positiveRowcountCount: try values.integer(9, "avg_rowcount")
+            positiveRowcountCount: try values.integer(9, "avg_rowcount"),
+            failedRuns: try values.integer(10, "failed_runs")
         )
     }
 }

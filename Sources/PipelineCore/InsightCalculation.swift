@@ -1,0 +1,245 @@
+/// Order statistics of a sorted sample.
+public enum Quantile {
+    /// The `q`-quantile (0 ≤ q ≤ 1) of values sorted ascending, by linear interpolation between
+    /// the closest ranks (numpy's default `linear` method, PostgreSQL's `percentile_cont`):
+    /// h = (n − 1) · q, then x[⌊h⌋] + (h − ⌊h⌋) · (x[⌈h⌉] − x[⌊h⌋]).
+    ///
+    /// Nil for an empty sample or a `q` that is not a number; `q` outside 0…1 is clamped.
+    public static func of(_ sortedAscending: [Double], _ q: Double) -> Double? {
+        guard !sortedAscending.isEmpty, !q.isNaN else { return nil }
+        let last = sortedAscending.count - 1
+        let h = Double(last) * Swift.min(Swift.max(q, 0), 1)
+        let lower = Swift.min(Int(h.rounded(.down)), last)
+        let upper = Swift.min(lower + 1, last)
+        let fraction = h - Double(lower)
+        let low = sortedAscending[lower]
+        let high = sortedAscending[upper]
+        guard fraction > 0, low != high else { return low }
+        let interpolated = low + fraction * (high - low)
+        // `high - low` overflows to infinity for values near ±Double.greatestFiniteMagnitude.
+        return interpolated.isFinite ? interpolated : low * (1 - fraction) + high * fraction
+    }
+
+    /// The median of values sorted ascending: the middle value, or the mean of the two middle
+    /// values (numpy's `median`). Nil for an empty sample.
+    public static func median(_ sortedAscending: [Double]) -> Double? {
+        guard !sortedAscending.isEmpty else { return nil }
+        let middle = sortedAscending.count / 2
+        if sortedAscending.count % 2 == 1 { return sortedAscending[middle] }
+        let mean = (sortedAscending[middle - 1] + sortedAscending[middle]) / 2
+        return mean.isFinite ? mean : sortedAscending[middle - 1] / 2 + sortedAscending[middle] / 2
+    }
+}
+
+/// Saturating arithmetic on microsecond counts, so that instants at the edges of `Int64` clamp
+/// instead of trapping.
+enum SaturatingMicroseconds {
+    static func add(_ lhs: Int64, _ rhs: Int64) -> Int64 {
+        let (sum, overflow) = lhs.addingReportingOverflow(rhs)
+        guard overflow else { return sum }
+        return rhs > 0 ? .max : .min
+    }
+
+    static func subtract(_ lhs: Int64, _ rhs: Int64) -> Int64 {
+        let (difference, overflow) = lhs.subtractingReportingOverflow(rhs)
+        guard overflow else { return difference }
+        return rhs < 0 ? .max : .min
+    }
+
+    /// `value` rounded to the nearest integer and clamped to `Int64`; nil when it is not a number.
+    static func clamped(_ value: Double) -> Int64? {
+        guard !value.isNaN else { return nil }
+        if value >= Double(Int64.max) { return .max }
+        if value <= Double(Int64.min) { return .min }
+        return Int64(value.rounded())
+    }
+}
+
+extension PipelineInsight {
+    /// The microseconds in 24 hours and in 7 days, the windows of ``RecentRunCounts``.
+    static let dayMicroseconds: Int64 = 86_400_000_000
+    static let weekMicroseconds: Int64 = 7 * 86_400_000_000
+
+    /// Trends and health of a signature from its most recent runs.
+    ///
+    /// - Parameters:
+    ///   - samples: the signature's most recent runs, newest first (ties already ordered by the
+    ///     caller). Only the first `settings.window` are used.
+    ///   - now: the instant recent counts and overdue are judged at.
+    ///   - recentCounts: the runs started in the last 24 hours and 7 days when the caller counted
+    ///     them over all history; when nil they are counted over the window (a run starting at
+    ///     exactly now − 24 h counts, and so does one in the future).
+    public init(
+        recentNewestFirst samples: [RunSample],
+        now: UTCInstant,
+        settings: InsightSettings = .standard,
+        recentCounts: RecentRunCounts? = nil
+    ) {
+        let window = samples.prefix(Swift.max(settings.window, 0))
+        let newest = window.first
+
+        let durations = window.map(\.elapsedSeconds).filter(\.isFinite).sorted()
+        var duration: DurationStatistics?
+        if let first = durations.first, let last = durations.last, let p50 = Quantile.of(durations, 0.5), let p95 = Quantile.of(durations, 0.95) {
+            duration = DurationStatistics(min: first, p50: p50, p95: p95, max: last)
+        }
+
+        var lastStatus: String?
+        if let newest {
+            lastStatus = newest.status ?? newest.exitCode.map(RunStatus.forExitCode)
+        }
+
+        let recentRuns =
+            recentCounts
+            ?? {
+                let nowMicros = now.microsecondsSinceEpoch
+                let dayAgo = SaturatingMicroseconds.subtract(nowMicros, Self.dayMicroseconds)
+                let weekAgo = SaturatingMicroseconds.subtract(nowMicros, Self.weekMicroseconds)
+                return RecentRunCounts(
+                    last24Hours: window.count { $0.startUTC.microsecondsSinceEpoch >= dayAgo },
+                    last7Days: window.count { $0.startUTC.microsecondsSinceEpoch >= weekAgo }
+                )
+            }()
+
+        let typicalInterval = Self.typicalIntervalSeconds(window.map(\.startUTC))
+        var dueBy: UTCInstant?
+        if let newest, let typicalInterval, typicalInterval > 0,
+            let allowance = SaturatingMicroseconds.clamped(settings.overdueFactor * typicalInterval * 1_000_000)
+        {
+            dueBy = UTCInstant(microsecondsSinceEpoch: SaturatingMicroseconds.add(newest.startUTC.microsecondsSinceEpoch, allowance))
+        }
+        let overdue = window.count >= settings.minimumRuns && dueBy.map { now > $0 } == true
+
+        var anomaly: RunAnomaly?
+        if let newest {
+            let baseline = Array(window.dropFirst().prefix(Swift.max(settings.anomalyBaseline, 0)))
+            let observations: [(AnomalyMetric, Double)] = [(.rowcount, Double(newest.rowcount)), (.duration, newest.elapsedSeconds)]
+            let findings = observations.compactMap { metric, observed in
+                AnomalyFinding(metric: metric, observed: observed, baseline: baseline, settings: settings)
+            }.filter(\.isOutside)
+            if !findings.isEmpty {
+                anomaly = RunAnomaly(startUTC: newest.startUTC, dateCode: newest.dateCode, findings: findings)
+            }
+        }
+
+        let health: PipelineHealth =
+            if newest?.isFailed == true {
+                .failed
+            } else if overdue {
+                .overdue
+            } else if anomaly != nil {
+                .anomaly
+            } else {
+                .ok
+            }
+
+        self.init(
+            windowRuns: window.count,
+            duration: duration,
+            lastStartUTC: newest?.startUTC,
+            lastDuration: newest?.elapsedSeconds,
+            lastRowcount: newest?.rowcount,
+            lastStatus: lastStatus,
+            recentRuns: recentRuns,
+            typicalIntervalSeconds: typicalInterval,
+            overdue: overdue,
+            dueBy: dueBy,
+            anomaly: anomaly,
+            health: health
+        )
+    }
+
+    /// The median gap in seconds between consecutive starts (in ascending order); nil for fewer
+    /// than two starts.
+    static func typicalIntervalSeconds(_ starts: [UTCInstant]) -> Double? {
+        let sorted = starts.map(\.microsecondsSinceEpoch).sorted()
+        guard sorted.count >= 2 else { return nil }
+        var gaps: [Double] = []
+        gaps.reserveCapacity(sorted.count - 1)
+        for index in 1..<sorted.count {
+            let (gap, overflow) = sorted[index].subtractingReportingOverflow(sorted[index - 1])
+            let micros = overflow ? Double(sorted[index]) - Double(sorted[index - 1]) : Double(gap)
+            gaps.append(micros / 1_000_000)
+        }
+        return Quantile.median(gaps.sorted())
+    }
+
+    /// Writes the insight's members into an open JSON object, each preceded by a comma:
+    /// `health`, `last_status`, `last_duration`, `last_rowcount`, `min_duration`, `p50_duration`,
+    /// `p95_duration`, `max_duration`, `runs_24h`, `runs_7d`, `typical_interval_seconds`, `overdue`,
+    /// `due_by`, `window_runs`, `anomaly`. Absent values (and non-finite numbers) are written as null.
+    public func writeMembers(to writer: inout JSONWriter) {
+        writer.raw(",\"health\":")
+        writer.string(health.rawValue)
+        writer.raw(",\"last_status\":")
+        writer.optionalString(lastStatus)
+        writer.raw(",\"last_duration\":")
+        writer.finiteDouble(lastDuration)
+        writer.raw(",\"last_rowcount\":")
+        writer.optionalInteger(lastRowcount)
+        writer.raw(",\"min_duration\":")
+        writer.finiteDouble(duration?.min)
+        writer.raw(",\"p50_duration\":")
+        writer.finiteDouble(duration?.p50)
+        writer.raw(",\"p95_duration\":")
+        writer.finiteDouble(duration?.p95)
+        writer.raw(",\"max_duration\":")
+        writer.finiteDouble(duration?.max)
+        writer.raw(",\"runs_24h\":")
+        writer.integer(Int64(recentRuns.last24Hours))
+        writer.raw(",\"runs_7d\":")
+        writer.integer(Int64(recentRuns.last7Days))
+        writer.raw(",\"typical_interval_seconds\":")
+        writer.finiteDouble(typicalIntervalSeconds)
+        writer.raw(",\"overdue\":")
+        writer.raw(overdue ? "true" : "false")
+        writer.raw(",\"due_by\":")
+        if let dueBy { writer.instant(dueBy) } else { writer.raw("null") }
+        writer.raw(",\"window_runs\":")
+        writer.integer(Int64(windowRuns))
+        writer.raw(",\"anomaly\":")
+        if let anomaly { anomaly.write(to: &writer) } else { writer.raw("null") }
+    }
+}
+
+extension RunAnomaly {
+    /// `{"start_utc":…,"date_code":…,"findings":[…]}`.
+    public func write(to writer: inout JSONWriter) {
+        writer.raw("{\"start_utc\":")
+        writer.instant(startUTC)
+        writer.raw(",\"date_code\":")
+        writer.string(dateCode)
+        writer.raw(",\"findings\":[")
+        for (position, finding) in findings.enumerated() {
+            if position > 0 { writer.raw(",") }
+            finding.write(to: &writer)
+        }
+        writer.raw("]}")
+    }
+}
+
+extension AnomalyFinding {
+    /// `{"metric":…,"observed":…,"median":…,"mad":…,"expected_low":…,"expected_high":…}`.
+    public func write(to writer: inout JSONWriter) {
+        writer.raw("{\"metric\":")
+        writer.string(metric.rawValue)
+        writer.raw(",\"observed\":")
+        writer.finiteDouble(observed)
+        writer.raw(",\"median\":")
+        writer.finiteDouble(median)
+        writer.raw(",\"mad\":")
+        writer.finiteDouble(mad)
+        writer.raw(",\"expected_low\":")
+        writer.finiteDouble(expectedLow)
+        writer.raw(",\"expected_high\":")
+        writer.finiteDouble(expectedHigh)
+        writer.raw("}")
+    }
+}
+
+extension JSONWriter {
+    /// A double, or null when it is absent or not finite (JSON has no NaN or infinity).
+    mutating func finiteDouble(_ value: Double?) {
+        if let value, value.isFinite { double(value) } else { raw("null") }
+    }
+}

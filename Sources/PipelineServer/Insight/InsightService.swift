@@ -1,0 +1,144 @@
+import PipelineCore
+import PipelineStore
+import Synchronization
+
+/// One signature's summary with its insight filled in, and the recent runs it was computed from.
+struct PipelineReport: Sendable {
+    /// `summary.insight` is non-nil.
+    var summary: PipelineSummary
+    /// The signature's most recent runs, newest first, at most `InsightSettings.window`.
+    var recent: [RunSample]
+}
+
+/// Adds trends and health (``PipelineInsight``) to the per-signature summaries, for `/pipelines`,
+/// `/pipelines/history` and the dashboard.
+///
+/// The definitions are the pure core's; this type only gathers their inputs from the repository.
+/// Each signature's recent runs are cached with the summary totals they were read at: the summary
+/// is read on every request anyway (O(signatures)), and any insert or deletion — by this process or
+/// another sharing the table — changes those totals, so a changed signature is re-read and an
+/// unchanged one costs nothing. Insight is computed at `now` truncated to the second and cached
+/// for that second.
+final class InsightService<Repository: PipelineRunRepository>: Sendable {
+    let repository: Repository
+    let settings: InsightSettings
+    private let clock: @Sendable () -> UTCInstant
+    private let cache = Mutex<[PipelineSignature: CachedSignature]>([:])
+
+    private struct CachedSignature: Sendable {
+        var version: PipelineSummary
+        var recent: [RunSample]
+        var insight: PipelineInsight?
+        var computedAt: UTCInstant?
+    }
+
+    init(
+        repository: Repository,
+        settings: InsightSettings = .standard,
+        clock: @escaping @Sendable () -> UTCInstant = ServiceConfiguration.systemClock
+    ) {
+        self.repository = repository
+        self.settings = settings
+        self.clock = clock
+    }
+
+    /// The instant insight is judged at: the clock, truncated to the second.
+    func now() -> UTCInstant {
+        let micros = clock().microsecondsSinceEpoch
+        return UTCInstant(microsecondsSinceEpoch: micros - ((micros % 1_000_000) + 1_000_000) % 1_000_000)
+    }
+
+    /// Every signature's report, in `/pipelines` order.
+    func reports() async throws -> [PipelineReport] {
+        let summaries = try await repository.summaries()
+        let now = now()
+        var reports: [PipelineReport] = []
+        reports.reserveCapacity(summaries.count)
+        for summary in summaries {
+            reports.append(try await report(for: summary, now: now))
+        }
+        let known = Set(summaries.map(\.signature))
+        cache.withLock { entries in entries = entries.filter { known.contains($0.key) } }
+        return reports
+    }
+
+    /// The summaries with insight, for `GET /pipelines`.
+    func summaries() async throws -> [PipelineSummary] {
+        try await reports().map(\.summary)
+    }
+
+    /// One signature's report; nil when it has no runs.
+    func report(for signature: PipelineSignature) async throws -> PipelineReport? {
+        guard let summary = try await repository.summaries().first(where: { $0.signature == signature }) else { return nil }
+        return try await report(for: summary, now: now())
+    }
+
+    /// Buckets of the runs matching `filter` (names and a start bound), started in `from...to`.
+    func history(filter: RunFilter, bucket: HistoryBucketSize, zone: any UTCOffsetRule, from: UTCInstant?, to: UTCInstant?) async throws -> RunHistory
+    {
+        var fetched = filter
+        fetched.startUTCFrom = from
+        let samples = try await repository.samples(matching: fetched)
+        var lower = from
+        if lower == nil, let latest = to ?? samples.first?.startUTC, let earliest = samples.last?.startUTC {
+            // Without a start, history begins at the earliest run, but not more than the default span back.
+            let span = HistoryDefaults.span(bucket)
+            lower = max(earliest, UTCInstant(microsecondsSinceEpoch: latest.microsecondsSinceEpoch &- span))
+        }
+        return try RunHistory(samples: samples, bucket: bucket, zone: zone, from: lower, to: to, pipelineName: filter.pipelineName)
+    }
+
+    private func report(for summary: PipelineSummary, now: UTCInstant) async throws -> PipelineReport {
+        let signature = summary.signature
+        var version = summary
+        version.insight = nil
+        if let cached = cache.withLock({ $0[signature] }), cached.version == version, let insight = cached.insight, cached.computedAt == now {
+            return PipelineReport(summary: with(summary, insight), recent: cached.recent)
+        }
+        let cachedRecent = cache.withLock { $0[signature] }.flatMap { $0.version == version ? $0.recent : nil }
+        let recent: [RunSample]
+        if let cachedRecent {
+            recent = cachedRecent
+        } else {
+            recent = try await repository.recentSamples(of: signature, limit: settings.window)
+        }
+        let insight = PipelineInsight(
+            recentNewestFirst: recent,
+            now: now,
+            settings: settings,
+            recentCounts: try await recentCounts(of: signature, recent: recent, now: now)
+        )
+        cache.withLock { $0[signature] = CachedSignature(version: version, recent: recent, insight: insight, computedAt: now) }
+        return PipelineReport(summary: with(summary, insight), recent: recent)
+    }
+
+    /// Counts over all history when the window may not hold every run of the last 7 days; nil
+    /// (count over the window) when it does: it holds the whole history, or reaches back further.
+    private func recentCounts(of signature: PipelineSignature, recent: [RunSample], now: UTCInstant) async throws -> RecentRunCounts? {
+        let weekAgo = UTCInstant(microsecondsSinceEpoch: now.microsecondsSinceEpoch &- 7 * 86_400_000_000)
+        guard recent.count >= settings.window, let oldest = recent.last, oldest.startUTC >= weekAgo else { return nil }
+        let dayAgo = UTCInstant(microsecondsSinceEpoch: now.microsecondsSinceEpoch &- 86_400_000_000)
+        return RecentRunCounts(
+            last24Hours: try await repository.countRuns(of: signature, since: dayAgo),
+            last7Days: try await repository.countRuns(of: signature, since: weekAgo)
+        )
+    }
+
+    private func with(_ summary: PipelineSummary, _ insight: PipelineInsight) -> PipelineSummary {
+        var summary = summary
+        summary.insight = insight
+        return summary
+    }
+}
+
+/// How far back `/pipelines/history` reaches when no `start_utc` is given.
+enum HistoryDefaults {
+    static func span(_ bucket: HistoryBucketSize) -> Int64 {
+        let day: Int64 = 86_400_000_000
+        return switch bucket {
+        case .hour: 14 * day
+        case .day: 365 * day
+        case .week: 5 * 365 * day
+        }
+    }
+}
