@@ -79,12 +79,12 @@ struct Report: AsyncParsableCommand {
             exitCode = 127
         }
         let endUTC = Date()
-        let run = makeRun(start: startUTC, end: endUTC, pid: pid)
+        let run = makeRun(start: startUTC, end: endUTC, pid: pid, exitCode: exitCode)
         await post(run)
         throw ExitCode(exitCode)
     }
 
-    private func makeRun(start: Date, end: Date, pid: Int32) -> PipelineInfo {
+    private func makeRun(start: Date, end: Date, pid: Int32, exitCode: Int32) -> PipelineInfo {
         let elapsed = (end.timeIntervalSince(start) * 1000).rounded() / 1000
         let seconds = Int(elapsed)
         let human = seconds >= 3600 ? "\(seconds / 3600)h \(seconds % 3600 / 60)m \(seconds % 60)s" : "\(seconds / 60)m \(seconds % 60)s"
@@ -104,7 +104,9 @@ struct Report: AsyncParsableCommand {
             scriptName: scriptName ?? URL(fileURLWithPath: command[0]).lastPathComponent,
             pipelineType: pipelineType,
             environment: environment,
-            archivedFile: archivedFile
+            archivedFile: archivedFile,
+            status: RunStatus.forExitCode(Int64(exitCode)),
+            exitCode: Int64(exitCode)
         )
     }
 

@@ -18,7 +18,7 @@ struct ReportCommandTests {
         return process.terminationStatus
     }
 
-    @Test("A failing and a succeeding command are both reported, and each exit code is passed through")
+    @Test("A failing and a succeeding command are both reported with status and exit code, and each exit code is passed through")
     func commandsAreReportedWithTheirExitCodes() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -45,6 +45,17 @@ struct ReportCommandTests {
         #expect(byName["nightly_ok"]?["rowcount"] == .number("3"))
         #expect(byName["nightly_ok"]?["script_name"] == "true")
         #expect(byName["nightly_ok"]?["date_code"]?.string?.count == 15)
+        #expect(byName["nightly_fail"]?["status"] == "failed")
+        #expect(byName["nightly_fail"]?["exit_code"] == .number("3"))
+        #expect(byName["nightly_ok"]?["status"] == "success")
+        #expect(byName["nightly_ok"]?["exit_code"] == .number("0"))
+        let (_, summaries) = try await HTTP.send("GET", service.baseURL + "/pipelines")
+        let health = try JSONParser.parse(Array(summaries))["pipelines"]?.array.compactMap { entry in
+            entry["pipeline_name"]?.string.map { ($0, entry["health"]?.string ?? "", entry["failed_runs"]) }
+        }
+        #expect(health?.first { $0.0 == "nightly_fail" }?.1 == "failed")
+        #expect(health?.first { $0.0 == "nightly_fail" }?.2 == .number("1"))
+        #expect(health?.first { $0.0 == "nightly_ok" }?.1 == "ok")
         _ = try await service.stop(signal: SIGTERM)
     }
 

@@ -134,6 +134,8 @@ def query_classes(server, size):
         f"cursor_at_{deep}": f"/get_pipeline_info?limit=100&cursor={q(cursor)}",
         "all_data_one_pipeline": f"/get_pipeline_info?pipeline_name={q(name)}&all_data=true",
         "summaries": "/pipelines",
+        "history_day": f"/pipelines/history?pipeline_name={q(name)}&bucket=day&start_utc=2024-01-01T00:00:00Z",
+        "history_week_tz": f"/pipelines/history?pipeline_name={q(name)}&bucket=week&tz=Europe/Paris&start_utc=2024-01-01T00:00:00Z",
     }
 
 
