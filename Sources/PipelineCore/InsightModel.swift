@@ -272,12 +272,10 @@ extension AnomalyFinding {
             case .duration: sample.elapsedSeconds
             }
         }
-        func median(_ sorted: [Double]) -> Double {
-            let middle = sorted.count / 2
-            return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+        guard let center = Quantile.median(values.sorted()), let deviation = Quantile.median(values.map { abs($0 - center) }.sorted()) else {
+            return nil
         }
-        let center = median(values.sorted())
-        let mad = 1.4826 * median(values.map { abs($0 - center) }.sorted())
+        let mad = 1.4826 * deviation
         let spread = Swift.max(mad, 0.01 * abs(center))
         self.init(
             metric: metric,

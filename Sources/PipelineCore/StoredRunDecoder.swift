@@ -9,7 +9,7 @@ public enum StoredRunDecoder {
     /// The run in `line`, or nil when the line needs the general parser.
     public static func decode(_ line: UnsafeBufferPointer<UInt8>) -> PipelineInfo? {
         var scanner = Scanner(bytes: line)
-        var fields = [Slice](repeating: Slice(kind: .absent, start: 0, end: 0), count: PipelineField.allCases.count)
+        var found = [Slice](repeating: Slice(kind: .absent, start: 0, end: 0), count: fieldNames.count)
         guard scanner.skipWhitespace(), scanner.consume(UInt8(ascii: "{")), scanner.skipWhitespace() else { return nil }
         if scanner.peek == UInt8(ascii: "}") { return nil }
         while true {
@@ -18,14 +18,17 @@ public enum StoredRunDecoder {
             else { return nil }
             // An unknown key is ignored by the general path, which still checks its value: leave it to that path.
             guard let field = fieldIndex(line, key) else { return nil }
-            fields[field] = value
+            found[field] = value
             guard scanner.skipWhitespace() else { return nil }
             if scanner.consume(UInt8(ascii: ",")) { continue }
             guard scanner.consume(UInt8(ascii: "}")), scanner.skipWhitespace(), scanner.isAtEnd else { return nil }
             break
         }
 
-        func slice(_ field: PipelineField) -> Slice { fields[fieldOrdinal[field]!] }
+        // Immutable from here: the helpers below capture a constant, not a boxed variable with
+        // run-time exclusivity checks on every read.
+        let fields = found
+        func slice(_ field: PipelineField) -> Slice { fields[field.ordinal] }
         func bytes(_ slice: Slice) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: line[slice.start..<slice.end]) }
         func string(_ field: PipelineField) -> String? {
             let value = slice(field)
@@ -106,9 +109,6 @@ public enum StoredRunDecoder {
     }
 
     private static let fieldNames: [[UInt8]] = PipelineField.allCases.map { Array($0.rawValue.utf8) }
-    private static let fieldOrdinal: [PipelineField: Int] = Dictionary(
-        uniqueKeysWithValues: PipelineField.allCases.enumerated().map { ($1, $0) }
-    )
 
     /// The ordinal of the field a key names; nil for an unknown key.
     private static func fieldIndex(_ line: UnsafeBufferPointer<UInt8>, _ key: Slice) -> Int? {
@@ -244,6 +244,32 @@ public enum StoredRunDecoder {
                 }
             }
             return index > start ? Slice(kind: .number, start: start, end: index) : nil
+        }
+    }
+}
+
+extension PipelineField {
+    /// The field's position in `allCases`, without hashing (the decoder reads 18 of these per run).
+    fileprivate var ordinal: Int {
+        switch self {
+        case .startLocal: 0
+        case .endLocal: 1
+        case .startUTC: 2
+        case .endUTC: 3
+        case .elapsedSeconds: 4
+        case .elapsedHuman: 5
+        case .outputFile: 6
+        case .rowcount: 7
+        case .logFile: 8
+        case .pid: 9
+        case .dateCode: 10
+        case .pipelineName: 11
+        case .scriptName: 12
+        case .pipelineType: 13
+        case .environment: 14
+        case .archivedFile: 15
+        case .status: 16
+        case .exitCode: 17
         }
     }
 }

@@ -6,7 +6,11 @@ public import PipelineCore
 /// - the runs in result order as columns (`start_utc`, `end_utc`, `rowcount`, interned names),
 ///   so a filter scans a few contiguous arrays, and a time window is a binary search;
 /// - per pipeline name, its runs in result order, so a name filter touches only that pipeline;
-/// - idempotency keys, latest run per date code, and per-signature aggregates kept on insert.
+/// - idempotency keys, per-signature aggregates kept on insert, and the latest run per date code
+///   (built on first use: only archived-file downloads ask for it).
+///
+/// Loading hashes each run's signature once (one lookup of its four strings together); the
+/// interned ids of its fields, its aggregate and the per-name lists follow from that one slot.
 ///
 /// Query semantics are the pure query module's (`RunFilter`, `RunPaging`, `RunQuery.nextCursor`);
 /// the contract tests compare this type with `RunQuery.evaluate(over:)` on random data.
@@ -27,15 +31,28 @@ public struct RunIndex: Sendable {
     /// Runs of each pipeline name (by name id), as indices into `runs`, ascending by position.
     private var runsByName: [Int32: [Int32]] = [:]
     private var byKey: [RunKey: Int32] = [:]
-    private var byDateCode: [String: Int32] = [:]
-    /// Per signature, keyed by its interned ids (hashing four small integers, not four strings).
-    private var aggregates: [SignatureIDs: SignatureAggregate] = [:]
+    /// Latest run per date code; nil until first asked for, then kept up to date.
+    private var byDateCode: [String: Int32]?
+    /// Per run (by index into `runs`), its signature's slot.
+    private var signatureOfRun: [Int32] = []
+    /// The slot of each signature seen.
+    private var signatureSlots: [PipelineSignature: Int32] = [:]
+    /// Per slot: the interned ids of the signature's fields, and its running totals.
+    private var signatureIDs: [SignatureIDs] = []
+    private var aggregates: [SignatureAggregate] = []
     private var names = StringTable()
     private var scripts = StringTable()
     private var types = StringTable()
     private var environments = StringTable()
 
     public init() {}
+
+    /// Makes room for `count` runs in all, so loading does not grow (and rehash) the indexes step by step.
+    public mutating func reserveCapacity(_ count: Int) {
+        runs.reserveCapacity(count)
+        signatureOfRun.reserveCapacity(count)
+        byKey.reserveCapacity(count)
+    }
 
     /// An index over runs in insertion order, built in one pass and one sort (start-up).
     public init(runs infos: some Sequence<PipelineInfo>) {
@@ -55,7 +72,7 @@ public struct RunIndex: Sendable {
         let sorted = (0..<Int32(runs.count)).sorted { positions[Int($0)] < positions[Int($1)] }
         rebuildColumns(order: sorted)
         for index in sorted {
-            runsByName[nameColumnValue(of: runs[Int(index)].info), default: []].append(index)
+            runsByName[ids(ofRun: index).name, default: []].append(index)
         }
     }
 
@@ -74,11 +91,12 @@ public struct RunIndex: Sendable {
         startColumn.insert(stored.info.startUTC.microsecondsSinceEpoch, at: slot)
         endColumn.insert(stored.info.endUTC.microsecondsSinceEpoch, at: slot)
         rowcountColumn.insert(stored.info.rowcount, at: slot)
-        nameColumn.insert(names.id(stored.info.pipelineName), at: slot)
-        scriptColumn.insert(scripts.id(stored.info.scriptName), at: slot)
-        typeColumn.insert(types.id(stored.info.pipelineType), at: slot)
-        environmentColumn.insert(environments.id(stored.info.environment), at: slot)
-        let nameID = names.id(stored.info.pipelineName)
+        let ids = ids(ofRun: index)
+        nameColumn.insert(ids.name, at: slot)
+        scriptColumn.insert(ids.script, at: slot)
+        typeColumn.insert(ids.type, at: slot)
+        environmentColumn.insert(ids.environment, at: slot)
+        let nameID = ids.name
         var list = runsByName[nameID, default: []]
         runsByName[nameID] = nil
         let position = stored.position
@@ -96,14 +114,20 @@ public struct RunIndex: Sendable {
         byKey[key].map { runs[Int($0)] }
     }
 
-    /// The most recently stored run with this date code.
-    public func run(dateCode: String) -> StoredRun? {
-        byDateCode[dateCode].map { runs[Int($0)] }
+    /// The most recently stored run with this date code (the first call builds the date-code index).
+    public mutating func run(dateCode: String) -> StoredRun? {
+        if byDateCode == nil {
+            var built: [String: Int32] = [:]
+            built.reserveCapacity(runs.count)
+            for (index, run) in runs.enumerated() { built[run.info.dateCode] = Int32(index) }
+            byDateCode = built
+        }
+        return byDateCode?[dateCode].map { runs[Int($0)] }
     }
 
     /// Summaries in API order, from the aggregates kept on insert.
     public func summaries() -> [PipelineSummary] {
-        PipelineSummary.ordered(aggregates.values)
+        PipelineSummary.ordered(aggregates)
     }
 
     // MARK: - Insight
@@ -258,13 +282,25 @@ public struct RunIndex: Sendable {
     @discardableResult
     private mutating func appendUnordered(_ original: PipelineInfo) -> Int32 {
         var info = original
+        let signature = info.signature
+        let signatureSlot: Int32
+        if let known = signatureSlots[signature] {
+            signatureSlot = known
+        } else {
+            signatureSlot = Int32(signatureIDs.count)
+            signatureSlots[signature] = signatureSlot
+            signatureIDs.append(
+                SignatureIDs(
+                    name: names.id(signature.pipelineName),
+                    script: scripts.id(signature.scriptName),
+                    type: types.id(signature.pipelineType),
+                    environment: environments.id(signature.environment)
+                )
+            )
+            aggregates.append(SignatureAggregate(empty: signature))
+        }
         // Identical strings share one storage: a million runs of fifty pipelines hold fifty names.
-        let ids = SignatureIDs(
-            name: names.id(info.pipelineName),
-            script: scripts.id(info.scriptName),
-            type: types.id(info.pipelineType),
-            environment: environments.id(info.environment)
-        )
+        let ids = signatureIDs[Int(signatureSlot)]
         info.pipelineName = names.value(ids.name)
         info.scriptName = scripts.value(ids.script)
         info.pipelineType = types.value(ids.type)
@@ -272,9 +308,10 @@ public struct RunIndex: Sendable {
         let stored = StoredRun(sequence: nextSequence, info: info)
         let index = Int32(runs.count)
         runs.append(stored)
+        signatureOfRun.append(signatureSlot)
         if let key = info.runKey, byKey[key] == nil { byKey[key] = index }
-        byDateCode[info.dateCode] = index
-        aggregates[ids, default: SignatureAggregate(empty: info.signature)].add(info)
+        if byDateCode != nil { byDateCode![info.dateCode] = index }
+        aggregates[Int(signatureSlot)].add(info)
         return index
     }
 
@@ -283,14 +320,15 @@ public struct RunIndex: Sendable {
         startColumn = sorted.map { runs[Int($0)].info.startUTC.microsecondsSinceEpoch }
         endColumn = sorted.map { runs[Int($0)].info.endUTC.microsecondsSinceEpoch }
         rowcountColumn = sorted.map { runs[Int($0)].info.rowcount }
-        nameColumn = sorted.map { names.id(runs[Int($0)].info.pipelineName) }
-        scriptColumn = sorted.map { scripts.id(runs[Int($0)].info.scriptName) }
-        typeColumn = sorted.map { types.id(runs[Int($0)].info.pipelineType) }
-        environmentColumn = sorted.map { environments.id(runs[Int($0)].info.environment) }
+        nameColumn = sorted.map { ids(ofRun: $0).name }
+        scriptColumn = sorted.map { ids(ofRun: $0).script }
+        typeColumn = sorted.map { ids(ofRun: $0).type }
+        environmentColumn = sorted.map { ids(ofRun: $0).environment }
     }
 
-    private mutating func nameColumnValue(of info: PipelineInfo) -> Int32 {
-        names.id(info.pipelineName)
+    /// The interned ids of a run's signature fields.
+    private func ids(ofRun index: Int32) -> SignatureIDs {
+        signatureIDs[Int(signatureOfRun[Int(index)])]
     }
 
     /// The slot after every run positioned at or before `position` (new runs usually go last).
