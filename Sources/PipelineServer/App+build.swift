@@ -30,6 +30,15 @@ public func buildApplication(
 ) -> some ApplicationProtocol {
     let router = buildRouter(repository: repository, configuration: configuration, metrics: metrics)
     let idleTimeout = TimeAmount.seconds(configuration.idleTimeout.components.seconds)
+    let retention = configuration.retentionPeriod.map { period in
+        RetentionService(
+            repository: MeasuredRepository(base: repository, metrics: metrics),
+            period: period,
+            interval: configuration.retentionInterval,
+            clock: configuration.clock,
+            logger: logger
+        )
+    }
     var app = Application(
         router: router,
         server: .http1(
@@ -43,11 +52,12 @@ public func buildApplication(
             )
         ),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "pipeline-service"),
-        services: repository.services,
+        services: repository.services + (retention.map { [$0 as any Service] } ?? []),
         logger: logger
     )
     app.beforeServerStarts {
         try await repository.prepare()
+        retention?.storageIsReady()
         logger.info(
             "pipeline-service \(pipelineServiceVersion) ready",
             metadata: ["backend": "\(repository.backendName)", "address": "\(configuration.host):\(configuration.port)"]

@@ -25,6 +25,7 @@ public enum Setting: String, CaseIterable, Sendable {
     case idleTimeout
     case requestTimeout
     case anomalyK
+    case retentionDays
 
     /// The environment variable.
     public var environmentName: String {
@@ -48,6 +49,7 @@ public enum Setting: String, CaseIterable, Sendable {
         case .idleTimeout: "PIPELINE_IDLE_TIMEOUT"
         case .requestTimeout: "PIPELINE_REQUEST_TIMEOUT"
         case .anomalyK: "PIPELINE_ANOMALY_K"
+        case .retentionDays: "PIPELINE_RETENTION_DAYS"
         }
     }
 
@@ -73,6 +75,7 @@ public enum Setting: String, CaseIterable, Sendable {
         case .idleTimeout: "idle-timeout"
         case .requestTimeout: "request-timeout"
         case .anomalyK: "anomaly-k"
+        case .retentionDays: "retention-days"
         }
     }
 
@@ -98,6 +101,7 @@ public enum Setting: String, CaseIterable, Sendable {
         case .idleTimeout: "75"
         case .requestTimeout: "30"
         case .anomalyK: "3.5"
+        case .retentionDays: nil
         }
     }
 
@@ -123,6 +127,8 @@ public enum Setting: String, CaseIterable, Sendable {
         case .idleTimeout: "Seconds an idle connection is kept open."
         case .requestTimeout: "Seconds a request may take before it is answered 504."
         case .anomalyK: "Anomaly band width: a run is flagged outside median ± k·MAD of the previous 30 runs (0.5…20)."
+        case .retentionDays:
+            "Delete runs that started more than this many days ago, shortly after start and then hourly (1…36500); unset: keep every run."
         }
     }
 
@@ -186,6 +192,10 @@ public struct ServiceConfiguration: Sendable {
     public var requestTimeout: Duration
     /// The definitions behind `/pipelines` health and trends (`PIPELINE_ANOMALY_K` sets `anomalyK`).
     public var insightSettings: InsightSettings
+    /// Runs that started more than this many days ago are deleted by a background job; nil keeps every run.
+    public var retentionDays: Int?
+    /// How often the retention job runs (an hour; tests shorten it).
+    public var retentionInterval: Duration = .seconds(3_600)
     /// The wall clock insight is judged by (overdue, runs in the last 24 h); tests fix it.
     public var clock: @Sendable () -> UTCInstant = ServiceConfiguration.systemClock
 
@@ -208,7 +218,8 @@ public struct ServiceConfiguration: Sendable {
         basePath: String = "",
         idleTimeout: Duration = .seconds(75),
         requestTimeout: Duration = .seconds(30),
-        insightSettings: InsightSettings = .standard
+        insightSettings: InsightSettings = .standard,
+        retentionDays: Int? = nil
     ) {
         self.host = host
         self.port = port
@@ -224,6 +235,7 @@ public struct ServiceConfiguration: Sendable {
         self.idleTimeout = idleTimeout
         self.requestTimeout = requestTimeout
         self.insightSettings = insightSettings
+        self.retentionDays = retentionDays
     }
 
     /// Resolves every setting from flags (which win), then the environment, then defaults,
@@ -273,6 +285,7 @@ public struct ServiceConfiguration: Sendable {
         guard let anomalyK = Double(anomalyText.trimmingASCIIWhitespace()), anomalyK.isFinite, (0.5...20).contains(anomalyK) else {
             throw ConfigurationError(name(.anomalyK), "\"\(anomalyText)\" is not a number in 0.5…20")
         }
+        let retentionDays = value(.retentionDays) == nil ? nil : try integer(.retentionDays, in: 1...RetentionPeriod.maximumDays)
         var insightSettings = InsightSettings.standard
         insightSettings.anomalyK = anomalyK
 
@@ -316,7 +329,8 @@ public struct ServiceConfiguration: Sendable {
             basePath: access.basePath,
             idleTimeout: .seconds(idleTimeout),
             requestTimeout: .seconds(requestTimeout),
-            insightSettings: insightSettings
+            insightSettings: insightSettings,
+            retentionDays: retentionDays
         )
     }
 }

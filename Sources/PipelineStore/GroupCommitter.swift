@@ -2,12 +2,15 @@
 /// flush (an fsync, a transaction) covers every write that was waiting.
 ///
 /// While a commit runs, new writes queue up; when it finishes, the next commit takes all of them.
-/// One write's failure (a conflict) does not fail the others in its batch.
+/// One write's failure (a conflict) does not fail the others in its batch. An operation that must
+/// not overlap any commit (rewriting a file) runs between two commits through `exclusively(_:)`.
 public actor GroupCommitter<Item: Sendable, Output: Sendable> {
     public typealias Commit = @Sendable ([Item]) async -> [Result<Output, any Error>]
 
     private var pending: [(item: Item, continuation: CheckedContinuation<Output, any Error>)] = []
+    /// Whether a commit or an exclusive operation has the turn.
     private var isDraining = false
+    private var exclusiveWaiters: [CheckedContinuation<Void, Never>] = []
     private let commit: Commit
     private let onBatch: @Sendable (Int) -> Void
 
@@ -30,8 +33,20 @@ public actor GroupCommitter<Item: Sendable, Output: Sendable> {
         }
     }
 
+    /// Runs `operation` while no commit runs: after the commit in progress, if any, and before the
+    /// next one. Writes submitted meanwhile wait and are committed after it.
+    public func exclusively<Value: Sendable>(_ operation: @Sendable () async throws -> Value) async throws -> Value {
+        if isDraining {
+            await withCheckedContinuation { exclusiveWaiters.append($0) }
+        } else {
+            isDraining = true
+        }
+        defer { handOver() }
+        return try await operation()
+    }
+
     private func drain() async {
-        while !pending.isEmpty {
+        while exclusiveWaiters.isEmpty, !pending.isEmpty {
             let batch = pending
             pending.removeAll(keepingCapacity: true)
             onBatch(batch.count)
@@ -44,6 +59,17 @@ public actor GroupCommitter<Item: Sendable, Output: Sendable> {
                 }
             }
         }
-        isDraining = false
+        handOver()
+    }
+
+    /// Passes the turn to the next exclusive operation, else to the writes waiting, else ends it.
+    private func handOver() {
+        if !exclusiveWaiters.isEmpty {
+            exclusiveWaiters.removeFirst().resume()
+        } else if !pending.isEmpty {
+            Task { await self.drain() }
+        } else {
+            isDraining = false
+        }
     }
 }

@@ -39,6 +39,15 @@ public protocol PipelineRunRepository: Sendable {
     /// Every run matching the filter, in result order, as samples (history buckets).
     func samples(matching filter: RunFilter) async throws -> [RunSample]
 
+    /// How many runs started before `cutoff` (retention: the runs a prune would delete).
+    func countRuns(startedBefore cutoff: UTCInstant) async throws -> Int
+
+    /// Deletes at most `limit` runs that started before `cutoff`, oldest first (`start_utc`, then
+    /// insertion order), durably and all at once, and returns how many it deleted. Every answer
+    /// afterwards (queries, summaries, `run(dateCode:)`, idempotency keys) is as if they had never
+    /// been stored.
+    func deleteRuns(startedBefore cutoff: UTCInstant, limit: Int) async throws -> Int
+
     /// Throws when the backend cannot serve requests right now (database down, file unusable).
     func checkHealth() async throws
 

@@ -272,4 +272,58 @@ public struct SQLStatements: Sendable {
             return placeholder()
         }
     }
+
+    // MARK: - Retention
+
+    /// The number of runs that started before `cutoff`.
+    public func countRuns(startedBefore cutoff: UTCInstant) -> SQLStatement {
+        var builder = Builder(dialect: dialect)
+        let sql = "SELECT COUNT(*) FROM \(layout.quotedTable) WHERE \(layout.quoted(.startUTC)) < \(builder.bind(.instant(cutoff)))"
+        return SQLStatement(sql: sql, binds: builder.binds)
+    }
+
+    /// Deletes the `limit` oldest runs (`start_utc`, then id) that started before `cutoff`, and
+    /// returns the signature fields of each (pipeline_name, script_name, pipeline_type, environment).
+    public func deleteOldestRuns(startedBefore cutoff: UTCInstant, limit: Int) -> SQLStatement {
+        var builder = Builder(dialect: dialect)
+        let (table, id, start) = (layout.quotedTable, layout.quotedIDColumn, layout.quoted(.startUTC))
+        let signature = [PipelineField.pipelineName, .scriptName, .pipelineType, .environment].map(layout.quoted).joined(separator: ", ")
+        let sql = """
+            DELETE FROM \(table) WHERE \(id) IN (SELECT \(id) FROM \(table) WHERE \(start) < \(builder.bind(.instant(cutoff))) \
+            ORDER BY \(start), \(id) LIMIT \(builder.bind(.integer(Int64(limit))))) RETURNING \(signature)
+            """
+        return SQLStatement(sql: sql, binds: builder.binds)
+    }
+
+    /// The runs of these signatures in insertion order, as the signature fields followed by the
+    /// columns of `sampleSelectList`: what a summary is folded from, one run at a time.
+    public func summaryInputs(of signatures: [PipelineSignature]) -> SQLStatement {
+        var builder = Builder(dialect: dialect)
+        let signature = [PipelineField.pipelineName, .scriptName, .pipelineType, .environment].map(layout.quoted).joined(separator: ", ")
+        let matches = signatures.map { "(" + signatureConditions($0, builder: &builder).joined(separator: " AND ") + ")" }
+        let sql =
+            "SELECT \(signature), \(sampleSelectList) FROM \(layout.quotedTable) WHERE \(matches.joined(separator: " OR ")) ORDER BY \(layout.quotedIDColumn)"
+        return SQLStatement(sql: sql, binds: builder.binds)
+    }
+
+    /// The totals of these signatures in the columns of `aggregatesByGroupedScan()`, durations
+    /// summed in insertion order by an ordered aggregate (PostgreSQL), so the sums equal bit for bit
+    /// those `SignatureAggregate.add` gives.
+    public func aggregatesInInsertionOrder(of signatures: [PipelineSignature]) -> SQLStatement {
+        var builder = Builder(dialect: dialect)
+        let elapsed = layout.quoted(.elapsedSeconds)
+        let rows = layout.quoted(.rowcount)
+        let signature = [PipelineField.pipelineName, .scriptName, .pipelineType, .environment].map(layout.quoted).joined(separator: ", ")
+        let matches = signatures.map { "(" + signatureConditions($0, builder: &builder).joined(separator: " AND ") + ")" }
+        let sql = """
+            SELECT \(signature), COUNT(*), MAX(\(layout.quoted(.startUTC))), \
+            SUM(CASE WHEN \(elapsed) > 0 THEN \(elapsed) ELSE 0 END ORDER BY \(layout.quotedIDColumn)), \
+            CAST(SUM(CASE WHEN \(elapsed) > 0 THEN 1 ELSE 0 END) AS BIGINT), \
+            CAST(SUM(CASE WHEN \(rows) > 0 THEN \(rows) ELSE 0 END) AS BIGINT), \
+            CAST(SUM(CASE WHEN \(rows) > 0 THEN 1 ELSE 0 END) AS BIGINT), \
+            CAST(SUM(\(failedRunIndicator)) AS BIGINT) \
+            FROM \(layout.quotedTable) WHERE \(matches.joined(separator: " OR ")) GROUP BY \(signature)
+            """
+        return SQLStatement(sql: sql, binds: builder.binds)
+    }
 }

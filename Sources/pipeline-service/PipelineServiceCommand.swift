@@ -11,7 +11,7 @@ struct PipelineServiceCommand: AsyncParsableCommand {
         commandName: "pipeline-service",
         abstract: "Pipeline run metadata service: stores one record per pipeline run and serves run history and summaries.",
         version: pipelineServiceVersion,
-        subcommands: [Serve.self, Keygen.self, Import.self, Export.self, Migrate.self, Report.self],
+        subcommands: [Serve.self, Keygen.self, Import.self, Export.self, Migrate.self, Report.self, Prune.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -90,6 +90,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("request-timeout"), help: ArgumentHelp(Setting.requestTimeout.help))
     var requestTimeout: String?
 
+    @Option(name: .customLong("retention-days"), help: ArgumentHelp(Setting.retentionDays.help))
+    var retentionDays: String?
+
     @OptionGroup var storage: StorageOptions
 
     func run() async throws {
@@ -104,6 +107,7 @@ struct Serve: AsyncParsableCommand {
         flags[.basePath] = basePath
         flags[.idleTimeout] = idleTimeout
         flags[.requestTimeout] = requestTimeout
+        flags[.retentionDays] = retentionDays
         try await StartupFailure.reporting {
             let configuration = try ServiceConfiguration.resolve(flags: flags, environment: ProcessInfo.processInfo.environment)
             let logger = bootstrapLogging(level: configuration.logLevel, format: configuration.logFormat)

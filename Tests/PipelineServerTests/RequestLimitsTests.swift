@@ -97,6 +97,10 @@ private struct SlowSummaries: PipelineRunRepository {
     }
     func countRuns(of signature: PipelineSignature, since: UTCInstant) async throws -> Int { try await base.countRuns(of: signature, since: since) }
     func samples(matching filter: RunFilter) async throws -> [RunSample] { try await base.samples(matching: filter) }
+    func countRuns(startedBefore cutoff: UTCInstant) async throws -> Int { try await base.countRuns(startedBefore: cutoff) }
+    func deleteRuns(startedBefore cutoff: UTCInstant, limit: Int) async throws -> Int {
+        try await base.deleteRuns(startedBefore: cutoff, limit: limit)
+    }
 
     func summaries() async throws -> [PipelineSummary] {
         try await Task.sleep(for: .seconds(60))

@@ -47,6 +47,14 @@ struct MeasuredRepository<Base: PipelineRunRepository>: PipelineRunRepository {
         try await measure(.samples) { try await base.samples(matching: filter) }
     }
 
+    func countRuns(startedBefore cutoff: UTCInstant) async throws -> Int {
+        try await measure(.countRunsBefore) { try await base.countRuns(startedBefore: cutoff) }
+    }
+
+    func deleteRuns(startedBefore cutoff: UTCInstant, limit: Int) async throws -> Int {
+        try await measure(.deleteRuns) { try await base.deleteRuns(startedBefore: cutoff, limit: limit) }
+    }
+
     func checkHealth() async throws {
         try await measure(.health) { try await base.checkHealth() }
     }

@@ -83,6 +83,8 @@ enum StorageOperation: String, Sendable, CaseIterable {
     case recentSamples = "recent_samples"
     case countRuns = "count_runs"
     case samples
+    case countRunsBefore = "count_runs_before"
+    case deleteRuns = "delete_runs"
     case health
 }
 

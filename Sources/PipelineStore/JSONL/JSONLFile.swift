@@ -17,10 +17,10 @@ func closeFileDescriptor(_ descriptor: Int32) {
 /// Not thread-safe by itself: the repository's group committer is its only writer.
 final class JSONLFile: @unchecked Sendable {
     let path: String
-    private var descriptor: Int32
+    private(set) var descriptor: Int32
     /// The size of the file up to the last committed line. A failed append is cut back to it,
     /// so the file never keeps half a line.
-    private(set) var committedSize: Int64
+    var committedSize: Int64
 
     /// What start-up found in the file.
     struct LoadReport {
@@ -146,7 +146,7 @@ final class JSONLFile: @unchecked Sendable {
         return Int64(info.st_size)
     }
 
-    private static func storageError(_ code: Int32) -> StorageError {
+    static func storageError(_ code: Int32) -> StorageError {
         switch code {
         case ENOSPC, EDQUOT, EFBIG: .storageFull
         case EROFS, EACCES, EPERM, EBADF: .readOnly

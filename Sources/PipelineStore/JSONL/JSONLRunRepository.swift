@@ -19,10 +19,10 @@ import Darwin
 /// The file is locked exclusively while the repository is open.
 public final class JSONLRunRepository: PipelineRunRepository {
     public let backendName = "jsonl"
-    private let file: JSONLFile
-    private let index: SharedRunIndex
-    private let logger: Logger
-    private let committer: GroupCommitter<WriteRequest, [InsertOutcome]>
+    let file: JSONLFile
+    let index: SharedRunIndex
+    let logger: Logger
+    let committer: GroupCommitter<WriteRequest, [InsertOutcome]>
 
     /// Opens, locks and loads the file at `path` (created if missing).
     ///
@@ -31,8 +31,10 @@ public final class JSONLRunRepository: PipelineRunRepository {
     public init(path: String, logger: Logger, onBatch: @escaping @Sendable (Int) -> Void = { _ in }) throws(ConfigurationError) {
         let file = try JSONLFile(path: path)
         var index = RunIndex()
+        // Stored runs take 300–700 bytes a line: room for them all up front spares the indexes their growth.
+        index.reserveCapacity(Int(clamping: file.committedSize / 400))
         let report = try file.load { bytes, _ in
-            guard let run = StoredRunDecoder.decode(bytes) ?? (try? PipelineInfo(jsonBytes: bytes, policy: .stored)) else { return false }
+            guard let run = Self.storedRun(from: bytes) else { return false }
             index.appendDeferringOrder(run)
             return true
         }
@@ -177,7 +179,7 @@ public final class JSONLRunRepository: PipelineRunRepository {
 }
 
 /// The in-memory index behind a lock, shared by readers and the group committer.
-private final class SharedRunIndex: Sendable {
+final class SharedRunIndex: Sendable {
     let lock: Mutex<RunIndex>
 
     init(_ index: consuming RunIndex) {

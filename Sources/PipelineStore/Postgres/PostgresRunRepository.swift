@@ -14,9 +14,9 @@ public struct PostgresRunRepository: PipelineRunRepository {
 
     private let url: PostgresURL
     private let layout: SQLTableLayout
-    private let connections: PostgresConnections
+    let connections: PostgresConnections
     private let clientService: PostgresClientService
-    private let schema = PostgresSchemaSlot()
+    let schema = PostgresSchemaSlot()
     private let committer: GroupCommitter<WriteRequest, [InsertOutcome]>
 
     /// - Parameters:

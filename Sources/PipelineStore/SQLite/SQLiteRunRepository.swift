@@ -16,10 +16,10 @@ import Synchronization
 public struct SQLiteRunRepository: PipelineRunRepository {
     public var backendName: String { "sqlite" }
 
-    private let pool: DatabasePool
+    let pool: DatabasePool
     private let layout: SQLTableLayout
-    private let logger: Logger
-    private let tables: PreparedTables
+    let logger: Logger
+    let tables: PreparedTables
     private let committer: GroupCommitter<WriteRequest, [InsertOutcome]>
 
     /// Opens the database file, creating it when missing. Call ``prepare()`` before anything else.
@@ -147,7 +147,7 @@ public struct SQLiteRunRepository: PipelineRunRepository {
     }
 
     /// One read transaction (a consistent snapshot), with database errors made client-safe.
-    private func read<T: Sendable>(
+    func read<T: Sendable>(
         during access: SQLiteAccess = .read,
         _ body: @Sendable (SQLiteTables, Database) throws -> T
     ) async throws -> T {
@@ -167,7 +167,7 @@ public struct SQLiteRunRepository: PipelineRunRepository {
 }
 
 /// The tables `prepare()` found, shared by copies of the repository and by its commit closure.
-private final class PreparedTables: Sendable {
+final class PreparedTables: Sendable {
     private let tables = Mutex<SQLiteTables?>(nil)
 
     func set(_ tables: SQLiteTables) {

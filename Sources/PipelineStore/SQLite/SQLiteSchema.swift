@@ -104,8 +104,8 @@ struct SQLiteOwnedSchema {
 /// Sums are added one run at a time in insertion order, so they equal bit for bit what
 /// `SignatureAggregate.add` gives for the same runs.
 struct SQLiteSummaryTable: Sendable {
-    private static let signatureColumns = ["pipeline_name", "script_name", "pipeline_type", "environment"]
-    private static let totalColumns = ["total_runs", "last_run", "duration_sum", "duration_count", "rowcount_sum", "rowcount_count", "failed_runs"]
+    static let signatureColumns = ["pipeline_name", "script_name", "pipeline_type", "environment"]
+    static let totalColumns = ["total_runs", "last_run", "duration_sum", "duration_count", "rowcount_sum", "rowcount_count", "failed_runs"]
 
     let table: String
 

@@ -1,0 +1,177 @@
+import Logging
+import NIOPosix
+public import PipelineCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// MARK: - Retention
+
+extension JSONLRunRepository {
+    /// Whether a line of the data file is a run, and which: the test start-up applies, so that the
+    /// k-th run line of the file is always the run of sequence k.
+    static func storedRun(from bytes: UnsafeBufferPointer<UInt8>) -> PipelineInfo? {
+        StoredRunDecoder.decode(bytes) ?? (try? PipelineInfo(jsonBytes: bytes, policy: .stored))
+    }
+
+    public func countRuns(startedBefore cutoff: UTCInstant) async throws -> Int {
+        index.lock.withLock { index in index.runs.count { $0.info.startUTC < cutoff } }
+    }
+
+    /// Rewrites the file without the deleted runs' lines, between two group commits, so no write is
+    /// lost or lands in the old file; then rebuilds the index from the runs kept. Lines that are not
+    /// runs stay byte for byte. Kept runs are numbered again from 1 in their order, as a restart would.
+    public func deleteRuns(startedBefore cutoff: UTCInstant, limit: Int) async throws -> Int {
+        guard limit > 0 else { return 0 }
+        let (file, index, logger) = (file, index, logger)
+        return try await committer.exclusively {
+            // Chosen within the turn: no commit can add or number a run until the index is replaced.
+            let runs = index.lock.withLock { $0.runs }
+            var doomed = runs.filter { $0.info.startUTC < cutoff }
+            guard !doomed.isEmpty else { return 0 }
+            if doomed.count > limit {
+                doomed.sort { $0.position < $1.position }
+                doomed.removeLast(doomed.count - limit)
+            }
+            let sequences = Set(doomed.map(\.sequence))
+            try await NIOThreadPool.singleton.runIfActive {
+                let kept = RunIndex(runs: runs.lazy.filter { !sequences.contains($0.sequence) }.map(\.info))
+                try file.rewrite(dropping: sequences, runCount: runs.count) {
+                    index.lock.withLock { $0 = kept }
+                }
+            }
+            logger.debug(
+                "Deleted runs from the data file",
+                metadata: ["path": "\(file.path)", "deleted": "\(sequences.count)", "cutoff": "\(cutoff)"]
+            )
+            return sequences.count
+        }
+    }
+}
+
+// MARK: - Rewriting the file
+
+extension JSONLFile {
+    /// Replaces the file with a copy that lacks the lines of the runs numbered in `dropped` (the
+    /// k-th run line is run k): every other line, a corrupt one included, is copied byte for byte.
+    ///
+    /// The copy is written beside the file, fsync'ed and locked before it is renamed over the file,
+    /// so no other process can take the path in between; then the directory is fsync'ed and this
+    /// file's descriptor is made to refer to the copy, and `replaced` is called. Throws, leaving the
+    /// file as it was, when anything before the rename fails.
+    func rewrite(dropping dropped: Set<Int64>, runCount: Int, replaced: () -> Void) throws(StorageError) {
+        guard descriptor >= 0 else { throw StorageError.unavailable("the data file is not open") }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw Self.storageError(errno) }
+        if Int64(info.st_size) != committedSize {
+            // A failed append that could not be cut back then: it is not part of the file.
+            guard ftruncate(descriptor, off_t(committedSize)) == 0 else { throw Self.storageError(errno) }
+        }
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let copyPath = "\(directory)/.\(name).prune-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+        let copy = open(copyPath, O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0o600)
+        guard copy >= 0 else { throw Self.storageError(errno) }
+        var isRenamed = false
+        defer {
+            if !isRenamed {
+                closeFileDescriptor(copy)
+                unlink(copyPath)
+            }
+        }
+        _ = fchmod(copy, info.st_mode & 0o7777)
+
+        let size = try copyLines(to: copy, dropping: dropped, runCount: runCount)
+        guard fsync(copy) == 0 else { throw Self.storageError(errno) }
+        guard flock(copy, LOCK_EX | LOCK_NB) == 0 else { throw Self.storageError(errno) }
+        guard rename(copyPath, path) == 0 else { throw Self.storageError(errno) }
+        isRenamed = true
+
+        // From here on the path names the copy: this descriptor must follow it whatever happens,
+        // or later appends would go to the old, unlinked file.
+        let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let isDirectorySynced = directoryDescriptor >= 0 && fsync(directoryDescriptor) == 0
+        if directoryDescriptor >= 0 { closeFileDescriptor(directoryDescriptor) }
+        Self.redirect(descriptor, to: copy)
+        closeFileDescriptor(copy)
+        committedSize = size
+        replaced()
+        guard isDirectorySynced else { throw StorageError.unavailable("the data file's directory could not be synced") }
+    }
+
+    /// Copies every line but the dropped runs' to `copy`; returns the bytes written.
+    private func copyLines(to copy: Int32, dropping dropped: Set<Int64>, runCount: Int) throws(StorageError) -> Int64 {
+        var reader = LineReader(descriptor: descriptor)
+        var output: [UInt8] = []
+        output.reserveCapacity(1 << 22)
+        var written: Int64 = 0
+        var failure: Int32?
+        var sequence: Int64 = 0
+        var remaining = dropped.count
+
+        func flush() {
+            guard failure == nil, !output.isEmpty else { return }
+            failure = Self.writeAll(output, to: copy)
+            written += Int64(output.count)
+            output.removeAll(keepingCapacity: true)
+        }
+
+        var hasMore = true
+        while hasMore, failure == nil {
+            do {
+                hasMore = try reader.read(upTo: 10_000) { bytes, _ in
+                    // Once the last dropped run is passed, the rest is copied without parsing.
+                    if remaining > 0, !LineReader.isBlank(bytes), JSONLRunRepository.storedRun(from: bytes) != nil {
+                        sequence += 1
+                        if dropped.contains(sequence) {
+                            remaining -= 1
+                            return
+                        }
+                    }
+                    output.append(contentsOf: bytes)
+                    output.append(0x0A)
+                }
+            } catch {
+                throw Self.storageError(error.code)
+            }
+            if output.count >= 1 << 22 { flush() }
+        }
+        output.append(contentsOf: reader.tail)
+        flush()
+        if let failure { throw Self.storageError(failure) }
+        guard remaining == 0, sequence <= runCount else {
+            // The file does not hold the runs the index holds: touch nothing.
+            throw StorageError.corrupt("the data file does not match the runs in memory")
+        }
+        return written
+    }
+
+    /// Writes every byte, retrying interrupted writes; the `errno` of a failure.
+    private static func writeAll(_ bytes: [UInt8], to descriptor: Int32) -> Int32? {
+        bytes.withUnsafeBytes { raw -> Int32? in
+            var offset = 0
+            while offset < raw.count {
+                let result = write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                offset += result
+            }
+            return nil
+        }
+    }
+
+    /// Makes `descriptor` refer to the open file of `source` (its lock included), keeping it
+    /// close-on-exec. The number itself never changes, so concurrent readers of it never see a gap.
+    private static func redirect(_ descriptor: Int32, to source: Int32) {
+        while dup2(source, descriptor) < 0 && (errno == EINTR || errno == EBUSY) {}
+        _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+    }
+}
