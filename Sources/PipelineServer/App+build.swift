@@ -103,6 +103,7 @@ public func buildRouter<Repository: PipelineRunRepository>(
         to: routes
     )
     HistoryController<Measured, BasicRequestContext>(insights: insights).addRoutes(to: routes)
+    UIController<Measured, BasicRequestContext>(insights: insights, repository: measured, basePath: configuration.basePath).addRoutes(to: routes)
     BulkController<Measured, BasicRequestContext>(repository: measured).addRoutes(to: routes)
     ExportController<Measured, BasicRequestContext>(repository: measured).addRoutes(to: routes)
     ArchivedFileController<Measured, BasicRequestContext>(repository: measured, roots: configuration.archiveRoots).addRoutes(to: routes)

@@ -1,0 +1,92 @@
+import PipelineCore
+
+/// Escaping for the dashboard's server-rendered HTML.
+///
+/// Every string that comes from stored runs or from the request (pipeline names, paths, statuses,
+/// query values) goes through ``escape(_:)`` before it is written into a page, in element content
+/// and in quoted attribute values alike.
+enum HTML {
+    /// `text` with `&`, `<`, `>`, `"` and `'` replaced by character references.
+    static func escape(_ text: some StringProtocol) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+}
+
+/// The dashboard's URLs, all under the configured base path.
+///
+/// The URLs are returned unescaped; they are HTML-escaped where they are written into an
+/// attribute, like any other value.
+struct DashboardLinks: Sendable, Hashable {
+    /// The prefix every route is served under (`/pipeline-service`), or empty.
+    var basePath: String
+
+    var overview: String { basePath + "/ui" }
+    var summariesAPI: String { basePath + "/pipelines" }
+    var historyAPI: String { basePath + "/get_pipeline_info" }
+    var docs: String { basePath + "/docs" }
+    var openAPI: String { basePath + "/openapi.json" }
+    var pipelinePath: String { basePath + "/ui/pipeline" }
+
+    /// `/ui` with query parameters (none when `parameters` is empty).
+    func overview(_ parameters: [(name: String, value: String)]) -> String {
+        Self.url(overview, parameters)
+    }
+
+    /// The pipeline page of a signature: each non-null field is a parameter, a null field is
+    /// left out (the page reads an absent field as null).
+    func pipeline(_ signature: PipelineSignature, _ parameters: [(name: String, value: String)] = []) -> String {
+        Self.url(pipelinePath, Self.signatureParameters(signature) + parameters)
+    }
+
+    /// The `/get_pipeline_info` query that lists a signature's runs as far as the API can filter
+    /// (it has no way to ask for a null field).
+    func history(_ signature: PipelineSignature) -> String {
+        Self.url(historyAPI, Self.signatureParameters(signature))
+    }
+
+    static func signatureParameters(_ signature: PipelineSignature) -> [(name: String, value: String)] {
+        [
+            (RunQueryParameter.pipelineName.rawValue, signature.pipelineName),
+            (RunQueryParameter.scriptName.rawValue, signature.scriptName),
+            (RunQueryParameter.pipelineType.rawValue, signature.pipelineType),
+            (RunQueryParameter.environment.rawValue, signature.environment),
+        ].compactMap { name, value in value.map { (name, $0) } }
+    }
+
+    static func url(_ path: String, _ parameters: [(name: String, value: String)]) -> String {
+        guard !parameters.isEmpty else { return path }
+        return path + "?" + parameters.map { "\(percentEncode($0.name))=\(percentEncode($0.value))" }.joined(separator: "&")
+    }
+
+    /// Percent-encodes everything but RFC 3986's unreserved characters, so any value survives
+    /// the trip through a query string (`QueryString.parse` decodes it back exactly).
+    static func percentEncode(_ text: String) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.append(byte)
+            default:
+                out.append(UInt8(ascii: "%"))
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0x0F)])
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
