@@ -12,14 +12,24 @@ struct PostgresSchema: Sendable {
 
     var layout: SQLTableLayout { statements.layout }
 
-    /// Inserts a run and returns its new id; on a table the service owns, a run whose key is
-    /// already stored inserts nothing and returns no row.
+    /// Inserts a run into a table the service does not own and returns its new id.
     func insertReturningID(_ run: PipelineInfo) -> PostgresQuery {
         let insert = statements.insert(run)
-        let returning = " RETURNING \(layout.quotedIDColumn)"
-        guard summary != nil else { return PostgresQuery(unsafeSQL: insert.sql + returning, binds: PostgresBindings(insert.binds)) }
+        return PostgresQuery(unsafeSQL: insert.sql + " RETURNING \(layout.quotedIDColumn)", binds: PostgresBindings(insert.binds))
+    }
+
+    /// On a table the service owns: inserts a run unless its key is stored, and adds it to its
+    /// signature's totals in the same statement (one round trip). Returns the new id, or no row
+    /// when the key was already stored.
+    func insertWithSummary(_ run: PipelineInfo) -> PostgresQuery? {
+        guard let summary else { return nil }
+        let insert = statements.insert(run)
         let key = "\(layout.quoted(.pipelineName)), \(layout.quoted(.dateCode))"
-        return PostgresQuery(unsafeSQL: insert.sql + " ON CONFLICT (\(key)) DO NOTHING" + returning, binds: PostgresBindings(insert.binds))
+        let id = layout.quotedIDColumn
+        var binds = PostgresBindings(insert.binds)
+        let upsert = summary.add(run, appendingTo: &binds, onlyIfRowIn: "inserted")
+        let sql = "WITH inserted AS (\(insert.sql) ON CONFLICT (\(key)) DO NOTHING RETURNING \(id)), added AS (\(upsert)) SELECT \(id) FROM inserted"
+        return PostgresQuery(unsafeSQL: sql, binds: binds)
     }
 
     /// Serializes writers of one run key until their transactions end, on tables without a unique key.
@@ -81,12 +91,14 @@ struct PostgresSummaryTable: Sendable {
         """
     }
 
-    /// Adds one newly stored run to its signature's totals.
-    func add(_ run: PipelineInfo) -> PostgresQuery {
+    /// The upsert adding one newly stored run to its signature's totals, its binds appended to
+    /// `binds` (placeholders numbered after those already there), adding the run only when the CTE
+    /// named `source` returned a row (the run was inserted).
+    func add(_ run: PipelineInfo, appendingTo binds: inout PostgresBindings, onlyIfRowIn source: String) -> String {
         let signature = run.signature
         let isTimed = run.elapsedSeconds > 0
         let hasRows = run.rowcount > 0
-        var binds = PostgresBindings(capacity: 10)
+        let offset = binds.count
         binds.append(Self.key(signature))
         binds.append(signature.pipelineName)
         binds.append(signature.scriptName)
@@ -98,10 +110,12 @@ struct PostgresSummaryTable: Sendable {
         binds.append(hasRows ? run.rowcount : 0)
         binds.append(Int64(hasRows ? 1 : 0))
         binds.append(Int64(run.isFailed ? 1 : 0))
+        let p = (1...11).map { "$\(offset + $0)" }
+        let values = "\(p[0]), \(p[1]), \(p[2]), \(p[3]), \(p[4]), 1, \(p[5]), \(p[6]), \(p[7]), \(p[8]), \(p[9]), \(p[10])"
         let sql = """
             INSERT INTO \(SQLTableLayout.quote(name)) AS s ("signature", "pipeline_name", "script_name", "pipeline_type", "environment", \
             "total_runs", "last_run", "duration_sum", "duration_count", "rowcount_sum", "rowcount_count", "failed_runs") \
-            VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $9, $10, $11) \
+            SELECT \(values) FROM \(source) \
             ON CONFLICT ("signature") DO UPDATE SET \
             "total_runs" = s."total_runs" + 1, \
             "last_run" = GREATEST(s."last_run", EXCLUDED."last_run"), \
@@ -111,7 +125,7 @@ struct PostgresSummaryTable: Sendable {
             "rowcount_count" = s."rowcount_count" + EXCLUDED."rowcount_count", \
             "failed_runs" = s."failed_runs" + EXCLUDED."failed_runs"
             """
-        return PostgresQuery(unsafeSQL: sql, binds: binds)
+        return sql
     }
 
     /// Every signature's totals, in the row shape `SignatureAggregate(row:)` reads.
