@@ -93,48 +93,29 @@ struct ParsedDateTime {
         // Surrounding white space is tolerated, as the old service's parser did.
         var end = buffer.count
         while end > 0, buffer[end - 1] == UInt8(ascii: " ") || buffer[end - 1] == UInt8(ascii: "\t") { end -= 1 }
-        let bytes = UnsafeBufferPointer(rebasing: buffer[0..<end])
-        var index = 0
-        while index < bytes.count, bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t") { index += 1 }
-        guard bytes.count - index <= 64 else { return nil }
+        var cursor = ByteCursor(bytes: UnsafeBufferPointer(rebasing: buffer[0..<end]))
+        while cursor.consume(" ") || cursor.consume("\t") {}
+        guard cursor.remaining <= 64 else { return nil }
 
-        func digits(_ count: Int) -> Int? {
-            guard index + count <= bytes.count else { return nil }
-            var value = 0
-            for offset in 0..<count {
-                let byte = bytes[index + offset]
-                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-                value = value * 10 + Int(byte - UInt8(ascii: "0"))
-            }
-            index += count
-            return value
-        }
-        func consume(_ ascii: Unicode.Scalar) -> Bool {
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ascii) else { return false }
-            index += 1
-            return true
-        }
-
-        guard let year = digits(4), consume("-"), let month = digits(2), consume("-"), let day = digits(2) else { return nil }
+        guard let year = cursor.digits(4), cursor.consume("-"), let month = cursor.digits(2), cursor.consume("-"), let day = cursor.digits(2)
+        else { return nil }
         guard (1...12).contains(month), day >= 1, day <= CivilTime.daysIn(month: month, year: year), year >= 1 else { return nil }
         var hour = 0
         var minute = 0
         var second = 0
         var micros = 0
-        if index < bytes.count, bytes[index] == UInt8(ascii: "T") || bytes[index] == UInt8(ascii: "t") || bytes[index] == UInt8(ascii: " ") {
-            index += 1
-            guard let h = digits(2), consume(":"), let m = digits(2) else { return nil }
+        if cursor.consume("T") || cursor.consume("t") || cursor.consume(" ") {
+            guard let h = cursor.digits(2), cursor.consume(":"), let m = cursor.digits(2) else { return nil }
             hour = h
             minute = m
-            if consume(":") {
-                guard let s = digits(2) else { return nil }
+            if cursor.consume(":") {
+                guard let s = cursor.digits(2) else { return nil }
                 second = s
-                if consume(".") || consume(",") {
+                if cursor.consume(".") || cursor.consume(",") {
                     var fractionDigits = 0
-                    while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
-                        if fractionDigits < 6 { micros = micros * 10 + Int(bytes[index] - UInt8(ascii: "0")) }
+                    while let digit = cursor.digit() {
+                        if fractionDigits < 6 { micros = micros * 10 + digit }
                         fractionDigits += 1
-                        index += 1
                     }
                     guard (1...9).contains(fractionDigits) else { return nil }
                     for _ in min(fractionDigits, 6)..<6 { micros *= 10 }
@@ -143,17 +124,15 @@ struct ParsedDateTime {
             guard hour < 24, minute < 60, second < 60 else { return nil }
         }
         var offset: Int?
-        if index < bytes.count {
-            if consume("Z") || consume("z") {
+        if !cursor.isAtEnd {
+            if cursor.consume("Z") || cursor.consume("z") {
                 offset = 0
-            } else if bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
-                let sign = bytes[index] == UInt8(ascii: "-") ? -1 : 1
-                index += 1
-                guard let offsetHours = digits(2) else { return nil }
+            } else if let sign = cursor.consume("+") ? 1 : cursor.consume("-") ? -1 : nil {
+                guard let offsetHours = cursor.digits(2) else { return nil }
                 var offsetMinutes = 0
-                if index < bytes.count {
-                    _ = consume(":")
-                    guard let m = digits(2) else { return nil }
+                if !cursor.isAtEnd {
+                    _ = cursor.consume(":")
+                    guard let m = cursor.digits(2) else { return nil }
                     offsetMinutes = m
                 }
                 guard offsetHours < 24, offsetMinutes < 60 else { return nil }
@@ -162,11 +141,48 @@ struct ParsedDateTime {
                 return nil
             }
         }
-        guard index == bytes.count else { return nil }
+        guard cursor.isAtEnd else { return nil }
         let days = CivilTime.daysFromCivil(year: year, month: month, day: day)
         let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
         self.wallMicroseconds = seconds * 1_000_000 + Int64(micros)
         self.offsetSeconds = offset
+    }
+}
+
+/// Reads a date-time's bytes front to back. A struct with mutating methods rather than helpers
+/// capturing a mutable index: start-up parses two million of these, and captured variables are
+/// boxed and checked for exclusive access on every use.
+private struct ByteCursor {
+    let bytes: UnsafeBufferPointer<UInt8>
+    var index = 0
+
+    var isAtEnd: Bool { index == bytes.count }
+    var remaining: Int { bytes.count - index }
+
+    /// `count` ASCII digits as a number, consumed; nil (consuming nothing) otherwise.
+    mutating func digits(_ count: Int) -> Int? {
+        guard index + count <= bytes.count else { return nil }
+        var value = 0
+        for offset in 0..<count {
+            let byte = bytes[index + offset]
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        index += count
+        return value
+    }
+
+    /// One ASCII digit, consumed; nil when the next byte is not one.
+    mutating func digit() -> Int? {
+        guard index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") else { return nil }
+        index += 1
+        return Int(bytes[index - 1] - UInt8(ascii: "0"))
+    }
+
+    mutating func consume(_ ascii: Unicode.Scalar) -> Bool {
+        guard index < bytes.count, bytes[index] == UInt8(ascii: ascii) else { return false }
+        index += 1
+        return true
     }
 }
 

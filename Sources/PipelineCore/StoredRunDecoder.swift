@@ -33,13 +33,13 @@ public enum StoredRunDecoder {
         func string(_ field: PipelineField) -> String? {
             let value = slice(field)
             guard value.kind == .string else { return nil }
-            return String(validating: bytes(value), as: UTF8.self)
+            return text(bytes(value))
         }
         func optionalString(_ field: PipelineField) -> String?? {
             let value = slice(field)
             switch value.kind {
             case .absent, .null: return .some(nil)
-            case .string: return String(validating: bytes(value), as: UTF8.self).map { .some($0) }
+            case .string: return text(bytes(value)).map { .some($0) }
             case .number: return nil
             }
         }
@@ -122,6 +122,16 @@ public enum StoredRunDecoder {
             if isEqual { return ordinal }
         }
         return nil
+    }
+
+    /// The string of valid UTF-8 bytes; nil when they are not valid. ASCII (nearly every stored
+    /// string) is copied as it is, without the generic validating initializer.
+    private static func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        guard bytes.allSatisfy({ $0 < 0x80 }) else { return String(validating: bytes, as: UTF8.self) }
+        return String(unsafeUninitializedCapacity: bytes.count) { buffer in
+            _ = buffer.initialize(fromContentsOf: bytes)
+            return bytes.count
+        }
     }
 
     /// `-?[0-9]+` within Int64, else nil.

@@ -350,11 +350,21 @@ struct PostgresRepositoryTests {
             let opened = try PostgresTestDatabase.open(url: server.url, layout: .standard, timeout: .seconds(2))
             do {
                 let repository = opened.repository
-                try await repository.prepare()
+                let clock = ContinuousClock()
+                // The short timeout is for the outage below; a just-started server on a busy machine
+                // (the whole suite runs in parallel) may take longer than that to accept the first connection.
+                let ready = clock.now.advanced(by: .seconds(60))
+                while true {
+                    do {
+                        try await repository.prepare()
+                        break
+                    } catch is ConfigurationError where clock.now < ready {
+                        try await Task.sleep(for: .milliseconds(250))
+                    }
+                }
                 _ = try await repository.insert(Self.run("before"))
 
                 try server.pause()
-                let clock = ContinuousClock()
                 let health = await clock.measure {
                     let error = await #expect(throws: StorageError.self) { try await repository.checkHealth() }
                     #expect(error?.isUnavailable == true)
