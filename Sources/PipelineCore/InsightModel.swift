@@ -31,6 +31,30 @@ public struct RunSample: Sendable, Hashable {
     public var isFailed: Bool { RunStatus.isFailed(status: status, exitCode: exitCode) }
 }
 
+/// What a history bucket needs of a run. It holds no strings, so history over tens of thousands
+/// of runs copies plain values instead of touching (retaining) a string object per run.
+public struct HistorySample: Sendable, Hashable {
+    public var startUTC: UTCInstant
+    public var elapsedSeconds: Double
+    public var rowcount: Int64
+    public var isFailed: Bool
+
+    public init(startUTC: UTCInstant, elapsedSeconds: Double, rowcount: Int64, isFailed: Bool) {
+        self.startUTC = startUTC
+        self.elapsedSeconds = elapsedSeconds
+        self.rowcount = rowcount
+        self.isFailed = isFailed
+    }
+
+    public init(_ sample: RunSample) {
+        self.init(startUTC: sample.startUTC, elapsedSeconds: sample.elapsedSeconds, rowcount: sample.rowcount, isFailed: sample.isFailed)
+    }
+
+    public init(_ run: PipelineInfo) {
+        self.init(startUTC: run.startUTC, elapsedSeconds: run.elapsedSeconds, rowcount: run.rowcount, isFailed: run.isFailed)
+    }
+}
+
 /// The knobs of the insight definitions. Every backend uses the same values, so every backend
 /// reports the same numbers.
 public struct InsightSettings: Sendable, Hashable {

@@ -80,17 +80,26 @@ public struct SignatureAggregate: Sendable, Hashable {
 
     /// Adds one more run of this signature.
     public mutating func add(_ run: PipelineInfo) {
+        add(startUTC: run.startUTC, elapsedSeconds: run.elapsedSeconds, rowcount: run.rowcount, isFailed: run.isFailed)
+    }
+
+    /// Adds one more run of this signature, read back as a sample: the same totals from the same fields.
+    public mutating func add(_ sample: RunSample) {
+        add(startUTC: sample.startUTC, elapsedSeconds: sample.elapsedSeconds, rowcount: sample.rowcount, isFailed: sample.isFailed)
+    }
+
+    private mutating func add(startUTC: UTCInstant, elapsedSeconds: Double, rowcount: Int64, isFailed: Bool) {
         totalRuns += 1
-        lastRun = max(lastRun, run.startUTC)
-        if run.elapsedSeconds > 0 {
-            positiveDurationSum += run.elapsedSeconds
+        lastRun = max(lastRun, startUTC)
+        if elapsedSeconds > 0 {
+            positiveDurationSum += elapsedSeconds
             positiveDurationCount += 1
         }
-        if run.rowcount > 0 {
-            positiveRowcountSum += run.rowcount
+        if rowcount > 0 {
+            positiveRowcountSum += rowcount
             positiveRowcountCount += 1
         }
-        if run.isFailed { failedRuns += 1 }
+        if isFailed { failedRuns += 1 }
     }
 
     /// The public summary these totals describe.

@@ -53,7 +53,7 @@ public struct RunHistory: Sendable, Hashable {
     /// - Throws: ``HistoryRangeError`` when the range holds more than ``maximumBuckets`` buckets,
     ///   before any is built.
     public init(
-        samples: [RunSample],
+        historySamples samples: [HistorySample],
         bucket: HistoryBucketSize,
         zone: any UTCOffsetRule,
         from: UTCInstant?,
@@ -65,7 +65,7 @@ public struct RunHistory: Sendable, Hashable {
         else { return }
         let clock = LocalClock(zone: zone, size: bucket)
 
-        var groups: [Int64: [RunSample]] = [:]
+        var groups: [Int64: [HistorySample]] = [:]
         for sample in samples where sample.startUTC >= lower && sample.startUTC <= upper {
             groups[clock.bucketStart(of: sample.startUTC), default: []].append(sample)
         }
@@ -94,6 +94,18 @@ public struct RunHistory: Sendable, Hashable {
         }
     }
 
+    /// The same from full samples (tests, callers that have them anyway).
+    public init(
+        samples: [RunSample],
+        bucket: HistoryBucketSize,
+        zone: any UTCOffsetRule,
+        from: UTCInstant?,
+        to: UTCInstant?,
+        pipelineName: String? = nil
+    ) throws(HistoryRangeError) {
+        try self.init(historySamples: samples.map(HistorySample.init), bucket: bucket, zone: zone, from: from, to: to, pipelineName: pipelineName)
+    }
+
     /// `{"pipeline_name":…,"bucket":"day","tz":"UTC","buckets":[{"start_utc":…,"start_local":…,
     /// "utc_offset":"+01:00","runs":…,"failed_runs":…,"avg_duration":…,"p95_duration":…,
     /// "total_rowcount":…,"avg_rowcount":…}]}`.
@@ -119,7 +131,7 @@ extension HistoryBucket {
     /// The statistics of `runs`, all of which start in the bucket: mean and p95 (linear) of
     /// `elapsed_seconds` over the runs where it is finite, the rowcount total (saturating at
     /// `Int64` bounds) and its mean per run.
-    public init(start: UTCInstant, localStart: LocalDateTime, offsetSeconds: Int, runs: [RunSample]) {
+    public init(start: UTCInstant, localStart: LocalDateTime, offsetSeconds: Int, runs: [HistorySample]) {
         let durations = runs.map(\.elapsedSeconds).filter(\.isFinite).sorted()
         var total: Int64 = 0
         for run in runs {

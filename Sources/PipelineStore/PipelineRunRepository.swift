@@ -36,8 +36,8 @@ public protocol PipelineRunRepository: Sendable {
     /// How many runs of exactly this signature started at or after `since`.
     func countRuns(of signature: PipelineSignature, since: UTCInstant) async throws -> Int
 
-    /// Every run matching the filter, in result order, as samples (history buckets).
-    func samples(matching filter: RunFilter) async throws -> [RunSample]
+    /// Every run matching the filter, in result order, as the few values history buckets need.
+    func historySamples(matching filter: RunFilter) async throws -> [HistorySample]
 
     /// How many runs started before `cutoff` (retention: the runs a prune would delete).
     func countRuns(startedBefore cutoff: UTCInstant) async throws -> Int

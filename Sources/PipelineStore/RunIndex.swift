@@ -137,7 +137,7 @@ public struct RunIndex: Sendable {
         var samples: [RunSample] = []
         forEachRun(of: signature, newestFirst: true) { run in
             guard samples.count < limit else { return false }
-            samples.append(RunSample(run))
+            samples.append(RunSample(runs[run].info))
             return true
         }
         return samples
@@ -147,16 +147,16 @@ public struct RunIndex: Sendable {
     public func countRuns(of signature: PipelineSignature, since: UTCInstant) -> Int {
         var count = 0
         forEachRun(of: signature, newestFirst: true) { run in
-            guard run.startUTC >= since else { return false }
+            guard runs[run].info.startUTC >= since else { return false }
             count += 1
             return true
         }
         return count
     }
 
-    /// Visits the runs of one signature from its pipeline's own list (newest first when asked)
-    /// until `body` returns false.
-    private func forEachRun(of signature: PipelineSignature, newestFirst: Bool, _ body: (PipelineInfo) -> Bool) {
+    /// Visits the runs (indices into `runs`) of one signature from its pipeline's own list (newest
+    /// first when asked) until `body` returns false.
+    private func forEachRun(of signature: PipelineSignature, newestFirst: Bool, _ body: (Int) -> Bool) {
         let nameID: Int32
         if let name = signature.pipelineName {
             guard let id = names.existingID(name) else { return }
@@ -167,10 +167,11 @@ public struct RunIndex: Sendable {
         guard let list = runsByName[nameID] else { return }
         let positions = newestFirst ? stride(from: list.count - 1, through: 0, by: -1) : stride(from: 0, through: list.count - 1, by: 1)
         for position in positions {
-            let info = runs[Int(list[position])].info
-            guard info.scriptName == signature.scriptName, info.pipelineType == signature.pipelineType, info.environment == signature.environment
+            let run = Int(list[position])
+            guard runs[run].info.scriptName == signature.scriptName, runs[run].info.pipelineType == signature.pipelineType,
+                runs[run].info.environment == signature.environment
             else { continue }
-            if !body(info) { return }
+            if !body(run) { return }
         }
     }
 
@@ -207,31 +208,60 @@ public struct RunIndex: Sendable {
             }
         }
 
-        // Every run that can match starts in [startFrom, endTo], since end_utc >= start_utc is not
-        // guaranteed for stored data: only the start bound narrows, the end bound is checked per run.
-        let lowStart = filter.startUTCFrom?.microsecondsSinceEpoch
+        // The two cases where every candidate matches: only the page itself is read, the count is arithmetic.
+        if let name = filter.pipelineName, filter == RunFilter(startUTCFrom: filter.startUTCFrom, pipelineName: name) {
+            guard let nameID = names.existingID(name), let list = runsByName[nameID] else { return RunPage(total: 0, runs: []) }
+            return page(ofAll: list, from: lowerBound(of: list, filter), query: query, limit: limit, skip: skip, cursor: cursor)
+        }
+        if filter == RunFilter(startUTCFrom: filter.startUTCFrom) {
+            let lower = filter.startUTCFrom.map { bound in partition(startColumn.count) { startColumn[$0] < bound.microsecondsSinceEpoch } } ?? 0
+            return page(ofAll: order, from: lower, query: query, limit: limit, skip: skip, cursor: cursor)
+        }
+        forEachMatch(filter, consider)
+        return RunPage(total: total, runs: selected, nextCursor: query.nextCursor(after: selected, totalIsBeyond: hasMore))
+    }
 
-        if let name = filter.pipelineName {
-            guard let nameID = names.existingID(name), let list = runsByName[nameID] else {
-                return RunPage(total: 0, runs: [])
+    /// Every run matching the filter, in result order, as history samples — read field by field
+    /// from the stored runs (history reads tens of thousands; copying whole runs would retain every string).
+    public func historySamples(matching filter: RunFilter) -> [HistorySample] {
+        var matches: [Int32] = []
+        forEachMatch(filter) { matches.append($0) }
+        // Through the buffer: element reads retain neither the array nor the fields not read.
+        return runs.withUnsafeBufferPointer { stored in
+            matches.map { index in
+                let run = Int(index)
+                return HistorySample(
+                    startUTC: stored[run].info.startUTC,
+                    elapsedSeconds: stored[run].info.elapsedSeconds,
+                    rowcount: stored[run].info.rowcount,
+                    // The stored fields, not the computed property: that would copy (and retain) the whole run.
+                    isFailed: RunStatus.isFailed(status: stored[run].info.status, exitCode: stored[run].info.exitCode)
+                )
             }
-            let lower = lowStart.map { bound in partition(list.count) { runs[Int(list[$0])].info.startUTC.microsecondsSinceEpoch < bound } } ?? 0
+        }
+    }
+
+    /// Visits the index (into `runs`) of every run matching `filter`, in result order, taking the
+    /// candidates from the narrowest index the filter allows: a pipeline's own runs, or the
+    /// binary-searched start window of the columns.
+    private func forEachMatch(_ filter: RunFilter, _ visit: (Int32) -> Void) {
+        if let name = filter.pipelineName {
+            guard let nameID = names.existingID(name), let list = runsByName[nameID] else { return }
             var filterWithoutName = filter
             filterWithoutName.pipelineName = nil
             let isNameOnly = filterWithoutName == RunFilter(startUTCFrom: filter.startUTCFrom)
-            if isNameOnly {
-                return page(ofAll: list, from: lower, query: query, limit: limit, skip: skip, cursor: cursor)
-            }
             var position = list.count - 1
+            let lower = lowerBound(of: list, filter)
             while position >= lower {
                 let runIndex = list[position]
-                if filterWithoutName.matches(runs[Int(runIndex)].info) { consider(runIndex) }
+                if isNameOnly || filterWithoutName.matches(runs[Int(runIndex)].info) { visit(runIndex) }
                 position -= 1
             }
-            return RunPage(total: total, runs: selected, nextCursor: query.nextCursor(after: selected, totalIsBeyond: hasMore))
+            return
         }
-
-        let lower = lowStart.map { bound in partition(startColumn.count) { startColumn[$0] < bound } } ?? 0
+        // Every run that can match starts in [startFrom, endTo], since end_utc >= start_utc is not
+        // guaranteed for stored data: only the start bound narrows, the end bound is checked per run.
+        let lower = filter.startUTCFrom.map { bound in partition(startColumn.count) { startColumn[$0] < bound.microsecondsSinceEpoch } } ?? 0
         let endTo = filter.endUTCTo?.microsecondsSinceEpoch
         let minRows = filter.minRowcount ?? .min
         let maxRows = filter.maxRowcount ?? .max
@@ -239,9 +269,6 @@ public struct RunIndex: Sendable {
         let script = filter.scriptName.map { scripts.existingID($0) ?? -2 }
         let type = filter.pipelineType.map { types.existingID($0) ?? -2 }
         let environment = filter.environment.map { environments.existingID($0) ?? -2 }
-        if filter == RunFilter(startUTCFrom: filter.startUTCFrom) {
-            return page(ofAll: order, from: lower, query: query, limit: limit, skip: skip, cursor: cursor)
-        }
         // A run that ends by `endTo` started by then too (RunFilter.matches checks both).
         let upper = endTo.map { bound in partition(startColumn.count) { startColumn[$0] <= bound } } ?? startColumn.count
         var position = upper - 1
@@ -253,9 +280,14 @@ public struct RunIndex: Sendable {
             if let script, scriptColumn[position] != script { continue }
             if let type, typeColumn[position] != type { continue }
             if let environment, environmentColumn[position] != environment { continue }
-            consider(order[position])
+            visit(order[position])
         }
-        return RunPage(total: total, runs: selected, nextCursor: query.nextCursor(after: selected, totalIsBeyond: hasMore))
+    }
+
+    /// The first position in a pipeline's list that can match the filter's start bound.
+    private func lowerBound(of list: [Int32], _ filter: RunFilter) -> Int {
+        guard let bound = filter.startUTCFrom?.microsecondsSinceEpoch else { return 0 }
+        return partition(list.count) { runs[Int(list[$0])].info.startUTC.microsecondsSinceEpoch < bound }
     }
 
     /// A page when every candidate from `lower` on matches (the filter was only a name or a start

@@ -200,11 +200,13 @@ public struct SQLStatements: Sendable {
         return SQLStatement(sql: "SELECT COUNT(*) FROM \(layout.quotedTable) WHERE \(conditions.joined(separator: " AND "))", binds: builder.binds)
     }
 
-    /// Every run matching a filter, in result order, as samples.
-    public func samples(matching filter: RunFilter) -> SQLStatement {
+    /// Every run matching a filter, in result order, as history samples: start_utc,
+    /// elapsed_seconds, rowcount, and 1 or 0 for failed (decided in SQL: no strings are read).
+    public func historySamples(matching filter: RunFilter) -> SQLStatement {
         var builder = Builder(dialect: dialect)
         let conditions = whereConditions(filter, builder: &builder)
-        var sql = "SELECT \(sampleSelectList) FROM \(layout.quotedTable)"
+        let columns = [PipelineField.startUTC, .elapsedSeconds, .rowcount].map(layout.quoted).joined(separator: ", ")
+        var sql = "SELECT \(columns), \(failedRunIndicator) FROM \(layout.quotedTable)"
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         sql += " ORDER BY \(layout.quoted(.startUTC)) DESC, \(layout.quotedIDColumn) DESC"
         return SQLStatement(sql: sql, binds: builder.binds)

@@ -85,13 +85,7 @@ struct Export: AsyncParsableCommand {
         try await StartupFailure.reporting {
             let configuration = try ServiceConfiguration.resolve(flags: storage.flags, environment: ProcessInfo.processInfo.environment)
             // stdout may carry the export itself: log to stderr.
-            let level = configuration.logLevel
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = level
-                return handler
-            }
-            let logger = Logger(label: "pipeline-service.export")
+            let logger = bootstrapLogging(level: configuration.logLevel, label: "pipeline-service.export", toStandardError: true)
             let destination = try ExportDestination(path: output)
             let (format, pageSize) = (RunExportFormat(rawValue: self.format.lowercased()) ?? .ndjson, self.pageSize)
             do {

@@ -117,12 +117,18 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// Sets up swift-log once for the process and returns the service's logger.
-func bootstrapLogging(level: Logger.Level, format: LogFormat = .text) -> Logger {
+/// Sets up swift-log once for the process and returns a logger named `label`. Commands whose
+/// standard output carries data (an export, a result line) log text to standard error instead.
+func bootstrapLogging(
+    level: Logger.Level,
+    format: LogFormat = .text,
+    label name: String = "pipeline-service",
+    toStandardError: Bool = false
+) -> Logger {
     LoggingSystem.bootstrap { label in
         switch format {
         case .text:
-            var handler = StreamLogHandler.standardOutput(label: label)
+            var handler = toStandardError ? StreamLogHandler.standardError(label: label) : StreamLogHandler.standardOutput(label: label)
             handler.logLevel = level
             return handler
         case .json:
@@ -131,7 +137,7 @@ func bootstrapLogging(level: Logger.Level, format: LogFormat = .text) -> Logger 
             return handler
         }
     }
-    var logger = Logger(label: "pipeline-service")
+    var logger = Logger(label: name)
     logger.logLevel = level
     return logger
 }

@@ -49,13 +49,7 @@ struct Prune: AsyncParsableCommand {
         try await StartupFailure.reporting {
             let configuration = try ServiceConfiguration.resolve(flags: storage.flags, environment: ProcessInfo.processInfo.environment)
             // stdout carries the result line: log to stderr.
-            let level = configuration.logLevel
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = level
-                return handler
-            }
-            let logger = Logger(label: "pipeline-service.prune")
+            let logger = bootstrapLogging(level: configuration.logLevel, label: "pipeline-service.prune", toStandardError: true)
             let cutoff = period.cutoff(now: ServiceConfiguration.systemClock())
             let (dryRun, batchSize) = (self.dryRun, self.batchSize)
             let count = try await withRepository(configuration.backend, logger: logger) { repository in

@@ -255,25 +255,10 @@ struct ExportStorageDownTests {
 }
 
 /// A repository whose history reads fail as a backend that is down fails them.
-private struct UnavailableRuns: PipelineRunRepository {
+private struct UnavailableRuns: ForwardingRepository {
     let base: any PipelineRunRepository
 
-    var backendName: String { base.backendName }
-    func insert(_ run: PipelineInfo) async throws -> InsertOutcome { try await base.insert(run) }
-    func insert(contentsOf runs: [PipelineInfo]) async throws -> [InsertOutcome] { try await base.insert(contentsOf: runs) }
     func runs(matching query: RunQuery) async throws -> RunPage { throw StorageError.unavailable("database not answering") }
-    func summaries() async throws -> [PipelineSummary] { try await base.summaries() }
-    func run(dateCode: String) async throws -> PipelineInfo? { try await base.run(dateCode: dateCode) }
-    func checkHealth() async throws { try await base.checkHealth() }
-    func recentSamples(of signature: PipelineSignature, limit: Int) async throws -> [RunSample] {
-        try await base.recentSamples(of: signature, limit: limit)
-    }
-    func countRuns(of signature: PipelineSignature, since: UTCInstant) async throws -> Int { try await base.countRuns(of: signature, since: since) }
-    func samples(matching filter: RunFilter) async throws -> [RunSample] { try await base.samples(matching: filter) }
-    func countRuns(startedBefore cutoff: UTCInstant) async throws -> Int { try await base.countRuns(startedBefore: cutoff) }
-    func deleteRuns(startedBefore cutoff: UTCInstant, limit: Int) async throws -> Int {
-        try await base.deleteRuns(startedBefore: cutoff, limit: limit)
-    }
 }
 
 /// The largest batch allowed.

@@ -80,7 +80,7 @@ struct RetentionContractTests {
                     let expected: PipelineInfo? = run.startUTC >= Self.cutoff ? run : nil
                     #expect(try await repository.run(dateCode: run.dateCode) == expected)
                 }
-                #expect(try await repository.samples(matching: RunFilter()) == all.map { RunSample($0.info) })
+                #expect(try await repository.historySamples(matching: RunFilter()) == all.map { HistorySample($0.info) })
                 for signature in Set(runs.map(\.signature)).sorted().prefix(8) {
                     let expected = all.filter { $0.info.signature == signature }.prefix(5).map { RunSample($0.info) }
                     #expect(try await repository.recentSamples(of: signature, limit: 5) == Array(expected))

@@ -78,14 +78,14 @@ final class InsightService<Repository: PipelineRunRepository>: Sendable {
     {
         var fetched = filter
         fetched.startUTCFrom = from
-        let samples = try await repository.samples(matching: fetched)
+        let samples = try await repository.historySamples(matching: fetched)
         var lower = from
         if lower == nil, let latest = to ?? samples.first?.startUTC, let earliest = samples.last?.startUTC {
             // Without a start, history begins at the earliest run, but not more than the default span back.
             let span = HistoryDefaults.span(bucket)
             lower = max(earliest, UTCInstant(microsecondsSinceEpoch: latest.microsecondsSinceEpoch &- span))
         }
-        return try RunHistory(samples: samples, bucket: bucket, zone: zone, from: lower, to: to, pipelineName: filter.pipelineName)
+        return try RunHistory(historySamples: samples, bucket: bucket, zone: zone, from: lower, to: to, pipelineName: filter.pipelineName)
     }
 
     private func report(for summary: PipelineSummary, now: UTCInstant) async throws -> PipelineReport {

@@ -43,8 +43,8 @@ struct MeasuredRepository<Base: PipelineRunRepository>: PipelineRunRepository {
         try await measure(.countRuns) { try await base.countRuns(of: signature, since: since) }
     }
 
-    func samples(matching filter: RunFilter) async throws -> [RunSample] {
-        try await measure(.samples) { try await base.samples(matching: filter) }
+    func historySamples(matching filter: RunFilter) async throws -> [HistorySample] {
+        try await measure(.historySamples) { try await base.historySamples(matching: filter) }
     }
 
     func countRuns(startedBefore cutoff: UTCInstant) async throws -> Int {

@@ -82,7 +82,7 @@ enum StorageOperation: String, Sendable, CaseIterable {
     case runByDateCode = "run_by_date_code"
     case recentSamples = "recent_samples"
     case countRuns = "count_runs"
-    case samples
+    case historySamples = "history_samples"
     case countRunsBefore = "count_runs_before"
     case deleteRuns = "delete_runs"
     case health

@@ -102,8 +102,8 @@ public final class JSONLRunRepository: PipelineRunRepository {
         index.lock.withLock { $0.countRuns(of: signature, since: since) }
     }
 
-    public func samples(matching filter: RunFilter) async throws -> [RunSample] {
-        index.lock.withLock { $0.evaluate(RunQuery(filter: filter, paging: .all)).runs.map { RunSample($0.info) } }
+    public func historySamples(matching filter: RunFilter) async throws -> [HistorySample] {
+        index.lock.withLock { $0.historySamples(matching: filter) }
     }
 
     public func checkHealth() async throws {

@@ -156,11 +156,18 @@ public struct PostgresRunRepository: PipelineRunRepository {
         }
     }
 
-    public func samples(matching filter: RunFilter) async throws -> [RunSample] {
+    public func historySamples(matching filter: RunFilter) async throws -> [HistorySample] {
         let schema = try schema.current()
         let logger = connections.logger
         return try await connections.withConnection("read run history") { connection in
-            try await connection.rows(schema.statements.samples(matching: filter).postgresQuery, logger: logger).map(RunSample.init(row:))
+            var samples: [HistorySample] = []
+            for try await (startUTC, elapsedSeconds, rowcount, failed) in try await connection.query(
+                schema.statements.historySamples(matching: filter).postgresQuery,
+                logger: logger
+            ).decode((PostgresInstant, Double, Int64, Int32).self) {
+                samples.append(HistorySample(startUTC: startUTC.instant, elapsedSeconds: elapsedSeconds, rowcount: rowcount, isFailed: failed != 0))
+            }
+            return samples
         }
     }
 

@@ -99,20 +99,3 @@ extension PipelineSignature {
         )
     }
 }
-
-extension SignatureAggregate {
-    /// `add(_:)` for a run read back as a sample: the same totals from the same fields.
-    mutating func add(_ sample: RunSample) {
-        totalRuns += 1
-        lastRun = max(lastRun, sample.startUTC)
-        if sample.elapsedSeconds > 0 {
-            positiveDurationSum += sample.elapsedSeconds
-            positiveDurationCount += 1
-        }
-        if sample.rowcount > 0 {
-            positiveRowcountSum += sample.rowcount
-            positiveRowcountCount += 1
-        }
-        if sample.isFailed { failedRuns += 1 }
-    }
-}

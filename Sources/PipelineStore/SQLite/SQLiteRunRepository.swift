@@ -138,8 +138,8 @@ public struct SQLiteRunRepository: PipelineRunRepository {
         try await read { tables, db in try tables.count(tables.statements.countRuns(of: signature, since: since), in: db) }
     }
 
-    public func samples(matching filter: RunFilter) async throws -> [RunSample] {
-        try await read { tables, db in try tables.samples(tables.statements.samples(matching: filter), in: db) }
+    public func historySamples(matching filter: RunFilter) async throws -> [HistorySample] {
+        try await read { tables, db in try tables.historySamples(tables.statements.historySamples(matching: filter), in: db) }
     }
 
     public func checkHealth() async throws {
@@ -271,6 +271,25 @@ extension SQLiteTables {
     /// The samples a statement of `SQLStatements.sampleSelectList` selects.
     func samples(_ statement: SQLStatement, in db: Database) throws -> [RunSample] {
         try Row.fetchAll(db.cachedStatement(sql: statement.sql), arguments: statement.arguments).map(RunSample.init(row:))
+    }
+
+    /// The history samples a statement of `SQLStatements.historySamples(matching:)` selects, read
+    /// straight from a cursor (no row copies).
+    func historySamples(_ statement: SQLStatement, in db: Database) throws -> [HistorySample] {
+        var samples: [HistorySample] = []
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: statement.sql), arguments: statement.arguments)
+        while let row = try rows.next() {
+            let values = StoredValues(row, subject: "a run sample")
+            samples.append(
+                HistorySample(
+                    startUTC: try values.instant(0, "start_utc"),
+                    elapsedSeconds: try values.double(1, "elapsed_seconds"),
+                    rowcount: try values.integer(2, "rowcount"),
+                    isFailed: try values.integer(3, "status") != 0
+                )
+            )
+        }
+        return samples
     }
 
     func count(_ statement: SQLStatement, in db: Database) throws -> Int {
