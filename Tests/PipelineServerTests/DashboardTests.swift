@@ -74,7 +74,12 @@ struct DashboardRendererTests {
 
     static func page(_ pipeline: DashboardPipeline, history: RunHistoryTable? = nil, links: DashboardLinks = links) -> String {
         let table = history ?? RunHistoryTable(content: .page(RunPage(total: 0, runs: []), RunQuery()), parameters: [])
-        return PipelinePage.render(pipeline: pipeline, settings: .standard, history: table, now: now, links: links)
+        let daily = DailyRuns(
+            history: RunHistory(bucketSize: .day, zoneName: "UTC", buckets: []),
+            link: links.basePath + "/pipelines/history",
+            isExact: true
+        )
+        return PipelinePage.render(pipeline: pipeline, settings: .standard, history: table, daily: daily, now: now, links: links)
     }
 
     /// The rows of the overview table, in order, as (health, pipeline name) pairs.

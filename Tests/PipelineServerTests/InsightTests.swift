@@ -191,6 +191,39 @@ struct InsightTests {
         }
     }
 
+    @Test("The pipeline page's runs per day are the buckets of /pipelines/history", arguments: Backend.underTest)
+    func dashboardDailyRunsMatchHistory(backend: Backend) async throws {
+        let runs = Self.dataset
+        try await withApp(backend, configuration: Self.configuration) { client, fixture in
+            _ = try await fixture.repository.insert(contentsOf: runs)
+            let page = try await client.get("/ui/pipeline?pipeline_name=failing&script_name=failing.py&pipeline_type=batch&environment=prod")
+            #expect(page.status == .ok)
+            // The bars: one <g> per day with its numbers.
+            let bars = page.text.components(separatedBy: "<g class=\"day\" ").dropFirst().map { bar -> (String, Int, Int) in
+                func attribute(_ name: String) -> String {
+                    bar.components(separatedBy: "\(name)=\"").dropFirst().first?.components(separatedBy: "\"").first ?? ""
+                }
+                return (attribute("data-day"), Int(attribute("data-runs")) ?? -1, Int(attribute("data-failed")) ?? -1)
+            }
+            #expect(bars.count == 30)
+            // The page links the JSON it draws; that answer has the same buckets.
+            let link = try #require(
+                page.text.components(separatedBy: "href=\"").first { $0.hasPrefix("/pipelines/history?") }?.components(separatedBy: "\"").first
+            )
+            let history = try await client.get(link.replacingOccurrences(of: "&amp;", with: "&"))
+            #expect(history.status == .ok)
+            let buckets = (try history.json)["buckets"]?.arrayValue ?? []
+            let expected = buckets.map { bucket in
+                (String(bucket["start_local"]?.string?.prefix(10) ?? ""), bucket["runs"]?.int ?? -2, bucket["failed_runs"]?.int ?? -2)
+            }
+            #expect(bars.map(\.0) == expected.map(\.0))
+            #expect(bars.map(\.1) == expected.map(\.1))
+            #expect(bars.map(\.2) == expected.map(\.2))
+            #expect(bars.map(\.1).reduce(0, +) == 40)
+            #expect(bars.map(\.2).reduce(0, +) == 1)
+        }
+    }
+
     @Test("Bad history parameters are 422s naming the parameter")
     func historyValidation() async throws {
         try await withApp(.jsonl, configuration: Self.configuration) { client, fixture in

@@ -33,6 +33,7 @@ enum PipelinePage {
         pipeline: DashboardPipeline,
         settings: InsightSettings,
         history: RunHistoryTable,
+        daily: DailyRuns,
         now: UTCInstant,
         links: DashboardLinks
     )
@@ -49,6 +50,7 @@ enum PipelinePage {
         body += callouts(pipeline, now: now)
         body += cards(pipeline, now: now)
         body += charts(pipeline, settings: settings, now: now)
+        body += dailySection(daily)
         body += historySection(signature: signature, history: history, links: links)
         return DashboardPage.document(title: "\(name) — pipeline runs", links: links, body: body)
     }
@@ -170,6 +172,45 @@ enum PipelinePage {
             out += "</section>"
         }
         return out + "</div>\n"
+    }
+
+    /// Runs per day as bars (failed runs in red), each bar carrying the numbers of its
+    /// `/pipelines/history` bucket, with a link to that JSON.
+    private static func dailySection(_ daily: DailyRuns) -> String {
+        let buckets = daily.history.buckets
+        guard !buckets.isEmpty else { return "" }
+        let (width, height) = (1000.0, 64.0)
+        let most = Double(max(1, buckets.map(\.runs).max() ?? 1))
+        let step = width / Double(buckets.count)
+        var out = "<section class=\"panel daily\"><h2>Runs per day (UTC), last \(buckets.count) days</h2>"
+        out += "<svg viewBox=\"0 0 \(SVGNumber.text(width)) \(SVGNumber.text(height + 12))\" width=\"100%\" role=\"img\" aria-label=\"Runs per day\">"
+        for (index, bucket) in buckets.enumerated() {
+            let day = String(bucket.localStart.description.prefix(10))
+            let x = Double(index) * step + step * 0.1
+            let total = height * Double(bucket.runs) / most
+            let failed = height * Double(bucket.failedRuns) / most
+            let average = bucket.avgDuration.map { ", average \(DashboardFormat.measure(.duration, $0))" } ?? ""
+            out += "<g class=\"day\" data-day=\"\(day)\" data-runs=\"\(bucket.runs)\" data-failed=\"\(bucket.failedRuns)\">"
+            out += "<title>\(day): \(bucket.runs) runs, \(bucket.failedRuns) failed\(HTML.escape(average))</title>"
+            out += "<rect x=\"\(SVGNumber.text(x))\" y=\"\(SVGNumber.text(height - total))\" width=\"\(SVGNumber.text(step * 0.8))\" "
+            out += "height=\"\(SVGNumber.text(total))\" fill=\"#94a3b8\"/>"
+            if bucket.failedRuns > 0 {
+                out += "<rect x=\"\(SVGNumber.text(x))\" y=\"\(SVGNumber.text(height - failed))\" width=\"\(SVGNumber.text(step * 0.8))\" "
+                out += "height=\"\(SVGNumber.text(failed))\" fill=\"#dc2626\"/>"
+            }
+            out += "</g>"
+        }
+        for (index, anchor) in [(0, "start"), (buckets.count - 1, "end")] {
+            let x = index == 0 ? 0 : width
+            out += "<text x=\"\(SVGNumber.text(x))\" y=\"\(SVGNumber.text(height + 10))\" font-size=\"9\" fill=\"#64748b\" text-anchor=\"\(anchor)\">"
+            out += "\(buckets[index].localStart.description.prefix(10))</text>"
+        }
+        out += "</svg><p class=\"note\">Most in a day: \(Int(most)). "
+        if !daily.isExact {
+            out += "Counts every run of this pipeline name whose other fields match where this signature has a value. "
+        }
+        out += "<a href=\"\(HTML.escape(daily.link))\">as JSON</a> (the same numbers from <code>/pipelines/history</code>).</p></section>\n"
+        return out
     }
 
     private static func historySection(signature: PipelineSignature, history: RunHistoryTable, links: DashboardLinks) -> String {

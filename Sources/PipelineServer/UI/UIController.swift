@@ -51,10 +51,12 @@ struct UIController<Repository: PipelineRunRepository, Context: RequestContext>:
             return Self.html(html, status: .notFound)
         }
         let history = try await RunHistoryTable.load(signature: signature, parameters: parameters, from: repository)
+        let daily = try await DailyRuns.load(signature: signature, insights: insights, links: links)
         let html = PipelinePage.render(
             pipeline: DashboardPipeline(summary: report.summary, recent: report.recent),
             settings: insights.settings,
             history: history,
+            daily: daily,
             now: insights.now(),
             links: links
         )
@@ -67,5 +69,43 @@ struct UIController<Repository: PipelineRunRepository, Context: RequestContext>:
             headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
             body: .init(byteBuffer: ByteBuffer(string: text))
         )
+    }
+}
+
+/// The last 30 days of a signature's runs in day buckets: exactly what `/pipelines/history`
+/// answers for the same filter (the link the page shows), so the two can be compared.
+struct DailyRuns: Sendable {
+    static let days = 30
+
+    var history: RunHistory
+    /// The `/pipelines/history` URL with the same parameters.
+    var link: String
+    /// False when the signature has a null field, which the history filter cannot ask for: the
+    /// buckets then hold every run of the name whose other set fields match.
+    var isExact: Bool
+
+    static func load<Repository: PipelineRunRepository>(
+        signature: PipelineSignature,
+        insights: InsightService<Repository>,
+        links: DashboardLinks
+    ) async throws -> DailyRuns {
+        let day: Int64 = 86_400_000_000
+        let now = insights.now().microsecondsSinceEpoch
+        let today = now - ((now % day) + day) % day
+        let from = UTCInstant(microsecondsSinceEpoch: today - Int64(days - 1) * day)
+        let to = UTCInstant(microsecondsSinceEpoch: now)
+        // The history endpoint reads an empty parameter as absent; so does this filter.
+        let set: (String?) -> String? = { $0?.isEmpty == false ? $0 : nil }
+        let filter = RunFilter(
+            pipelineName: set(signature.pipelineName),
+            scriptName: set(signature.scriptName),
+            pipelineType: set(signature.pipelineType),
+            environment: set(signature.environment)
+        )
+        let history = try await insights.history(filter: filter, bucket: .day, zone: FixedUTCOffset.utc, from: from, to: to)
+        var parameters = DashboardLinks.signatureParameters(signature).filter { !$0.value.isEmpty }
+        parameters += [("bucket", "day"), ("start_utc", from.description), ("end_utc", to.description)]
+        let exact = [filter.pipelineName, filter.scriptName, filter.pipelineType, filter.environment].allSatisfy { $0 != nil }
+        return DailyRuns(history: history, link: DashboardLinks.url(links.basePath + "/pipelines/history", parameters), isExact: exact)
     }
 }
