@@ -8,19 +8,8 @@ import Testing
 struct ExportCommandTests {
     /// Runs the executable to completion; stdout and the exit status.
     static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ServiceProcess.executable)
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        for key in environment.keys where key.hasPrefix("PIPELINE_") { environment[key] = nil }
-        process.environment = environment
-        let stdout = Pipe()
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try ServiceProcess.runToCompletion(arguments)
+        return (result.status, result.stdout)
     }
 
     @Test("Export to a file holds every run in result order, and imports elsewhere into the same runs")

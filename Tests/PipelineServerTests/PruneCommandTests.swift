@@ -9,21 +9,7 @@ import Testing
 struct PruneCommandTests {
     /// Runs the executable to completion; the exit status, stdout and stderr.
     static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ServiceProcess.executable)
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        for key in environment.keys where key.hasPrefix("PIPELINE_") { environment[key] = nil }
-        process.environment = environment
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        let errors = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: errors, as: UTF8.self))
+        try ServiceProcess.runToCompletion(arguments)
     }
 
     /// Random runs that started `5 + 10·i` days ago (never close to a 90-day cutoff), in random order.
