@@ -109,8 +109,11 @@ public struct SQLStatements: Sendable {
         if case .after(let position, _) = query.paging {
             let start = layout.quoted(.startUTC)
             let id = layout.quotedIDColumn
+            // (start, id) < (p, s), written so that its first half is a plain range on start_utc: both
+            // planners seek the start index there instead of scanning every run before the cursor.
+            conditions.append("\(start) <= \(builder.bind(.instant(position.startUTC)))")
             conditions.append(
-                "(\(start) < \(builder.bind(.instant(position.startUTC))) OR (\(start) = \(builder.bind(.instant(position.startUTC))) AND \(id) < \(builder.bind(.integer(position.sequence)))))"
+                "(\(start) < \(builder.bind(.instant(position.startUTC))) OR \(id) < \(builder.bind(.integer(position.sequence))))"
             )
         }
         var sql = "SELECT \(selectList) FROM \(layout.quotedTable)"
