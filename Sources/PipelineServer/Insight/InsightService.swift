@@ -28,8 +28,8 @@ final class InsightService<Repository: PipelineRunRepository>: Sendable {
     private struct CachedSignature: Sendable {
         var version: PipelineSummary
         var recent: [RunSample]
-        var insight: PipelineInsight?
-        var computedAt: UTCInstant?
+        var insight: PipelineInsight
+        var computedAt: UTCInstant
     }
 
     init(
@@ -57,8 +57,12 @@ final class InsightService<Repository: PipelineRunRepository>: Sendable {
         for summary in summaries {
             reports.append(try await report(for: summary, now: now))
         }
-        let known = Set(summaries.map(\.signature))
-        cache.withLock { entries in entries = entries.filter { known.contains($0.key) } }
+        // Signatures only disappear when a prune deletes all their runs: drop those entries then.
+        cache.withLock { entries in
+            guard entries.count > summaries.count else { return }
+            let known = Set(summaries.map(\.signature))
+            entries = entries.filter { known.contains($0.key) }
+        }
         return reports
     }
 
@@ -92,13 +96,13 @@ final class InsightService<Repository: PipelineRunRepository>: Sendable {
         let signature = summary.signature
         var version = summary
         version.insight = nil
-        if let cached = cache.withLock({ $0[signature] }), cached.version == version, let insight = cached.insight, cached.computedAt == now {
-            return PipelineReport(summary: with(summary, insight), recent: cached.recent)
+        let cached = cache.withLock { $0[signature] }.flatMap { $0.version == version ? $0 : nil }
+        if let cached, cached.computedAt == now {
+            return PipelineReport(summary: with(summary, cached.insight), recent: cached.recent)
         }
-        let cachedRecent = cache.withLock { $0[signature] }.flatMap { $0.version == version ? $0.recent : nil }
         let recent: [RunSample]
-        if let cachedRecent {
-            recent = cachedRecent
+        if let cached {
+            recent = cached.recent
         } else {
             recent = try await repository.recentSamples(of: signature, limit: settings.window)
         }
