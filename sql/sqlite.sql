@@ -1,6 +1,6 @@
 -- Reference DDL for the SQLite backend (PIPELINE_BACKEND=sqlite), for the default table name
 -- PIPELINE_TABLE=pipeline_runs. The service creates exactly this itself, as GRDB migrations named
--- "pipeline_runs/v1-create-runs" … "pipeline_runs/v4-add-status-exit-code" (recorded in grdb_migrations),
+-- "pipeline_runs/v1-create-runs" … "pipeline_runs/v5-covering-indexes" (recorded in grdb_migrations),
 -- when the table does not exist yet. A table it did not create, or one given a PIPELINE_COLUMN_MAP,
 -- is never created or altered: it only needs these columns (under any names the map gives); without
 -- "status" and "exit_code" it runs without them and says so once at start-up.
@@ -32,11 +32,7 @@ CREATE TABLE "pipeline_runs" (
 -- which SQLite records by appending them to this statement, as here:
 , "status" TEXT, "exit_code" INTEGER);
 
--- History in result order (start_utc descending, id descending), with or without a start_utc bound.
-CREATE INDEX "pipeline_runs_by_start" ON "pipeline_runs" ("start_utc", "id");
-
--- History of one pipeline.
-CREATE INDEX "pipeline_runs_by_name" ON "pipeline_runs" ("pipeline_name", "start_utc", "id");
+-- v1 also created "pipeline_runs_by_start" and "pipeline_runs_by_name", which v5 rebuilds (below).
 
 -- Idempotency: one run per (pipeline_name, date_code). NULL names never collide, so runs without a
 -- pipeline_name are never merged.
@@ -64,3 +60,12 @@ CREATE TABLE "pipeline_runs_summary" (
 -- pipeline_runs/v3-index-rowcount
 -- Row count ranges (min_rowcount / max_rowcount) without a scan of the whole table.
 CREATE INDEX "pipeline_runs_by_rowcount" ON "pipeline_runs" ("rowcount", "start_utc", "id");
+
+-- pipeline_runs/v5-covering-indexes
+-- History in result order (start_utc descending, id descending), with or without a start_utc bound;
+-- end_utc and rowcount let a time window or row count range be checked in the index itself.
+CREATE INDEX "pipeline_runs_by_start" ON "pipeline_runs" ("start_utc", "id", "end_utc", "rowcount");
+
+-- History of one pipeline, covering: counts, history samples and filtered pages of one pipeline
+-- read every column they test from the index, not from rows spread among all other pipelines' rows.
+CREATE INDEX "pipeline_runs_by_name" ON "pipeline_runs" ("pipeline_name", "start_utc", "id", "environment", "script_name", "pipeline_type", "rowcount", "elapsed_seconds", "end_utc", "status", "exit_code");

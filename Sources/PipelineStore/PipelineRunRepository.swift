@@ -59,11 +59,17 @@ public protocol PipelineRunRepository: Sendable {
     /// service owns, or checks that a mapped table has every column. Throws a
     /// ``ConfigurationError`` naming the setting when the storage cannot be used.
     func prepare() async throws
+
+    /// Brings what the database plans queries with up to date after a bulk load (`import`,
+    /// `migrate`): the planner's statistics, and on PostgreSQL the visibility map that lets a
+    /// covering index answer without reading the table. Only on tables the service owns.
+    func refreshStatistics() async throws
 }
 
 extension PipelineRunRepository {
     public var services: [any Service] { [] }
     public func prepare() async throws {}
+    public func refreshStatistics() async throws {}
 }
 
 /// What an insert did.

@@ -25,9 +25,11 @@ struct Import: AsyncParsableCommand {
             let file = self.file
             let importer = RunImporter(batchSize: batchSize)
             let report = try await withRepository(configuration.backend, logger: logger) { repository in
-                try await importer.importFile(at: file, into: repository) { report in
+                let report = try await importer.importFile(at: file, into: repository) { report in
                     FileHandle.standardError.write(Data("\r\(report.linesRead) lines read, \(report.created) stored".utf8))
                 }
+                if report.created > 0 { try await repository.refreshStatistics() }
+                return report
             }
             FileHandle.standardError.write(Data("\n".utf8))
             print("import \(file): \(report)")

@@ -35,9 +35,11 @@ struct Migrate: AsyncParsableCommand {
             let migrator = RunMigrator(batchSize: batchSize)
             let report = try await withRepository(from, logger: logger) { source in
                 try await withRepository(to, logger: logger) { destination in
-                    try await migrator.migrate(from: source, to: destination) { report in
+                    let report = try await migrator.migrate(from: source, to: destination) { report in
                         FileHandle.standardError.write(Data("\r\(report.copied + report.alreadyPresent) of \(report.sourceRuns) runs".utf8))
                     }
+                    if report.copied > 0 { try await destination.refreshStatistics() }
+                    return report
                 }
             }
             FileHandle.standardError.write(Data("\n".utf8))

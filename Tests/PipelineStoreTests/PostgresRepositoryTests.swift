@@ -599,5 +599,5 @@ struct PostgresConfigurationTests {
 
 /// The migrations a table the service owns has after `prepare()`, in order.
 enum PostgresMigrationNames {
-    static let all = ["1_create_runs_and_summary", "2_index_rowcount", "3_add_status_exit_code"]
+    static let all = ["1_create_runs_and_summary", "2_index_rowcount", "3_add_status_exit_code", "4_covering_indexes"]
 }

@@ -124,6 +124,63 @@ struct RepositoryContractTests {
         }
     }
 
+    @Test("Concurrent single writes of new, repeated, conflicting and unnamed runs each get their own outcome", arguments: Backend.underTest)
+    func concurrentMixedWritesGetTheirOwnOutcomes(backend: Backend) async throws {
+        try await withFixture(backend) { fixture in
+            let repository = fixture.repository
+            var generator = RandomRuns(seed: 77)
+            let stored = generator.runs(40).enumerated().map { index, run in
+                var named = run
+                named.pipelineName = "stored_\(index % 4)"
+                return named
+            }
+            _ = try await repository.insert(contentsOf: stored)
+            let fresh = generator.runs(60).enumerated().map { index, run in
+                var named = run
+                // Some of an existing signature's pipelines, some new ones, some without a name (never merged).
+                named.pipelineName = index % 5 == 0 ? nil : (index % 2 == 0 ? "stored_\(index % 4)" : "fresh_\(index % 3)")
+                named.dateCode = "fresh-\(index)"
+                return named
+            }
+            let conflicting = stored.prefix(10).map { run in
+                var changed = run
+                changed.pid += 1
+                return changed
+            }
+            // Every fresh run twice, every stored run again, and changed copies of stored runs, all at once.
+            let writes = fresh + fresh + stored + conflicting
+            let results = await withTaskGroup(of: (Int, Result<InsertOutcome, any Error>).self) { group in
+                for (index, run) in writes.enumerated() {
+                    group.addTask {
+                        do { return (index, .success(try await repository.insert(run))) } catch { return (index, .failure(error)) }
+                    }
+                }
+                return await group.reduce(into: [Int: Result<InsertOutcome, any Error>]()) { $0[$1.0] = $1.1 }
+            }
+            let all = try await repository.runs(matching: RunQuery(paging: .all))
+            #expect(all.total == stored.count + fresh.count + fresh.filter { $0.pipelineName == nil }.count)
+            for (index, run) in writes.enumerated() {
+                switch results[index] {
+                case .success(let outcome):
+                    #expect(outcome.storedRun.info == run)
+                    #expect(all.runs.contains(outcome.storedRun), "write \(index) returned the run as stored")
+                    if index >= 2 * fresh.count { #expect(!outcome.isCreated, "a stored run is not stored again") }
+                case .failure(let error):
+                    #expect(index >= 2 * fresh.count + stored.count, "only changed copies fail: \(error)")
+                    #expect((error as? StorageError)?.conflictingKey == run.runKey)
+                case nil:
+                    Issue.record("write \(index) has no result")
+                }
+            }
+            #expect(results.values.filter { if case .failure = $0 { true } else { false } }.count == conflicting.count)
+            let created = writes.indices.filter { if case .success(let outcome) = results[$0] { outcome.isCreated } else { false } }
+            #expect(created.count == fresh.count + fresh.filter { $0.pipelineName == nil }.count)
+            // Totals are added in insertion order (sequence order), exactly as one insert after another.
+            let inInsertionOrder = all.runs.sorted { $0.sequence < $1.sequence }.map(\.info)
+            #expect(try await repository.summaries() == PipelineSummary.summarize(inInsertionOrder))
+        }
+    }
+
     @Test("Instants written with offsets filter and order as instants", arguments: Backend.underTest)
     func offsetsCompareAsInstants(backend: Backend) async throws {
         try await withFixture(backend) { fixture in

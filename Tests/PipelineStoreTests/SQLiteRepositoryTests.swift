@@ -17,7 +17,7 @@ struct SQLiteRepositoryTests {
         try await withSQLiteFixture { fixture in
             let expected = [
                 "pipeline_runs/v1-create-runs", "pipeline_runs/v2-create-summary", "pipeline_runs/v3-index-rowcount",
-                "pipeline_runs/v4-add-status-exit-code",
+                "pipeline_runs/v4-add-status-exit-code", "pipeline_runs/v5-covering-indexes",
             ]
             #expect(try inspect(fixture) { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") } == expected)
             let first = try await fixture.repository.insert(Self.run(code: "a"))
@@ -96,8 +96,9 @@ struct SQLiteRepositoryTests {
             #expect(
                 identifiers == [
                     "other_runs/v1-create-runs", "other_runs/v2-create-summary", "other_runs/v3-index-rowcount",
-                    "other_runs/v4-add-status-exit-code", "pipeline_runs/v1-create-runs", "pipeline_runs/v2-create-summary",
-                    "pipeline_runs/v3-index-rowcount", "pipeline_runs/v4-add-status-exit-code",
+                    "other_runs/v4-add-status-exit-code", "other_runs/v5-covering-indexes", "pipeline_runs/v1-create-runs",
+                    "pipeline_runs/v2-create-summary",
+                    "pipeline_runs/v3-index-rowcount", "pipeline_runs/v4-add-status-exit-code", "pipeline_runs/v5-covering-indexes",
                 ]
             )
         }

@@ -6,9 +6,12 @@ import PostgresNIO
 /// on its own: a write that fails (a conflict in a batch) rolls back to its savepoint and the
 /// others still commit.
 ///
-/// A single run on a table the service owns needs no savepoint: its insert cannot fail on a
-/// stored key (`ON CONFLICT DO NOTHING`), so a conflict writes nothing to undo; it is one
-/// statement (insert and summary together), one round trip instead of four.
+/// On a table the service owns nothing needs a savepoint, since an insert skips a stored key
+/// (`ON CONFLICT DO NOTHING`) and so writes nothing to undo on a conflict:
+/// - one run alone is one statement (insert and summary together);
+/// - a group of single runs, or one batch, is one multi-row insert plus one locking read and one
+///   write of the summary rows it touches (`insertGroup`), whatever its size.
+/// Other groups (batches among other writes, tables the service does not own) go write by write.
 struct PostgresBatchWriter: Sendable {
     let connections: PostgresConnections
     let schema: PostgresSchemaSlot
@@ -19,6 +22,16 @@ struct PostgresBatchWriter: Sendable {
             let logger = connections.logger
             return try await connections.withConnection("insert") { connection in
                 try await connection.inTransaction("BEGIN", logger: logger) { connection in
+                    if let summary = schema.summary {
+                        if requests.count == 1, case .all(let runs) = requests[0] {
+                            // A batch alone: its first failure rolls back the whole transaction.
+                            let results = try await insertGroup(runs, schema: schema, summary: summary, on: connection)
+                            return [.success(try results.map { try $0.get() })]
+                        }
+                        if requests.count > 1, let runs = Self.singleRuns(requests) {
+                            return try await insertGroup(runs, schema: schema, summary: summary, on: connection).map { $0.map { [$0] } }
+                        }
+                    }
                     // One write alone needs no savepoint: its failure rolls back the whole transaction.
                     if requests.count == 1 {
                         return [.success(try await insert(requests[0].runs, schema: schema, on: connection))]
@@ -42,6 +55,111 @@ struct PostgresBatchWriter: Sendable {
             let failure = connections.storageError(for: error, during: "insert")
             return requests.map { _ in .failure(failure) }
         }
+    }
+
+    /// The runs of a group made only of single-run writes, in order; nil when a batch is among them.
+    static func singleRuns(_ requests: [WriteRequest]) -> [PipelineInfo]? {
+        var runs: [PipelineInfo] = []
+        runs.reserveCapacity(requests.count)
+        for request in requests {
+            guard case .one(let run) = request else { return nil }
+            runs.append(run)
+        }
+        return runs
+    }
+
+    /// Runs per multi-row insert: 19 binds each stays far below PostgreSQL's 65,535.
+    static let rowsPerInsert = 1000
+
+    /// Runs on a table the service owns, with a fixed number of round trips per group instead of
+    /// one per run: one multi-row insert (per thousand runs) that skips stored keys, one locking read
+    /// of the touched summary rows, one write of their new totals. Totals are added one run at a
+    /// time in Swift, in the order of `runs`, so they stay bit for bit what one insert after another gives.
+    ///
+    /// A run not inserted was stored before (or earlier in `runs`): identical → existing,
+    /// different → a conflict, that run's result alone. Any other failure throws.
+    private func insertGroup(
+        _ incoming: [PipelineInfo],
+        schema: PostgresSchema,
+        summary: PostgresSummaryTable,
+        on connection: PostgresConnection
+    ) async throws -> [Result<InsertOutcome, any Error>] {
+        let logger = connections.logger
+        let runs = incoming.map(schema.layout.storable)
+        // The lock the totals' update will need, taken before any row lock: a prune holds the table
+        // in a mode that excludes it, so taking it only at the update, after locking rows the prune
+        // is about to update, would deadlock.
+        try await connection.execute(summary.lockForWriting, logger: logger)
+        var keyedIDs: [RunKey: Int64] = [:]
+        var unkeyedIDs: [Int64] = []
+        var start = 0
+        while start < runs.count {
+            let end = min(start + Self.rowsPerInsert, runs.count)
+            let rows = try await connection.query(schema.insertSkippingStoredKeys(runs[start..<end]), logger: logger)
+            for try await (id, pipelineName, dateCode) in rows.decode((Int64, String?, String).self) {
+                if let pipelineName {
+                    keyedIDs[RunKey(pipelineName: pipelineName, dateCode: dateCode)] = id
+                } else {
+                    unkeyedIDs.append(id)
+                }
+            }
+            start = end
+        }
+        // Runs without a name are never skipped; their ids follow their order.
+        unkeyedIDs.sort()
+        var nextUnkeyed = unkeyedIDs.makeIterator()
+        var results: [Result<InsertOutcome, any Error>?] = Array(repeating: nil, count: runs.count)
+        var inserted: [PipelineInfo] = []
+        var skipped: [Int] = []
+        for (index, run) in runs.enumerated() {
+            let id: Int64?
+            if let key = run.runKey {
+                id = keyedIDs.removeValue(forKey: key)
+            } else {
+                id = nextUnkeyed.next()
+            }
+            if let id {
+                results[index] = .success(.created(StoredRun(sequence: id, info: run)))
+                inserted.append(run)
+            } else {
+                skipped.append(index)
+            }
+        }
+        try await addToTotals(inserted, summary: summary, on: connection)
+        for index in skipped {
+            let run = runs[index]
+            guard let key = run.runKey, let stored = try await storedRun(schema.statements.runByKey(key), on: connection) else {
+                throw StorageError.unavailable(PostgresConnections.notCompleted)
+            }
+            do {
+                results[index] = .success(try PostgresRunRepository.outcome(forExisting: stored, incoming: run))
+            } catch {
+                results[index] = .failure(error)
+            }
+        }
+        return results.map { $0 ?? .failure(StorageError.unavailable(PostgresConnections.notCompleted)) }
+    }
+
+    /// Adds newly inserted runs to their signatures' totals, in the order of `runs`.
+    private func addToTotals(_ runs: [PipelineInfo], summary: PostgresSummaryTable, on connection: PostgresConnection) async throws {
+        guard !runs.isEmpty else { return }
+        let logger = connections.logger
+        let keys = Set(runs.map { PostgresSummaryTable.key($0.signature) }).sorted()
+        var stored: [String: SignatureAggregate] = [:]
+        for try await row in try await connection.query(summary.lockTotals(of: keys), logger: logger) {
+            let aggregate = try SignatureAggregate(row: row)
+            stored[PostgresSummaryTable.key(aggregate.signature)] = aggregate
+        }
+        var updated = stored
+        for run in runs {
+            let key = PostgresSummaryTable.key(run.signature)
+            updated[key, default: SignatureAggregate(empty: run.signature)].add(run)
+        }
+        let replaced = keys.filter { stored[$0] != nil }.compactMap { updated[$0] }
+        // A signature without a row: added from zero, so a row another writer created meanwhile is added to, not replaced.
+        let created = keys.filter { stored[$0] == nil }.compactMap { updated[$0] }
+        if !replaced.isEmpty { try await connection.query(summary.setTotals(replaced), logger: logger) }
+        if !created.isEmpty { try await connection.query(summary.addTotals(created), logger: logger) }
     }
 
     /// Runs one write inside a savepoint; its failure is its own result, unless rolling back

@@ -72,6 +72,16 @@ public struct PostgresRunRepository: PipelineRunRepository {
         schema.store(prepared)
     }
 
+    public func refreshStatistics() async throws {
+        let schema = try schema.current()
+        guard schema.summary != nil else { return }
+        let statement = PostgresQuery(unsafeSQL: "VACUUM (ANALYZE) \(schema.layout.quotedTable)")
+        let logger = connections.logger
+        try await connections.withConnection("vacuum") { connection in
+            _ = try await connection.query(statement, logger: logger)
+        }
+    }
+
     // MARK: - Writes
 
     public func insert(_ run: PipelineInfo) async throws -> InsertOutcome {

@@ -32,6 +32,18 @@ struct PostgresSchema: Sendable {
         return PostgresQuery(unsafeSQL: sql, binds: binds)
     }
 
+    /// On a table the service owns: inserts runs in their order in one statement, skipping each
+    /// whose key is already stored or appears earlier among `runs`. Returns one row per inserted
+    /// run: its new id, `pipeline_name` and `date_code`. Ids follow the order of `runs`.
+    func insertSkippingStoredKeys(_ runs: some Collection<PipelineInfo>) -> PostgresQuery {
+        let insert = statements.insert(runs)
+        let key = "\(layout.quoted(.pipelineName)), \(layout.quoted(.dateCode))"
+        return PostgresQuery(
+            unsafeSQL: "\(insert.sql) ON CONFLICT (\(key)) DO NOTHING RETURNING \(layout.quotedIDColumn), \(key)",
+            binds: PostgresBindings(insert.binds)
+        )
+    }
+
     /// Serializes writers of one run key until their transactions end, on tables without a unique key.
     func lockRunKey(_ key: RunKey) -> PostgresQuery {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -112,20 +124,92 @@ struct PostgresSummaryTable: Sendable {
         binds.append(Int64(run.isFailed ? 1 : 0))
         let p = (1...11).map { "$\(offset + $0)" }
         let values = "\(p[0]), \(p[1]), \(p[2]), \(p[3]), \(p[4]), 1, \(p[5]), \(p[6]), \(p[7]), \(p[8]), \(p[9]), \(p[10])"
+        return "INSERT INTO \(SQLTableLayout.quote(name)) AS s (\(Self.columns)) SELECT \(values) FROM \(source) \(Self.addingOnConflict)"
+    }
+
+    /// Every column, in the order `add` and `addTotals` write them.
+    private static let columns = """
+        "signature", "pipeline_name", "script_name", "pipeline_type", "environment", \
+        "total_runs", "last_run", "duration_sum", "duration_count", "rowcount_sum", "rowcount_count", "failed_runs"
+        """
+
+    /// Adds the inserted row's totals to a signature's stored ones.
+    private static let addingOnConflict = """
+        ON CONFLICT ("signature") DO UPDATE SET \
+        "total_runs" = s."total_runs" + EXCLUDED."total_runs", \
+        "last_run" = GREATEST(s."last_run", EXCLUDED."last_run"), \
+        "duration_sum" = s."duration_sum" + EXCLUDED."duration_sum", \
+        "duration_count" = s."duration_count" + EXCLUDED."duration_count", \
+        "rowcount_sum" = s."rowcount_sum" + EXCLUDED."rowcount_sum", \
+        "rowcount_count" = s."rowcount_count" + EXCLUDED."rowcount_count", \
+        "failed_runs" = s."failed_runs" + EXCLUDED."failed_runs"
+        """
+
+    /// The table lock an insert's summary update takes (`ROW EXCLUSIVE`), taken explicitly.
+    var lockForWriting: PostgresQuery {
+        PostgresQuery(unsafeSQL: "LOCK TABLE \(SQLTableLayout.quote(name)) IN ROW EXCLUSIVE MODE")
+    }
+
+    /// Locks the rows of these signature keys until the transaction ends, in key order (so that two
+    /// writers locking overlapping sets cannot deadlock), and reads them in the shape of `selectAll`.
+    func lockTotals(of keys: [String]) -> PostgresQuery {
+        var binds = PostgresBindings(capacity: keys.count)
+        for key in keys { binds.append(key) }
+        let placeholders = (1...max(1, keys.count)).map { "$\($0)" }.joined(separator: ", ")
+        return PostgresQuery(
+            unsafeSQL: "\(selectAll.sql) WHERE \"signature\" IN (\(placeholders)) ORDER BY \"signature\" FOR UPDATE",
+            binds: binds
+        )
+    }
+
+    /// Replaces the totals of signatures whose rows this transaction locked (``lockTotals(of:)``).
+    func setTotals(_ aggregates: [SignatureAggregate]) -> PostgresQuery {
+        var binds = PostgresBindings(capacity: aggregates.count * 8)
+        var rows: [String] = []
+        for aggregate in aggregates {
+            let offset = binds.count
+            binds.append(Self.key(aggregate.signature))
+            Self.appendTotals(of: aggregate, to: &binds)
+            rows.append("(" + (1...8).map { "$\(offset + $0)" }.joined(separator: ", ") + ")")
+        }
         let sql = """
-            INSERT INTO \(SQLTableLayout.quote(name)) AS s ("signature", "pipeline_name", "script_name", "pipeline_type", "environment", \
-            "total_runs", "last_run", "duration_sum", "duration_count", "rowcount_sum", "rowcount_count", "failed_runs") \
-            SELECT \(values) FROM \(source) \
-            ON CONFLICT ("signature") DO UPDATE SET \
-            "total_runs" = s."total_runs" + 1, \
-            "last_run" = GREATEST(s."last_run", EXCLUDED."last_run"), \
-            "duration_sum" = s."duration_sum" + EXCLUDED."duration_sum", \
-            "duration_count" = s."duration_count" + EXCLUDED."duration_count", \
-            "rowcount_sum" = s."rowcount_sum" + EXCLUDED."rowcount_sum", \
-            "rowcount_count" = s."rowcount_count" + EXCLUDED."rowcount_count", \
-            "failed_runs" = s."failed_runs" + EXCLUDED."failed_runs"
+            UPDATE \(SQLTableLayout.quote(name)) AS s SET "total_runs" = v.total_runs, "last_run" = v.last_run, \
+            "duration_sum" = v.duration_sum, "duration_count" = v.duration_count, "rowcount_sum" = v.rowcount_sum, \
+            "rowcount_count" = v.rowcount_count, "failed_runs" = v.failed_runs \
+            FROM (VALUES \(rows.joined(separator: ", "))) \
+            AS v(signature, total_runs, last_run, duration_sum, duration_count, rowcount_sum, rowcount_count, failed_runs) \
+            WHERE s."signature" = v.signature
             """
-        return sql
+        return PostgresQuery(unsafeSQL: sql, binds: binds)
+    }
+
+    /// Creates the rows of signatures that had none, or adds to a row another writer created meanwhile.
+    func addTotals(_ aggregates: [SignatureAggregate]) -> PostgresQuery {
+        var binds = PostgresBindings(capacity: aggregates.count * 12)
+        var rows: [String] = []
+        for aggregate in aggregates {
+            let offset = binds.count
+            let signature = aggregate.signature
+            binds.append(Self.key(signature))
+            binds.append(signature.pipelineName)
+            binds.append(signature.scriptName)
+            binds.append(signature.pipelineType)
+            binds.append(signature.environment)
+            Self.appendTotals(of: aggregate, to: &binds)
+            rows.append("(" + (1...12).map { "$\(offset + $0)" }.joined(separator: ", ") + ")")
+        }
+        let sql = "INSERT INTO \(SQLTableLayout.quote(name)) AS s (\(Self.columns)) VALUES \(rows.joined(separator: ", ")) \(Self.addingOnConflict)"
+        return PostgresQuery(unsafeSQL: sql, binds: binds)
+    }
+
+    private static func appendTotals(of aggregate: SignatureAggregate, to binds: inout PostgresBindings) {
+        binds.append(aggregate.totalRuns)
+        binds.append(PostgresInstant(aggregate.lastRun))
+        binds.append(aggregate.positiveDurationSum)
+        binds.append(aggregate.positiveDurationCount)
+        binds.append(aggregate.positiveRowcountSum)
+        binds.append(aggregate.positiveRowcountCount)
+        binds.append(aggregate.failedRuns)
     }
 
     /// Every signature's totals, in the row shape `SignatureAggregate(row:)` reads.
@@ -204,6 +288,25 @@ struct PostgresMigration: Sendable {
             return [
                 "ALTER TABLE \(q(layout.table)) ADD COLUMN \(layout.quoted(.status)) TEXT, ADD COLUMN \(layout.quoted(.exitCode)) BIGINT",
                 "ALTER TABLE \(q(layout.table + "_summary")) ADD COLUMN \"failed_runs\" BIGINT NOT NULL DEFAULT 0",
+            ]
+        },
+        // Covering indexes (issue #4): the columns filters, counts and history samples read ride in the
+        // start and pipeline indexes (INCLUDE), so those queries are index-only scans on a vacuumed table
+        // instead of a heap fetch per matching run.
+        PostgresMigration(name: "4_covering_indexes") { layout in
+            let q = SQLTableLayout.quote
+            let table = q(layout.table)
+            let order = "\(layout.quoted(.startUTC)) DESC, \(q(layout.idColumn)) DESC"
+            let byStart = q(layout.table + "_by_start")
+            let byPipeline = q(layout.table + "_by_pipeline")
+            let startColumns = [PipelineField.endUTC, .rowcount].map(layout.quoted).joined(separator: ", ")
+            let pipelineColumns = [PipelineField.environment, .scriptName, .pipelineType, .rowcount, .elapsedSeconds, .endUTC, .status, .exitCode]
+                .map(layout.quoted).joined(separator: ", ")
+            return [
+                "DROP INDEX \(byStart)",
+                "CREATE INDEX \(byStart) ON \(table) (\(order)) INCLUDE (\(startColumns))",
+                "DROP INDEX \(byPipeline)",
+                "CREATE INDEX \(byPipeline) ON \(table) (\(layout.quoted(.pipelineName)), \(order)) INCLUDE (\(pipelineColumns))",
             ]
         },
     ]

@@ -70,9 +70,7 @@ public struct SQLiteRunRepository: PipelineRunRepository {
             if prepared.summary != nil {
                 // On its own table only: fresh statistics let the planner choose between the start, name
                 // and rowcount indexes (without them a combined filter can walk the wrong one).
-                // Cheap: analysis_limit samples each index.
-                let table = layout.quotedTable
-                try await pool.write { db in try db.execute(sql: "PRAGMA analysis_limit = 1000; ANALYZE \(table)") }
+                try await analyze()
             }
         } catch let error as ConfigurationError {
             throw error
@@ -80,6 +78,21 @@ public struct SQLiteRunRepository: PipelineRunRepository {
             logger.error("SQLite prepare failed", metadata: ["error": "\(error)"])
             throw ConfigurationError("PIPELINE_SQLITE_PATH", "cannot prepare table \"\(layout.table)\": \(Self.reason(error))")
         }
+    }
+
+    public func refreshStatistics() async throws {
+        guard try tables.prepared().summary != nil else { return }
+        do {
+            try await analyze()
+        } catch {
+            throw StorageError.fromSQLite(error, during: .write, logger: logger)
+        }
+    }
+
+    /// Fresh planner statistics for the run table. Cheap: analysis_limit samples each index.
+    private func analyze() async throws {
+        let table = layout.quotedTable
+        try await pool.write { db in try db.execute(sql: "PRAGMA analysis_limit = 1000; ANALYZE \(table)") }
     }
 
     /// Closes the database; later calls fail with ``StorageError/unavailable(_:)``. Closing twice is harmless.
@@ -237,8 +250,19 @@ extension SQLiteTables {
             afterLimit = wanted
             fetched.paging = .after(position, limit: wanted < Int.max ? wanted + 1 : wanted)
         }
-        var runs = try self.runs(statements.page(fetched), in: db)
         let total = try count((summary == nil ? nil : statements.countFromSummary(query.filter)) ?? statements.count(query.filter), in: db)
+        var runs: [StoredRun] = []
+        if total > 0 {
+            // The count tells how wide a row count range is, which SQLite's statistics do not; the
+            // table's size comes from the summary table (a table without one keeps the planner's choice).
+            var walk = false
+            if summary != nil, query.filter.minRowcount != nil || query.filter.maxRowcount != nil,
+                let everyRun = statements.countFromSummary(RunFilter())
+            {
+                walk = SQLStatements.prefersWalkingResultOrder(for: query, matches: total, tableSize: try count(everyRun, in: db))
+            }
+            runs = try self.runs(statements.page(fetched, walkingResultOrder: walk), in: db)
+        }
         let isBeyond: Bool
         switch query.paging {
         case .all:

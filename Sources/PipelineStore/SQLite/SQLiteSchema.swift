@@ -61,6 +61,26 @@ struct SQLiteOwnedSchema {
         ]
     }
 
+    /// The DDL of `v5-covering-indexes`: the start and name indexes rebuilt with the columns the
+    /// filters, counts and history samples read, after the columns that give result order.
+    var coveringIndexes: [String] {
+        let table = layout.quotedTable
+        let start = layout.quoted(.startUTC)
+        let id = layout.quotedIDColumn
+        let byStart = SQLTableLayout.quote(byStartIndex)
+        let byName = SQLTableLayout.quote(byNameIndex)
+        let startColumns = [start, id] + [PipelineField.endUTC, .rowcount].map(layout.quoted)
+        let nameColumns =
+            [layout.quoted(.pipelineName), start, id]
+            + [PipelineField.environment, .scriptName, .pipelineType, .rowcount, .elapsedSeconds, .endUTC, .status, .exitCode].map(layout.quoted)
+        return [
+            "DROP INDEX \(byStart)",
+            "CREATE INDEX \(byStart) ON \(table) (\(startColumns.joined(separator: ", ")))",
+            "DROP INDEX \(byName)",
+            "CREATE INDEX \(byName) ON \(table) (\(nameColumns.joined(separator: ", ")))",
+        ]
+    }
+
     var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         let createRuns = createRuns
@@ -91,6 +111,13 @@ struct SQLiteOwnedSchema {
             try db.execute(sql: "ALTER TABLE \(table) ADD COLUMN \(status) TEXT")
             try db.execute(sql: "ALTER TABLE \(table) ADD COLUMN \(exitCode) INTEGER")
             try db.execute(sql: "ALTER TABLE \(summaryTable) ADD COLUMN \"failed_runs\" INTEGER NOT NULL DEFAULT 0")
+        }
+        // Covering indexes (issue #4): a filter on one pipeline (counts, history, insight) and a time
+        // window or row count range in result order are answered from the index alone, without a
+        // lookup of every matching row in a table where one pipeline's runs sit among all the others'.
+        let coveringIndexes = coveringIndexes
+        migrator.registerMigration("\(layout.table)/v5-covering-indexes", foreignKeyChecks: .immediate) { db in
+            for statement in coveringIndexes { try db.execute(sql: statement) }
         }
         return migrator
     }
