@@ -33,11 +33,10 @@ public final class JSONLRunRepository: PipelineRunRepository {
         var index = RunIndex()
         // Stored runs take 300–700 bytes a line: room for them all up front spares the indexes their growth.
         index.reserveCapacity(Int(clamping: file.committedSize / 400))
-        let report = try file.load { bytes, _ in
-            guard let run = Self.storedRun(from: bytes) else { return false }
-            index.appendDeferringOrder(run)
-            return true
-        }
+        let report = try file.load(
+            decode: { JSONLRunRepository.storedRun(from: $0) },
+            store: { run in index.appendDeferringOrder(run) }
+        )
         index.restoreOrder()
         if !report.corruptLines.isEmpty {
             let shown = report.corruptLines.prefix(20).map(String.init).joined(separator: ", ")

@@ -295,12 +295,12 @@ extension SQLiteTables {
     }
 
     private func runs(_ statement: SQLStatement, in db: Database) throws -> [StoredRun] {
-        try Row.fetchAll(db.cachedStatement(sql: statement.sql), arguments: statement.arguments).map(StoredRun.init(row:))
+        try Array(Row.fetchCursor(db.cachedStatement(sql: statement.sql), arguments: statement.arguments).map(StoredRun.init(row:)))
     }
 
     /// The samples a statement of `SQLStatements.sampleSelectList` selects.
     func samples(_ statement: SQLStatement, in db: Database) throws -> [RunSample] {
-        try Row.fetchAll(db.cachedStatement(sql: statement.sql), arguments: statement.arguments).map(RunSample.init(row:))
+        try Array(Row.fetchCursor(db.cachedStatement(sql: statement.sql), arguments: statement.arguments).map(RunSample.init(row:)))
     }
 
     /// The history samples a statement of `SQLStatements.historySamples(matching:)` selects, read

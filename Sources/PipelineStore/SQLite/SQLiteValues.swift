@@ -61,23 +61,26 @@ extension SQLStatement {
 /// Reads the values of one fetched row, throwing ``StorageError/corrupt(_:)`` for a value of the wrong kind
 /// instead of trapping as GRDB's typed subscripts do.
 struct StoredValues {
-    private let values: [DatabaseValue]
-    /// What the row is, for error messages (`run 42`, `a pipeline summary`).
+    /// Read in place: a row of a cursor reads the statement's columns, nothing is copied.
+    private let row: Row
+    /// What the row is, for error messages (`a pipeline summary`).
     private let subject: String
+    /// The run's id, once known: error messages then name `run 42`.
+    var sequence: Int64?
 
     init(_ row: Row, subject: String) {
-        self.values = Array(row.databaseValues)
+        self.row = row
         self.subject = subject
     }
 
-    var count: Int { values.count }
+    var count: Int { row.count }
 
     private func value(_ index: Int) -> DatabaseValue {
-        index < values.count ? values[index] : .null
+        index < row.count ? row[index] : .null
     }
 
     private func unreadable(_ name: String) -> StorageError {
-        StorageError.corrupt("\(subject) has an unreadable \(name)")
+        StorageError.corrupt("\(sequence.map { "run \($0)" } ?? subject) has an unreadable \(name)")
     }
 
     func integer(_ index: Int, _ name: String) throws(StorageError) -> Int64 {
@@ -138,8 +141,9 @@ struct StoredValues {
 extension StoredRun {
     /// A run from a row of `SQLStatements.selectList`: the id column, then every field in `PipelineField.allCases` order.
     init(row: Row) throws(StorageError) {
-        let sequence = try StoredValues(row, subject: "a stored run").integer(0, SQLTableLayout.idKey)
-        let values = StoredValues(row, subject: "run \(sequence)")
+        var values = StoredValues(row, subject: "a stored run")
+        let sequence = try values.integer(0, SQLTableLayout.idKey)
+        values.sequence = sequence
         guard values.count == 1 + PipelineField.allCases.count else {
             throw StorageError.corrupt("run \(sequence) has \(values.count) columns instead of \(1 + PipelineField.allCases.count)")
         }
