@@ -163,6 +163,24 @@ extension RunSample {
     }
 }
 
+extension HistorySample {
+    /// A sample from a row of `SQLStatements.historySamples(matching:)`: start_utc, elapsed_seconds,
+    /// rowcount, failed (1 or 0). Read cell by cell: decoding the row as a tuple looks up the tuple's
+    /// generic metadata for every row, which dominated a history of 60,000 runs.
+    init(row: PostgresRow) throws {
+        var cells = row.makeIterator()
+        guard let start = cells.next(), let elapsed = cells.next(), let rowcount = cells.next(), let failed = cells.next() else {
+            throw StorageError.corrupt("a run sample has too few columns")
+        }
+        self.init(
+            startUTC: try start.decode(PostgresInstant.self).instant,
+            elapsedSeconds: try elapsed.decode(Double.self),
+            rowcount: try rowcount.decode(Int64.self),
+            isFailed: try failed.decode(Int32.self) != 0
+        )
+    }
+}
+
 extension SignatureAggregate {
     /// Totals from a row of the four signature fields, total runs, last start, positive-duration
     /// sum and count, positive-rowcount sum and count, failed runs (the shape of `SQLStatements.aggregatesByGroupedScan()`

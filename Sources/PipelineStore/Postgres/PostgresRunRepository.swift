@@ -171,11 +171,8 @@ public struct PostgresRunRepository: PipelineRunRepository {
         let logger = connections.logger
         return try await connections.withConnection("read run history") { connection in
             var samples: [HistorySample] = []
-            for try await (startUTC, elapsedSeconds, rowcount, failed) in try await connection.query(
-                schema.statements.historySamples(matching: filter).postgresQuery,
-                logger: logger
-            ).decode((PostgresInstant, Double, Int64, Int32).self) {
-                samples.append(HistorySample(startUTC: startUTC.instant, elapsedSeconds: elapsedSeconds, rowcount: rowcount, isFailed: failed != 0))
+            for try await row in try await connection.query(schema.statements.historySamples(matching: filter).postgresQuery, logger: logger) {
+                samples.append(try HistorySample(row: row))
             }
             return samples
         }

@@ -295,31 +295,25 @@ extension SQLiteTables {
     }
 
     private func runs(_ statement: SQLStatement, in db: Database) throws -> [StoredRun] {
-        try Array(Row.fetchCursor(db.cachedStatement(sql: statement.sql), arguments: statement.arguments).map(StoredRun.init(row:)))
+        try StoredValues.each(statement, in: db, subject: "a stored run", StoredRun.init(values:))
     }
 
     /// The samples a statement of `SQLStatements.sampleSelectList` selects.
     func samples(_ statement: SQLStatement, in db: Database) throws -> [RunSample] {
-        try Array(Row.fetchCursor(db.cachedStatement(sql: statement.sql), arguments: statement.arguments).map(RunSample.init(row:)))
+        try StoredValues.each(statement, in: db, subject: "a run sample", RunSample.init(values:))
     }
 
     /// The history samples a statement of `SQLStatements.historySamples(matching:)` selects, read
     /// straight from a cursor (no row copies).
     func historySamples(_ statement: SQLStatement, in db: Database) throws -> [HistorySample] {
-        var samples: [HistorySample] = []
-        let rows = try Row.fetchCursor(db.cachedStatement(sql: statement.sql), arguments: statement.arguments)
-        while let row = try rows.next() {
-            let values = StoredValues(row, subject: "a run sample")
-            samples.append(
-                HistorySample(
-                    startUTC: try values.instant(0, "start_utc"),
-                    elapsedSeconds: try values.double(1, "elapsed_seconds"),
-                    rowcount: try values.integer(2, "rowcount"),
-                    isFailed: try values.integer(3, "status") != 0
-                )
+        try StoredValues.each(statement, in: db, subject: "a run sample") { values throws(StorageError) in
+            HistorySample(
+                startUTC: try values.instant(0, "start_utc"),
+                elapsedSeconds: try values.double(1, "elapsed_seconds"),
+                rowcount: try values.integer(2, "rowcount"),
+                isFailed: try values.integer(3, "status") != 0
             )
         }
-        return samples
     }
 
     func count(_ statement: SQLStatement, in db: Database) throws -> Int {

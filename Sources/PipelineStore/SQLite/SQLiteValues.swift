@@ -61,22 +61,39 @@ extension SQLStatement {
 /// Reads the values of one fetched row, throwing ``StorageError/corrupt(_:)`` for a value of the wrong kind
 /// instead of trapping as GRDB's typed subscripts do.
 struct StoredValues {
-    /// Read in place: a row of a cursor reads the statement's columns, nothing is copied.
-    private let row: Row
+    private enum Source {
+        case row(Row)
+        /// The current row of a statement being stepped: each column is read straight from SQLite,
+        /// without GRDB's generic row decoding (which a history of 60,000 rows felt).
+        case statement(SQLiteStatement)
+    }
+
+    private let source: Source
     /// What the row is, for error messages (`a pipeline summary`).
     private let subject: String
     /// The run's id, once known: error messages then name `run 42`.
     var sequence: Int64?
+    let count: Int
 
     init(_ row: Row, subject: String) {
-        self.row = row
+        self.source = .row(row)
+        self.count = row.count
         self.subject = subject
     }
 
-    var count: Int { row.count }
+    /// The values of whichever row `statement` is on; valid while a cursor over it is on that row.
+    init(current statement: Statement, subject: String) {
+        self.source = .statement(statement.sqliteStatement)
+        self.count = statement.columnCount
+        self.subject = subject
+    }
 
     private func value(_ index: Int) -> DatabaseValue {
-        index < row.count ? row[index] : .null
+        guard index < count else { return .null }
+        switch source {
+        case .row(let row): return row[index]
+        case .statement(let statement): return DatabaseValue(sqliteStatement: statement, index: CInt(index))
+        }
     }
 
     private func unreadable(_ name: String) -> StorageError {
@@ -141,7 +158,11 @@ struct StoredValues {
 extension StoredRun {
     /// A run from a row of `SQLStatements.selectList`: the id column, then every field in `PipelineField.allCases` order.
     init(row: Row) throws(StorageError) {
-        var values = StoredValues(row, subject: "a stored run")
+        try self.init(values: StoredValues(row, subject: "a stored run"))
+    }
+
+    init(values: StoredValues) throws(StorageError) {
+        var values = values
         let sequence = try values.integer(0, SQLTableLayout.idKey)
         values.sequence = sequence
         guard values.count == 1 + PipelineField.allCases.count else {
@@ -174,8 +195,7 @@ extension StoredRun {
 
 extension RunSample {
     /// A sample from a row of `SQLStatements.sampleSelectList`.
-    init(row: Row) throws(StorageError) {
-        let values = StoredValues(row, subject: "a run sample")
+    init(values: StoredValues) throws(StorageError) {
         self.init(
             startUTC: try values.instant(0, "start_utc"),
             elapsedSeconds: try values.double(1, "elapsed_seconds"),
@@ -209,5 +229,24 @@ extension SignatureAggregate {
             positiveRowcountCount: try values.integer(9, "avg_rowcount"),
             failedRuns: try values.integer(10, "failed_runs")
         )
+    }
+}
+
+extension StoredValues {
+    /// Every row `statement` selects, each made by `make` from the values read in place.
+    static func each<Value>(
+        _ statement: SQLStatement,
+        in db: Database,
+        subject: String,
+        _ make: (StoredValues) throws(StorageError) -> Value
+    ) throws -> [Value] {
+        let prepared = try db.cachedStatement(sql: statement.sql)
+        let rows = try Row.fetchCursor(prepared, arguments: statement.arguments)
+        let values = StoredValues(current: prepared, subject: subject)
+        var made: [Value] = []
+        while try rows.next() != nil {
+            made.append(try make(values))
+        }
+        return made
     }
 }
