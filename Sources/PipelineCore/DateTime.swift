@@ -249,15 +249,6 @@ enum CivilTime {
             days -= 1
         }
         let (year, month, day) = civil(fromDays: Int(days))
-        func pad(_ value: Int, _ width: Int) {
-            let base = out.count
-            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width))
-            var rest = value
-            for position in stride(from: width - 1, through: 0, by: -1) {
-                out[base + position] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-            }
-        }
         // Years outside 0…9999 use ISO 8601's expanded form (a sign and all digits) rather than
         // a wrong four-digit year; such values only come from storage, never from validated input.
         if year > 9999 {
@@ -265,23 +256,33 @@ enum CivilTime {
             out.append(contentsOf: String(year).utf8)
         } else if year < 0 {
             out.append(UInt8(ascii: "-"))
-            pad(-year, 4)
+            appendDigits(-year, width: 4, to: &out)
         } else {
-            pad(year, 4)
+            appendDigits(year, width: 4, to: &out)
         }
         out.append(UInt8(ascii: "-"))
-        pad(month, 2)
+        appendDigits(month, width: 2, to: &out)
         out.append(UInt8(ascii: "-"))
-        pad(day, 2)
+        appendDigits(day, width: 2, to: &out)
         out.append(UInt8(ascii: "T"))
-        pad(Int(secondOfDay / 3600), 2)
+        appendDigits(Int(secondOfDay / 3600), width: 2, to: &out)
         out.append(UInt8(ascii: ":"))
-        pad(Int(secondOfDay % 3600 / 60), 2)
+        appendDigits(Int(secondOfDay % 3600 / 60), width: 2, to: &out)
         out.append(UInt8(ascii: ":"))
-        pad(Int(secondOfDay % 60), 2)
+        appendDigits(Int(secondOfDay % 60), width: 2, to: &out)
         if micros != 0 {
             out.append(UInt8(ascii: "."))
-            pad(Int(micros), 6)
+            appendDigits(Int(micros), width: 6, to: &out)
+        }
+    }
+
+    /// Appends `value` (0 ≤ value < 10^width) as exactly `width` decimal digits, zero-padded.
+    private static func appendDigits(_ value: Int, width: Int, to out: inout [UInt8]) {
+        var divisor = 1
+        for _ in 1..<width { divisor &*= 10 }
+        while divisor > 0 {
+            out.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value / divisor % 10))
+            divisor /= 10
         }
     }
 }
