@@ -112,38 +112,46 @@ extension PostgresBindings {
 
 extension StoredRun {
     /// A run from a row of `SQLStatements.selectList`: the id, then every field in `PipelineField.allCases` order.
+    /// Decoded cell by cell, like ``HistorySample/init(row:)``: a 19-element tuple's generic metadata
+    /// would be looked up for every row of an `all_data` answer.
     init(row: PostgresRow) throws {
-        let (
-            id, startLocal, endLocal, startUTC, endUTC, elapsedSeconds, elapsedHuman, outputFile, rowcount, logFile, pid, dateCode,
-            pipelineName, scriptName, pipelineType, environment, archivedFile, status, exitCode
-        ) = try row.decode(
-            (
-                Int64, PostgresLocalDateTime, PostgresLocalDateTime, PostgresInstant, PostgresInstant, Double, String, String, Int64, String,
-                Int64, String,
-                String?, String?, String?, String?, String?, String?, Int64?
-            ).self
-        )
+        var cells = Cells(row: row)
+        let id = try cells.next(Int64.self)
         let info = PipelineInfo(
-            startLocal: startLocal.local,
-            endLocal: endLocal.local,
-            startUTC: startUTC.instant,
-            endUTC: endUTC.instant,
-            elapsedSeconds: elapsedSeconds,
-            elapsedHuman: elapsedHuman,
-            outputFile: outputFile,
-            rowcount: rowcount,
-            logFile: logFile,
-            pid: pid,
-            dateCode: dateCode,
-            pipelineName: pipelineName,
-            scriptName: scriptName,
-            pipelineType: pipelineType,
-            environment: environment,
-            archivedFile: archivedFile,
-            status: status,
-            exitCode: exitCode
+            startLocal: try cells.next(PostgresLocalDateTime.self).local,
+            endLocal: try cells.next(PostgresLocalDateTime.self).local,
+            startUTC: try cells.next(PostgresInstant.self).instant,
+            endUTC: try cells.next(PostgresInstant.self).instant,
+            elapsedSeconds: try cells.next(Double.self),
+            elapsedHuman: try cells.next(String.self),
+            outputFile: try cells.next(String.self),
+            rowcount: try cells.next(Int64.self),
+            logFile: try cells.next(String.self),
+            pid: try cells.next(Int64.self),
+            dateCode: try cells.next(String.self),
+            pipelineName: try cells.next(String?.self),
+            scriptName: try cells.next(String?.self),
+            pipelineType: try cells.next(String?.self),
+            environment: try cells.next(String?.self),
+            archivedFile: try cells.next(String?.self),
+            status: try cells.next(String?.self),
+            exitCode: try cells.next(Int64?.self)
         )
         self.init(sequence: id, info: info)
+    }
+}
+
+/// The cells of a row, decoded one at a time in column order.
+struct Cells {
+    private var iterator: PostgresRow.Iterator
+
+    init(row: PostgresRow) {
+        iterator = row.makeIterator()
+    }
+
+    mutating func next<Value: PostgresDecodable>(_ type: Value.Type) throws -> Value {
+        guard let cell = iterator.next() else { throw StorageError.corrupt("a stored row has too few columns") }
+        return try cell.decode(Value.self)
     }
 }
 
@@ -168,15 +176,12 @@ extension HistorySample {
     /// rowcount, failed (1 or 0). Read cell by cell: decoding the row as a tuple looks up the tuple's
     /// generic metadata for every row, which dominated a history of 60,000 runs.
     init(row: PostgresRow) throws {
-        var cells = row.makeIterator()
-        guard let start = cells.next(), let elapsed = cells.next(), let rowcount = cells.next(), let failed = cells.next() else {
-            throw StorageError.corrupt("a run sample has too few columns")
-        }
+        var cells = Cells(row: row)
         self.init(
-            startUTC: try start.decode(PostgresInstant.self).instant,
-            elapsedSeconds: try elapsed.decode(Double.self),
-            rowcount: try rowcount.decode(Int64.self),
-            isFailed: try failed.decode(Int32.self) != 0
+            startUTC: try cells.next(PostgresInstant.self).instant,
+            elapsedSeconds: try cells.next(Double.self),
+            rowcount: try cells.next(Int64.self),
+            isFailed: try cells.next(Int32.self) != 0
         )
     }
 }
