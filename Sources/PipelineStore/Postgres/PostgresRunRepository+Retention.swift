@@ -69,24 +69,14 @@ extension PostgresSummaryTable {
     /// Sets a signature's row to these totals, or removes it when the signature has no runs left.
     func replace(_ signature: PipelineSignature, with totals: SignatureAggregate?) -> PostgresQuery {
         var binds = PostgresBindings(capacity: 12)
-        binds.append(Self.key(signature))
         guard let totals else {
+            binds.append(Self.key(signature))
             return PostgresQuery(unsafeSQL: "DELETE FROM \(SQLTableLayout.quote(name)) WHERE \"signature\" = $1", binds: binds)
         }
-        binds.append(signature.pipelineName)
-        binds.append(signature.scriptName)
-        binds.append(signature.pipelineType)
-        binds.append(signature.environment)
-        binds.append(totals.totalRuns)
-        binds.append(PostgresInstant(totals.lastRun))
-        binds.append(totals.positiveDurationSum)
-        binds.append(totals.positiveDurationCount)
-        binds.append(totals.positiveRowcountSum)
-        binds.append(totals.positiveRowcountCount)
-        binds.append(totals.failedRuns)
+        Self.appendSignature(signature, to: &binds)
+        Self.appendTotals(of: totals, to: &binds)
         let sql = """
-            INSERT INTO \(SQLTableLayout.quote(name)) ("signature", "pipeline_name", "script_name", "pipeline_type", "environment", \
-            "total_runs", "last_run", "duration_sum", "duration_count", "rowcount_sum", "rowcount_count", "failed_runs") \
+            INSERT INTO \(SQLTableLayout.quote(name)) (\(Self.columns)) \
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
             ON CONFLICT ("signature") DO UPDATE SET \
             "total_runs" = EXCLUDED."total_runs", "last_run" = EXCLUDED."last_run", \

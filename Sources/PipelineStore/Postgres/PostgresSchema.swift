@@ -111,11 +111,7 @@ struct PostgresSummaryTable: Sendable {
         let isTimed = run.elapsedSeconds > 0
         let hasRows = run.rowcount > 0
         let offset = binds.count
-        binds.append(Self.key(signature))
-        binds.append(signature.pipelineName)
-        binds.append(signature.scriptName)
-        binds.append(signature.pipelineType)
-        binds.append(signature.environment)
+        Self.appendSignature(signature, to: &binds)
         binds.append(PostgresInstant(run.startUTC))
         binds.append(isTimed ? run.elapsedSeconds : 0)
         binds.append(Int64(isTimed ? 1 : 0))
@@ -127,8 +123,8 @@ struct PostgresSummaryTable: Sendable {
         return "INSERT INTO \(SQLTableLayout.quote(name)) AS s (\(Self.columns)) SELECT \(values) FROM \(source) \(Self.addingOnConflict)"
     }
 
-    /// Every column, in the order `add` and `addTotals` write them.
-    private static let columns = """
+    /// Every column, in the order `add`, `addTotals` and `replace` write them.
+    static let columns = """
         "signature", "pipeline_name", "script_name", "pipeline_type", "environment", \
         "total_runs", "last_run", "duration_sum", "duration_count", "rowcount_sum", "rowcount_count", "failed_runs"
         """
@@ -189,12 +185,7 @@ struct PostgresSummaryTable: Sendable {
         var rows: [String] = []
         for aggregate in aggregates {
             let offset = binds.count
-            let signature = aggregate.signature
-            binds.append(Self.key(signature))
-            binds.append(signature.pipelineName)
-            binds.append(signature.scriptName)
-            binds.append(signature.pipelineType)
-            binds.append(signature.environment)
+            Self.appendSignature(aggregate.signature, to: &binds)
             Self.appendTotals(of: aggregate, to: &binds)
             rows.append("(" + (1...12).map { "$\(offset + $0)" }.joined(separator: ", ") + ")")
         }
@@ -202,7 +193,17 @@ struct PostgresSummaryTable: Sendable {
         return PostgresQuery(unsafeSQL: sql, binds: binds)
     }
 
-    private static func appendTotals(of aggregate: SignatureAggregate, to binds: inout PostgresBindings) {
+    /// The key and the four signature fields: the first five columns.
+    static func appendSignature(_ signature: PipelineSignature, to binds: inout PostgresBindings) {
+        binds.append(Self.key(signature))
+        binds.append(signature.pipelineName)
+        binds.append(signature.scriptName)
+        binds.append(signature.pipelineType)
+        binds.append(signature.environment)
+    }
+
+    /// The seven totals: the last seven columns.
+    static func appendTotals(of aggregate: SignatureAggregate, to binds: inout PostgresBindings) {
         binds.append(aggregate.totalRuns)
         binds.append(PostgresInstant(aggregate.lastRun))
         binds.append(aggregate.positiveDurationSum)
