@@ -28,7 +28,14 @@ struct Import: AsyncParsableCommand {
                 let report = try await importer.importFile(at: file, into: repository) { report in
                     FileHandle.standardError.write(Data("\r\(report.linesRead) lines read, \(report.created) stored".utf8))
                 }
-                if report.created > 0 { try await repository.refreshStatistics() }
+                if report.created > 0 {
+                    // The runs are stored; stale statistics only slow queries down until autovacuum or the next start.
+                    do {
+                        try await repository.refreshStatistics()
+                    } catch {
+                        logger.warning("Could not refresh the planner's statistics after loading: \(error)")
+                    }
+                }
                 return report
             }
             FileHandle.standardError.write(Data("\n".utf8))

@@ -104,6 +104,45 @@ struct PostgresRepositoryTests {
         }
     }
 
+    @Test("Two repositories writing groups of new signatures at once lose no run from the totals")
+    func twoProcessesKeepEveryTotal() async throws {
+        try await withFixture(.postgres) { fixture in
+            let other = try PostgresTestDatabase.open(url: PostgresTestDatabase.url(), layout: SQLTableLayout(table: fixture.location))
+            do {
+                try await other.repository.prepare()
+                var generator = RandomRuns(seed: 31)
+                // Forty signatures, none stored yet, each written by both repositories at once.
+                let runs = generator.runs(400).enumerated().map { index, run in
+                    var named = run
+                    named.pipelineName = "shared_\(index % 40)"
+                    named.dateCode = "both-\(index)"
+                    return named
+                }
+                let repositories = [fixture.repository, other.repository]
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for (index, run) in runs.enumerated() {
+                        let repository = repositories[index % 2]
+                        group.addTask { _ = try await repository.insert(run) }
+                    }
+                    try await group.waitForAll()
+                }
+                let stored = try await fixture.repository.runs(matching: RunQuery(paging: .all))
+                #expect(stored.total == runs.count)
+                let expected = PipelineSummary.summarize(stored.runs.sorted { $0.sequence < $1.sequence }.map(\.info))
+                let actual = try await other.repository.summaries()
+                #expect(actual.map(\.signature) == expected.map(\.signature))
+                for (mine, theirs) in zip(actual, expected) {
+                    // Counts and integer sums are exact; across two processes, durations may be added in another order.
+                    #expect(mine.totalRuns == theirs.totalRuns && mine.lastRun == theirs.lastRun && mine.avgRowcount == theirs.avgRowcount)
+                    #expect(abs((mine.avgDuration ?? 0) - (theirs.avgDuration ?? 0)) <= 1e-9 * max(1, abs(theirs.avgDuration ?? 0)))
+                }
+            } catch {
+                Issue.record("\(String(reflecting: error))")
+            }
+            try await other.close()
+        }
+    }
+
     // MARK: - Tables the service does not own
 
     @Test("A table with every column renamed (upper case, quoted) agrees with the in-memory oracle")

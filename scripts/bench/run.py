@@ -8,6 +8,7 @@ import argparse
 import json
 import os
 import pathlib
+import shlex
 import shutil
 import signal
 import socket
@@ -71,6 +72,25 @@ class RSSSampler(threading.Thread):
             if anon is None:
                 return
             self.peak_anon = max(self.peak_anon, anon)
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of a process (all its threads) so far, from /proc/<pid>/stat."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def measured(pid, run):
+    """Runs `run()` (a wrk measurement) and adds the server's CPU milliseconds per request to its stats."""
+    before = cpu_seconds(pid)
+    stats = run()
+    after = cpu_seconds(pid)
+    if before is not None and after is not None and stats["requests"]:
+        stats["server_cpu_ms_per_request"] = round((after - before) * 1000 / stats["requests"], 4)
+    return stats
 
 
 def get_json(url):
@@ -186,13 +206,17 @@ def bench_backend(args, backend, size, dataset, workdir, postgres_url):
         ceiling = wrk(server.base + "/health", 64, args.duration)
         result["health_c64"] = ceiling
         result["health_c1"] = wrk(server.base + "/health", 1, args.duration)
-        for label, path in query_classes(server, size).items():
+        paths = query_classes(server, size)
+        result["paths"] = paths
+        pid = server.process.pid
+        for label, path in paths.items():
             connections = 1 if label.startswith("all_data") else args.query_connections
-            result["classes"][label] = wrk(server.base + path, connections, args.duration)
+            result["classes"][label] = measured(pid, lambda: wrk(server.base + path, connections, args.duration))
             log(f"    {label}: p50 {result['classes'][label]['p50_ms']:.2f} ms, p99 {result['classes'][label]['p99_ms']:.2f} ms")
         for connections in (1, 64):
             tag = f"{backend}_{size}_{connections}_{int(time.time())}"
-            result["classes"][f"post_c{connections}"] = wrk(server.base, connections, args.duration, "post.lua", [tag])
+            result["classes"][f"post_c{connections}"] = measured(
+                server.process.pid, lambda: wrk(server.base, connections, args.duration, "post.lua", [tag]))
             log(f"    post c{connections}: {result['classes'][f'post_c{connections}']['rps']:.0f}/s")
         for stats in result["classes"].values():
             stats["fraction_of_health"] = round(stats["rps"] / ceiling["rps"], 4) if ceiling["rps"] else None
@@ -201,6 +225,78 @@ def bench_backend(args, backend, size, dataset, workdir, postgres_url):
     result["peak_rss_mib"] = server.peak_rss
     result["peak_anon_rss_mib"] = round(server.peak_anon_rss, 1)
     return result
+
+
+# Query classes the old service answers too (it has no cursors and no history endpoint).
+BASELINE_CLASSES = ("first_page", "by_pipeline", "time_window", "rowcount_range", "combined", "offset_", "all_data", "summaries")
+
+
+def bench_baseline(args, size, dataset, workdir, paths):
+    """Starts the baseline service (the old Python service) on a copy of the dataset named
+    pipeline_data.jsonl in a fresh directory, and times the same requests: wall time and the
+    process's CPU per request (it is slow, so a few sequential requests, not wrk)."""
+    home = workdir / f"baseline-{size}"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    data = home / "pipeline_data.jsonl"
+    shutil.copyfile(dataset, data)
+    port = free_port()
+    command = [part.format(port=port, data=str(data)) for part in shlex.split(args.baseline_command)]
+    process = subprocess.Popen(command, cwd=home, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"baseline exited: {process.stderr.read().decode()[-2000:]}")
+        try:
+            with urllib.request.urlopen(base + "/pipelines", timeout=600):
+                break
+        except OSError:
+            if time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError("baseline did not answer GET /pipelines within 120 s")
+            time.sleep(0.2)
+    classes = {}
+    try:
+        for label, path in paths.items():
+            if not label.startswith(BASELINE_CLASSES):
+                continue
+            walls = []
+            before = cpu_seconds(process.pid)
+            for _ in range(args.baseline_requests):
+                started = time.monotonic()
+                with urllib.request.urlopen(base + path, timeout=600) as response:
+                    response.read()
+                walls.append((time.monotonic() - started) * 1000)
+            after = cpu_seconds(process.pid)
+            walls.sort()
+            classes[label] = {"requests": len(walls), "wall_ms_median": round(walls[len(walls) // 2], 2),
+                              "cpu_ms_per_request": round((after - before) * 1000 / len(walls), 2)}
+            log(f"    baseline {label}: {classes[label]['wall_ms_median']:.0f} ms, {classes[label]['cpu_ms_per_request']:.0f} ms CPU")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return {"runs": size, "command": args.baseline_command, "classes": classes}
+
+
+def baseline_markdown(baseline, results):
+    ours = [r for r in results if r["runs"] == baseline["runs"]]
+    lines = [f"### Baseline (`{baseline['command']}`), {baseline['runs']:,} runs, same dataset file and queries", "",
+             "Server CPU per request; the ratio is the baseline's CPU over ours.", "",
+             "| class | baseline wall ms | baseline CPU ms | " + " | ".join(f"{r['backend']} CPU ms (×)" for r in ours) + " |",
+             "|---|---:|---:|" + "---:|" * len(ours)]
+    for label, stats in baseline["classes"].items():
+        cells = []
+        for result in ours:
+            mine = result["classes"].get(label, {}).get("server_cpu_ms_per_request")
+            ratio = f"{stats['cpu_ms_per_request'] / mine:,.0f}×" if mine else "n/a"
+            cells.append(f"{mine:.3f} ({ratio})" if mine else "n/a")
+        lines.append(f"| {label} | {stats['wall_ms_median']:.0f} | {stats['cpu_ms_per_request']:.0f} | " + " | ".join(cells) + " |")
+    lines.append("")
+    return "\n".join(lines)
 
 
 def markdown(results, machine):
@@ -215,11 +311,12 @@ def markdown(results, machine):
                      f"ceiling GET /health c64 {ceiling['rps']:.0f} req/s (p50 {ceiling['p50_ms']:.2f} ms), "
                      f"c1 p50 {result['health_c1']['p50_ms']:.3f} ms.")
         lines.append("")
-        lines.append("| class | req/s | p50 ms | p99 ms | × /health | non-2xx |")
-        lines.append("|---|---:|---:|---:|---:|---:|")
+        lines.append("| class | req/s | p50 ms | p99 ms | × /health | server CPU ms/req | non-2xx |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|")
         for label, stats in result["classes"].items():
+            cpu = stats.get("server_cpu_ms_per_request")
             lines.append(f"| {label} | {stats['rps']:.0f} | {stats['p50_ms']:.2f} | {stats['p99_ms']:.2f} | "
-                         f"{stats['fraction_of_health']:.3f} | {stats['non2xx']} |")
+                         f"{stats['fraction_of_health']:.3f} | {'n/a' if cpu is None else f'{cpu:.3f}'} | {stats['non2xx']} |")
         lines.append("")
     return "\n".join(lines)
 
@@ -234,6 +331,12 @@ def main():
     parser.add_argument("--binary", required=True)
     parser.add_argument("--out", default=str(ROOT / "bench-results"))
     parser.add_argument("--postgres-url", default=os.environ.get("PIPELINE_BENCH_POSTGRES_URL"))
+    parser.add_argument("--baseline-command",
+                        help="command starting the old service to compare against, run in a directory holding the "
+                             "dataset as pipeline_data.jsonl; {port} and {data} are replaced by its port and that "
+                             "file's path, e.g. 'python3 -m uvicorn main:app --app-dir /srv/old --port {port}'")
+    parser.add_argument("--baseline-size", type=int, default=100000, help="the size at which to run the baseline")
+    parser.add_argument("--baseline-requests", type=int, default=3, help="sequential requests per class to the baseline")
     args = parser.parse_args()
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -243,6 +346,7 @@ def main():
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown CPU")
     machine = f"{os.cpu_count()} cores (nproc), {cpu}, server and wrk on the same machine over loopback"
     results = []
+    baselines = []
     for size in [int(s) for s in args.sizes.split(",")]:
         dataset = out / f"dataset-{size}-seed{args.seed}.jsonl"
         if not dataset.exists():
@@ -252,7 +356,13 @@ def main():
         for backend in backends:
             results.append(bench_backend(args, backend, size, dataset, out, args.postgres_url))
             (out / "results.json").write_text(json.dumps({"machine": machine, "results": results}, indent=2))
+        if args.baseline_command and size == args.baseline_size and results:
+            log(f"  baseline N={size}: {args.baseline_command}")
+            baselines.append(bench_baseline(args, size, dataset, out, results[-1]["paths"]))
+            (out / "results.json").write_text(json.dumps({"machine": machine, "results": results, "baselines": baselines}, indent=2))
     table = markdown(results, machine)
+    for baseline in baselines:
+        table += "\n" + baseline_markdown(baseline, results)
     (out / "results.md").write_text(table + "\n")
     print(table)
 

@@ -17,10 +17,26 @@ struct PostgresBatchWriter: Sendable {
     let schema: PostgresSchemaSlot
 
     func commit(_ requests: [WriteRequest]) async -> [Result<[InsertOutcome], any Error>] {
+        // Another process writing the same keys or signatures can deadlock with this transaction, or
+        // (serialization failure) lose a race: the database then rolls it back, and once more is worth a try.
+        var results = await commitOnce(requests)
+        if results.contains(where: { if case .failure(let error) = $0 { Self.isRetryable(error) } else { false } }) {
+            results = await commitOnce(requests)
+        }
+        return results.map { result in result.mapError { Self.isRetryable($0) ? connections.storageError(for: $0, during: "insert") : $0 } }
+    }
+
+    /// A deadlock (40P01) or serialization failure (40001), as it comes from PostgresNIO.
+    static func isRetryable(_ error: any Error) -> Bool {
+        guard let error = error as? PSQLError, error.code == .server, let state = error.serverInfo?[.sqlState] else { return false }
+        return state == "40P01" || state == "40001"
+    }
+
+    private func commitOnce(_ requests: [WriteRequest]) async -> [Result<[InsertOutcome], any Error>] {
         do {
             let schema = try schema.current()
             let logger = connections.logger
-            return try await connections.withConnection("insert") { connection in
+            return try await connections.withBoundedLease { connection in
                 try await connection.inTransaction("BEGIN", logger: logger) { connection in
                     if let summary = schema.summary {
                         if requests.count == 1, case .all(let runs) = requests[0] {
@@ -52,6 +68,8 @@ struct PostgresBatchWriter: Sendable {
                 }
             }
         } catch {
+            // Kept as it is for a retry decision in `commit`, which maps it.
+            if Self.isRetryable(error) { return requests.map { _ in .failure(error) } }
             let failure = connections.storageError(for: error, during: "insert")
             return requests.map { _ in .failure(failure) }
         }
@@ -90,15 +108,19 @@ struct PostgresBatchWriter: Sendable {
         // in a mode that excludes it, so taking it only at the update, after locking rows the prune
         // is about to update, would deadlock.
         try await connection.execute(summary.lockForWriting, logger: logger)
-        var keyedIDs: [RunKey: Int64] = [:]
+        var keyedIDs: [StoredKey: Int64] = [:]
         var unkeyedIDs: [Int64] = []
         var start = 0
         while start < runs.count {
             let end = min(start + Self.rowsPerInsert, runs.count)
-            let rows = try await connection.query(schema.insertSkippingStoredKeys(runs[start..<end]), logger: logger)
-            for try await (id, pipelineName, dateCode) in rows.decode((Int64, String?, String).self) {
+            for try await row in try await connection.query(schema.insertSkippingStoredKeys(runs[start..<end]), logger: logger) {
+                var cells = Cells(row: row)
+                let id = try cells.next(Int64.self)
+                let pipelineName = try cells.next(String?.self)
+                let dateCode = try cells.next(String.self)
+                try cells.end()
                 if let pipelineName {
-                    keyedIDs[RunKey(pipelineName: pipelineName, dateCode: dateCode)] = id
+                    keyedIDs[StoredKey(pipelineName: pipelineName, dateCode: dateCode)] = id
                 } else {
                     unkeyedIDs.append(id)
                 }
@@ -113,8 +135,8 @@ struct PostgresBatchWriter: Sendable {
         var skipped: [Int] = []
         for (index, run) in runs.enumerated() {
             let id: Int64?
-            if let key = run.runKey {
-                id = keyedIDs.removeValue(forKey: key)
+            if let name = run.pipelineName {
+                id = keyedIDs.removeValue(forKey: StoredKey(pipelineName: name, dateCode: run.dateCode))
             } else {
                 id = nextUnkeyed.next()
             }
@@ -141,26 +163,45 @@ struct PostgresBatchWriter: Sendable {
     }
 
     /// Adds newly inserted runs to their signatures' totals, in the order of `runs`.
+    ///
+    /// Every touched signature gets a row first (zero totals, `ON CONFLICT DO NOTHING`), then all of
+    /// them are locked and read, and their new totals written: so totals are always added to the
+    /// stored ones one run at a time, even when another process created a signature's row meanwhile.
+    /// Both steps go in the byte order of the signature keys (`COLLATE "C"`), so two writers cannot
+    /// lock each other's rows in opposite orders. Signatures are told apart by their bytes, as the
+    /// primary key does (Swift's `==` would merge canonically equivalent spellings).
     private func addToTotals(_ runs: [PipelineInfo], summary: PostgresSummaryTable, on connection: PostgresConnection) async throws {
         guard !runs.isEmpty else { return }
         let logger = connections.logger
-        let keys = Set(runs.map { PostgresSummaryTable.key($0.signature) }).sorted()
-        var stored: [String: SignatureAggregate] = [:]
-        for try await row in try await connection.query(summary.lockTotals(of: keys), logger: logger) {
-            let aggregate = try SignatureAggregate(row: row)
-            stored[PostgresSummaryTable.key(aggregate.signature)] = aggregate
-        }
-        var updated = stored
+        var totals: [[UInt8]: SignatureAggregate] = [:]
         for run in runs {
-            let key = PostgresSummaryTable.key(run.signature)
-            updated[key, default: SignatureAggregate(empty: run.signature)].add(run)
+            let key = Array(PostgresSummaryTable.key(run.signature).utf8)
+            var zero = totals[key] ?? SignatureAggregate(empty: run.signature)
+            zero.lastRun = zero.totalRuns == 0 && zero.lastRun.microsecondsSinceEpoch == .min ? run.startUTC : min(zero.lastRun, run.startUTC)
+            totals[key] = zero
         }
-        let replaced = keys.filter { stored[$0] != nil }.compactMap { updated[$0] }
-        // A signature without a row: added from zero, so a row another writer created meanwhile is added to, not replaced.
-        let created = keys.filter { stored[$0] == nil }.compactMap { updated[$0] }
-        if !replaced.isEmpty { try await connection.query(summary.setTotals(replaced), logger: logger) }
-        if !created.isEmpty { try await connection.query(summary.addTotals(created), logger: logger) }
+        let keys = totals.keys.sorted { $0.lexicographicallyPrecedes($1) }
+        for start in stride(from: 0, to: keys.count, by: Self.signaturesPerStatement) {
+            let chunk = Array(keys[start..<min(start + Self.signaturesPerStatement, keys.count)])
+            // Placeholder rows hold the earliest start among the runs about to be added: adding them leaves the latest.
+            try await connection.execute(summary.createMissing(chunk.compactMap { totals[$0] }), logger: logger)
+            for try await row in try await connection.query(summary.lockTotals(of: chunk.map { String(decoding: $0, as: UTF8.self) }), logger: logger)
+            {
+                let stored = try SignatureAggregate(row: row)
+                totals[Array(PostgresSummaryTable.key(stored.signature).utf8)] = stored
+            }
+        }
+        for run in runs {
+            totals[Array(PostgresSummaryTable.key(run.signature).utf8)]?.add(run)
+        }
+        for start in stride(from: 0, to: keys.count, by: Self.signaturesPerStatement) {
+            let chunk = keys[start..<min(start + Self.signaturesPerStatement, keys.count)]
+            try await connection.execute(summary.setTotals(chunk.compactMap { totals[$0] }), logger: logger)
+        }
     }
+
+    /// Signatures per summary statement: 12 binds each stays far below PostgreSQL's 65,535.
+    static let signaturesPerStatement = 1000
 
     /// Runs one write inside a savepoint; its failure is its own result, unless rolling back
     /// fails too (the connection is gone), which fails the whole batch.
@@ -217,5 +258,16 @@ struct PostgresBatchWriter: Sendable {
 
     private func storedRun(_ statement: SQLStatement, on connection: PostgresConnection) async throws -> StoredRun? {
         try await connection.rows(statement.postgresQuery, logger: connections.logger).first.map(StoredRun.init(row:))
+    }
+}
+
+/// A run key as the unique constraint compares it: by bytes.
+private struct StoredKey: Hashable {
+    let pipelineName: [UInt8]
+    let dateCode: [UInt8]
+
+    init(pipelineName: String, dateCode: String) {
+        self.pipelineName = Array(pipelineName.utf8)
+        self.dateCode = Array(dateCode.utf8)
     }
 }

@@ -137,6 +137,7 @@ extension StoredRun {
             status: try cells.next(String?.self),
             exitCode: try cells.next(Int64?.self)
         )
+        try cells.end()
         self.init(sequence: id, info: info)
     }
 }
@@ -152,6 +153,11 @@ struct Cells {
     mutating func next<Value: PostgresDecodable>(_ type: Value.Type) throws -> Value {
         guard let cell = iterator.next() else { throw StorageError.corrupt("a stored row has too few columns") }
         return try cell.decode(Value.self)
+    }
+
+    /// Throws when the row has columns left over (the statement and the decoder disagree).
+    mutating func end() throws {
+        guard iterator.next() == nil else { throw StorageError.corrupt("a stored row has too many columns") }
     }
 }
 
@@ -183,6 +189,7 @@ extension HistorySample {
             rowcount: try cells.next(Int64.self),
             isFailed: try cells.next(Int32.self) != 0
         )
+        try cells.end()
     }
 }
 

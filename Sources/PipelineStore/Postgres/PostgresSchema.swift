@@ -153,7 +153,7 @@ struct PostgresSummaryTable: Sendable {
         for key in keys { binds.append(key) }
         let placeholders = (1...max(1, keys.count)).map { "$\($0)" }.joined(separator: ", ")
         return PostgresQuery(
-            unsafeSQL: "\(selectAll.sql) WHERE \"signature\" IN (\(placeholders)) ORDER BY \"signature\" FOR UPDATE",
+            unsafeSQL: "\(selectAll.sql) WHERE \"signature\" IN (\(placeholders)) ORDER BY \"signature\" COLLATE \"C\" FOR UPDATE",
             binds: binds
         )
     }
@@ -179,8 +179,8 @@ struct PostgresSummaryTable: Sendable {
         return PostgresQuery(unsafeSQL: sql, binds: binds)
     }
 
-    /// Creates the rows of signatures that had none, or adds to a row another writer created meanwhile.
-    func addTotals(_ aggregates: [SignatureAggregate]) -> PostgresQuery {
+    /// Creates a row holding these totals for each signature that has none; leaves existing rows alone.
+    func createMissing(_ aggregates: [SignatureAggregate]) -> PostgresQuery {
         var binds = PostgresBindings(capacity: aggregates.count * 12)
         var rows: [String] = []
         for aggregate in aggregates {
@@ -189,7 +189,8 @@ struct PostgresSummaryTable: Sendable {
             Self.appendTotals(of: aggregate, to: &binds)
             rows.append("(" + (1...12).map { "$\(offset + $0)" }.joined(separator: ", ") + ")")
         }
-        let sql = "INSERT INTO \(SQLTableLayout.quote(name)) AS s (\(Self.columns)) VALUES \(rows.joined(separator: ", ")) \(Self.addingOnConflict)"
+        let sql =
+            "INSERT INTO \(SQLTableLayout.quote(name)) (\(Self.columns)) VALUES \(rows.joined(separator: ", ")) ON CONFLICT (\"signature\") DO NOTHING"
         return PostgresQuery(unsafeSQL: sql, binds: binds)
     }
 
