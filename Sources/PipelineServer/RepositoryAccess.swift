@@ -18,3 +18,16 @@ public func withRepository<T: Sendable>(
         return try await body(repository)
     }
 }
+
+extension PipelineRunRepository {
+    /// After a command-line load stored runs (`import`, `migrate`): refreshes the planner's
+    /// statistics, and only warns when that fails, since the runs are stored either way and stale
+    /// statistics only slow queries down until autovacuum or the next start.
+    public func refreshStatisticsAfterLoading(logger: Logger) async {
+        do {
+            try await refreshStatistics()
+        } catch {
+            logger.warning("Could not refresh the planner's statistics after loading: \(error)")
+        }
+    }
+}

@@ -28,14 +28,7 @@ struct Import: AsyncParsableCommand {
                 let report = try await importer.importFile(at: file, into: repository) { report in
                     FileHandle.standardError.write(Data("\r\(report.linesRead) lines read, \(report.created) stored".utf8))
                 }
-                if report.created > 0 {
-                    // The runs are stored; stale statistics only slow queries down until autovacuum or the next start.
-                    do {
-                        try await repository.refreshStatistics()
-                    } catch {
-                        logger.warning("Could not refresh the planner's statistics after loading: \(error)")
-                    }
-                }
+                if report.created > 0 { await repository.refreshStatisticsAfterLoading(logger: logger) }
                 return report
             }
             FileHandle.standardError.write(Data("\n".utf8))

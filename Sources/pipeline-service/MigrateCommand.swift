@@ -38,14 +38,7 @@ struct Migrate: AsyncParsableCommand {
                     let report = try await migrator.migrate(from: source, to: destination) { report in
                         FileHandle.standardError.write(Data("\r\(report.copied + report.alreadyPresent) of \(report.sourceRuns) runs".utf8))
                     }
-                    if report.copied > 0 {
-                        // The runs are stored; stale statistics only slow queries down until autovacuum or the next start.
-                        do {
-                            try await destination.refreshStatistics()
-                        } catch {
-                            logger.warning("Could not refresh the planner's statistics after loading: \(error)")
-                        }
-                    }
+                    if report.copied > 0 { await destination.refreshStatisticsAfterLoading(logger: logger) }
                     return report
                 }
             }
