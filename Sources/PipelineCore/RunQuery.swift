@@ -126,6 +126,10 @@ public struct RunQuery: Sendable, Hashable {
 
     public var filter: RunFilter
     public var paging: RunPaging
+    /// The number of matches, when the caller already knows it: a later page of one stream
+    /// (`all_data`, exports), whose first page counted them. Every backend then reports it as the
+    /// page's `total` instead of counting the matches again. Nil (the default): count.
+    public var knownTotal: Int?
 
     public init(filter: RunFilter = RunFilter(), paging: RunPaging = .window(limit: RunQuery.defaultLimit, offset: 0)) {
         self.filter = filter
@@ -177,7 +181,11 @@ extension RunQuery {
             }
             selected = matches[low..<min(total, low + limit)]
         }
-        return RunPage(total: total, runs: Array(selected), nextCursor: nextCursor(after: Array(selected), totalIsBeyond: selected.endIndex < total))
+        return RunPage(
+            total: knownTotal ?? total,
+            runs: Array(selected),
+            nextCursor: nextCursor(after: Array(selected), totalIsBeyond: selected.endIndex < total)
+        )
     }
 
     /// The cursor for the page after `runs`, when the query is limited and more matches follow.

@@ -79,7 +79,10 @@ struct RunController<Repository: PipelineRunRepository, Context: RequestContext>
                 json = JSONWriter(reservingCapacity: chunk * 700)
                 guard let cursor = page.nextCursor else { break }
                 do {
-                    page = try await repository.runs(matching: RunQuery(filter: filter, paging: .after(cursor.position, limit: chunk)))
+                    var next = RunQuery(filter: filter, paging: .after(cursor.position, limit: chunk))
+                    // The answer's total was written first; later chunks need not count the matches again.
+                    next.knownTotal = first.total
+                    page = try await repository.runs(matching: next)
                 } catch {
                     // The status line is already sent: end the body early so the client sees invalid JSON, never a silent cut.
                     logger.error("Streaming all_data stopped: \(error)")

@@ -11,12 +11,14 @@ extension PipelineRunRepository {
         after position: RunPosition? = nil,
         _ body: ([StoredRun]) async throws -> Void
     ) async throws {
-        var paging = position.map { RunPaging.after($0, limit: pageSize) } ?? .window(limit: pageSize, offset: 0)
+        var query = RunQuery(filter: filter, paging: position.map { RunPaging.after($0, limit: pageSize) } ?? .window(limit: pageSize, offset: 0))
         while true {
-            let page = try await runs(matching: RunQuery(filter: filter, paging: paging))
+            let page = try await runs(matching: query)
             if !page.runs.isEmpty { try await body(page.runs) }
             guard page.runs.count == pageSize, let last = page.runs.last else { return }
-            paging = .after(last.position, limit: pageSize)
+            query.paging = .after(last.position, limit: pageSize)
+            // The first page counted the matches; later pages need not count them again.
+            query.knownTotal = page.total
         }
     }
 }

@@ -210,7 +210,7 @@ public struct RunIndex: Sendable {
 
         // The two cases where every candidate matches: only the page itself is read, the count is arithmetic.
         if let name = filter.pipelineName, filter == RunFilter(startUTCFrom: filter.startUTCFrom, pipelineName: name) {
-            guard let nameID = names.existingID(name), let list = runsByName[nameID] else { return RunPage(total: 0, runs: []) }
+            guard let nameID = names.existingID(name), let list = runsByName[nameID] else { return RunPage(total: query.knownTotal ?? 0, runs: []) }
             return page(ofAll: list, from: lowerBound(of: list, filter), query: query, limit: limit, skip: skip, cursor: cursor)
         }
         if filter == RunFilter(startUTCFrom: filter.startUTCFrom) {
@@ -218,7 +218,7 @@ public struct RunIndex: Sendable {
             return page(ofAll: order, from: lower, query: query, limit: limit, skip: skip, cursor: cursor)
         }
         forEachMatch(filter, consider)
-        return RunPage(total: total, runs: selected, nextCursor: query.nextCursor(after: selected, totalIsBeyond: hasMore))
+        return RunPage(total: query.knownTotal ?? total, runs: selected, nextCursor: query.nextCursor(after: selected, totalIsBeyond: hasMore))
     }
 
     /// Every run matching the filter, in result order, as history samples — read field by field
@@ -302,7 +302,7 @@ public struct RunIndex: Sendable {
             position -= 1
         }
         return RunPage(
-            total: candidates.count - lower,
+            total: query.knownTotal ?? candidates.count - lower,
             runs: selected,
             nextCursor: query.nextCursor(after: selected, totalIsBeyond: position >= lower)
         )

@@ -262,6 +262,28 @@ struct RepositoryContractTests {
         }
     }
 
+    @Test("A page given the known total reports it and returns the same runs and cursor", arguments: Backend.underTest)
+    func knownTotalIsReportedWithoutCounting(backend: Backend) async throws {
+        try await withFixture(backend) { fixture in
+            var generator = RandomRuns(seed: 123)
+            let runs = generator.runs(150)
+            let stored = try await fixture.repository.insert(contentsOf: runs).map(\.storedRun)
+            for filter in [RunFilter(), RunFilter(pipelineName: "ingest_lots"), RunFilter(minRowcount: 1000, maxRowcount: 500_000)] {
+                let first = try await fixture.repository.runs(matching: RunQuery(filter: filter, paging: .window(limit: 9, offset: 0)))
+                guard let cursor = first.nextCursor else { continue }
+                let counted = RunQuery(filter: filter, paging: .after(cursor.position, limit: 9))
+                var known = counted
+                // Not the real count: a backend that counted again would answer something else.
+                known.knownTotal = first.total + 1000
+                let page = try await fixture.repository.runs(matching: known)
+                #expect(page.total == first.total + 1000)
+                let expected = try await fixture.repository.runs(matching: counted)
+                #expect(page.runs == expected.runs && page.nextCursor == expected.nextCursor)
+                #expect(page == known.evaluate(over: stored))
+            }
+        }
+    }
+
     @Test("A healthy backend passes its health check", arguments: Backend.underTest)
     func healthyBackendPassesHealthCheck(backend: Backend) async throws {
         try await withFixture(backend) { fixture in

@@ -112,7 +112,10 @@ public struct PostgresRunRepository: PipelineRunRepository {
                     let runs = try await Self.storedRuns(schema.statements.page(query), on: connection, logger: logger)
                     // A short page that starts inside the matches ends them: no need to count.
                     let isShortPage = runs.count < limit && (!runs.isEmpty || offset == 0)
-                    let total = isShortPage ? offset + runs.count : try await Self.count(query.filter, schema: schema, on: connection, logger: logger)
+                    let total =
+                        if let known = query.knownTotal { known } else if isShortPage { offset + runs.count } else {
+                            try await Self.count(query.filter, schema: schema, on: connection, logger: logger)
+                        }
                     return RunPage(total: total, runs: runs, nextCursor: query.nextCursor(after: runs, totalIsBeyond: offset + runs.count < total))
                 }
 
@@ -121,7 +124,10 @@ public struct PostgresRunRepository: PipelineRunRepository {
                 let probe = RunQuery(filter: query.filter, paging: .after(position, limit: limit + 1))
                 return try await connection.inTransaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger) { connection in
                     let fetched = try await Self.storedRuns(schema.statements.page(probe), on: connection, logger: logger)
-                    let total = try await Self.count(query.filter, schema: schema, on: connection, logger: logger)
+                    let total =
+                        if let known = query.knownTotal { known } else {
+                            try await Self.count(query.filter, schema: schema, on: connection, logger: logger)
+                        }
                     let runs = Array(fetched.prefix(limit))
                     return RunPage(total: total, runs: runs, nextCursor: query.nextCursor(after: runs, totalIsBeyond: fetched.count > limit))
                 }
