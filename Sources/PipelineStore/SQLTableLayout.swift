@@ -165,3 +165,18 @@ public struct SQLTableLayout: Sendable, Hashable {
         return isLetter(first) && bytes.allSatisfy { isLetter($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
     }
 }
+
+// MARK: - Covering indexes
+
+extension SQLTableLayout {
+    /// What the start index carries after its result-order columns (`start_utc`, id), as created by
+    /// SQLite's `v5-covering-indexes` and PostgreSQL's `4_covering_indexes`: what a time window or a
+    /// row count range tests. Part of those migrations: a change needs a new migration.
+    static let coveredByStartIndex: [PipelineField] = [.endUTC, .rowcount]
+
+    /// What the pipeline index carries after `pipeline_name` and result order, as created by the same
+    /// migrations: every column the other filters, counts and history samples of one pipeline read.
+    static let coveredByPipelineIndex: [PipelineField] = [
+        .environment, .scriptName, .pipelineType, .rowcount, .elapsedSeconds, .endUTC, .status, .exitCode,
+    ]
+}

@@ -9,8 +9,9 @@ import PostgresNIO
 /// On a table the service owns nothing needs a savepoint, since an insert skips a stored key
 /// (`ON CONFLICT DO NOTHING`) and so writes nothing to undo on a conflict:
 /// - one run alone is one statement (insert and summary together);
-/// - a group of single runs, or one batch, is one multi-row insert plus one locking read and one
-///   write of the summary rows it touches (`insertGroup`), whatever its size.
+/// - a group of single runs, or one batch, takes a fixed number of statements whatever its size
+///   (`insertGroup`): a multi-row insert, then the summary rows it touches are created if missing,
+///   locked and read, and rewritten.
 /// Other groups (batches among other writes, tables the service does not own) go write by write.
 struct PostgresBatchWriter: Sendable {
     let connections: PostgresConnections
@@ -90,9 +91,9 @@ struct PostgresBatchWriter: Sendable {
     static let rowsPerInsert = 1000
 
     /// Runs on a table the service owns, with a fixed number of round trips per group instead of
-    /// one per run: one multi-row insert (per thousand runs) that skips stored keys, one locking read
-    /// of the touched summary rows, one write of their new totals. Totals are added one run at a
-    /// time in Swift, in the order of `runs`, so they stay bit for bit what one insert after another gives.
+    /// one per run: one multi-row insert (per thousand runs) that skips stored keys, then the
+    /// totals of the touched signatures (`addToTotals`). Totals are added one run at a time in
+    /// Swift, in the order of `runs`, so they stay bit for bit what one insert after another gives.
     ///
     /// A run not inserted was stored before (or earlier in `runs`): identical → existing,
     /// different → a conflict, that run's result alone. Any other failure throws.
@@ -173,17 +174,22 @@ struct PostgresBatchWriter: Sendable {
     private func addToTotals(_ runs: [PipelineInfo], summary: PostgresSummaryTable, on connection: PostgresConnection) async throws {
         guard !runs.isEmpty else { return }
         let logger = connections.logger
+        let runKeys = runs.map { Array(PostgresSummaryTable.key($0.signature).utf8) }
+        // First the placeholder of each missing row: zero totals, and as last run the earliest start
+        // among the runs about to be added, which adding them then leaves at the latest.
         var totals: [[UInt8]: SignatureAggregate] = [:]
-        for run in runs {
-            let key = Array(PostgresSummaryTable.key(run.signature).utf8)
-            var zero = totals[key] ?? SignatureAggregate(empty: run.signature)
-            zero.lastRun = zero.totalRuns == 0 && zero.lastRun.microsecondsSinceEpoch == .min ? run.startUTC : min(zero.lastRun, run.startUTC)
-            totals[key] = zero
+        for (run, key) in zip(runs, runKeys) {
+            if let placeholder = totals[key] {
+                totals[key]?.lastRun = min(placeholder.lastRun, run.startUTC)
+            } else {
+                var placeholder = SignatureAggregate(empty: run.signature)
+                placeholder.lastRun = run.startUTC
+                totals[key] = placeholder
+            }
         }
         let keys = totals.keys.sorted { $0.lexicographicallyPrecedes($1) }
         for start in stride(from: 0, to: keys.count, by: Self.signaturesPerStatement) {
             let chunk = Array(keys[start..<min(start + Self.signaturesPerStatement, keys.count)])
-            // Placeholder rows hold the earliest start among the runs about to be added: adding them leaves the latest.
             try await connection.execute(summary.createMissing(chunk.compactMap { totals[$0] }), logger: logger)
             for try await row in try await connection.query(summary.lockTotals(of: chunk.map { String(decoding: $0, as: UTF8.self) }), logger: logger)
             {
@@ -191,8 +197,8 @@ struct PostgresBatchWriter: Sendable {
                 totals[Array(PostgresSummaryTable.key(stored.signature).utf8)] = stored
             }
         }
-        for run in runs {
-            totals[Array(PostgresSummaryTable.key(run.signature).utf8)]?.add(run)
+        for (run, key) in zip(runs, runKeys) {
+            totals[key]?.add(run)
         }
         for start in stride(from: 0, to: keys.count, by: Self.signaturesPerStatement) {
             let chunk = keys[start..<min(start + Self.signaturesPerStatement, keys.count)]

@@ -123,7 +123,7 @@ struct PostgresSummaryTable: Sendable {
         return "INSERT INTO \(SQLTableLayout.quote(name)) AS s (\(Self.columns)) SELECT \(values) FROM \(source) \(Self.addingOnConflict)"
     }
 
-    /// Every column, in the order `add`, `addTotals` and `replace` write them.
+    /// Every column, in the order `add`, `createMissing` and `replace` write them.
     static let columns = """
         "signature", "pipeline_name", "script_name", "pipeline_type", "environment", \
         "total_runs", "last_run", "duration_sum", "duration_count", "rowcount_sum", "rowcount_count", "failed_runs"
@@ -301,9 +301,8 @@ struct PostgresMigration: Sendable {
             let order = "\(layout.quoted(.startUTC)) DESC, \(q(layout.idColumn)) DESC"
             let byStart = q(layout.table + "_by_start")
             let byPipeline = q(layout.table + "_by_pipeline")
-            let startColumns = [PipelineField.endUTC, .rowcount].map(layout.quoted).joined(separator: ", ")
-            let pipelineColumns = [PipelineField.environment, .scriptName, .pipelineType, .rowcount, .elapsedSeconds, .endUTC, .status, .exitCode]
-                .map(layout.quoted).joined(separator: ", ")
+            let startColumns = SQLTableLayout.coveredByStartIndex.map(layout.quoted).joined(separator: ", ")
+            let pipelineColumns = SQLTableLayout.coveredByPipelineIndex.map(layout.quoted).joined(separator: ", ")
             return [
                 "DROP INDEX \(byStart)",
                 "CREATE INDEX \(byStart) ON \(table) (\(order)) INCLUDE (\(startColumns))",

@@ -250,8 +250,9 @@ extension SQLiteTables {
             afterLimit = wanted
             fetched.paging = .after(position, limit: wanted < Int.max ? wanted + 1 : wanted)
         }
-        let counting = (summary == nil ? nil : statements.countFromSummary(query.filter)) ?? statements.count(query.filter)
-        let total = try query.knownTotal ?? count(counting, in: db)
+        let total =
+            try query.knownTotal
+            ?? count((summary == nil ? nil : statements.countFromSummary(query.filter)) ?? statements.count(query.filter), in: db)
         var runs: [StoredRun] = []
         if total > 0 {
             // The count tells how wide a row count range is, which SQLite's statistics do not; the

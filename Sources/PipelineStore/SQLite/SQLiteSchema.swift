@@ -69,10 +69,8 @@ struct SQLiteOwnedSchema {
         let id = layout.quotedIDColumn
         let byStart = SQLTableLayout.quote(byStartIndex)
         let byName = SQLTableLayout.quote(byNameIndex)
-        let startColumns = [start, id] + [PipelineField.endUTC, .rowcount].map(layout.quoted)
-        let nameColumns =
-            [layout.quoted(.pipelineName), start, id]
-            + [PipelineField.environment, .scriptName, .pipelineType, .rowcount, .elapsedSeconds, .endUTC, .status, .exitCode].map(layout.quoted)
+        let startColumns = [start, id] + SQLTableLayout.coveredByStartIndex.map(layout.quoted)
+        let nameColumns = [layout.quoted(.pipelineName), start, id] + SQLTableLayout.coveredByPipelineIndex.map(layout.quoted)
         return [
             "DROP INDEX \(byStart)",
             "CREATE INDEX \(byStart) ON \(table) (\(startColumns.joined(separator: ", ")))",
