@@ -1,30 +1,20 @@
 import HTTPTypes
 import Hummingbird
-import NIOCore
+import NIOPosix
 import PipelineCore
 import PipelineStore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// `GET /pipelines/archived/{date_code}` (SPEC §5): streams a run's archived file, but only a
-/// regular file that resolves, after following every link, inside one of the archive roots.
+/// `GET /pipelines/archived/{date_code}`: streams a run's archived file, but only a regular file
+/// beneath one of the archive roots, reached without following any link (see `ArchiveFileOpener`).
 /// With no roots configured the endpoint does not exist (404).
 struct ArchivedFileController<Repository: PipelineRunRepository, Context: RequestContext>: Sendable {
     let repository: Repository
-    /// The roots, themselves resolved (no links, no trailing slash).
-    let roots: [String]
-    /// Files up to this size of a displayable type are sent `inline`; others as `attachment`.
-    static var inlineLimit: Int { 1 << 20 }
+    /// The roots that existed at start-up, in both their configured and resolved spellings.
+    let roots: [ArchiveRoot]
 
     init(repository: Repository, roots: [String]) {
         self.repository = repository
-        self.roots = roots.compactMap(ArchivedFiles.resolve).map { $0 == "/" ? "" : $0 }
+        self.roots = roots.compactMap(ArchiveRoot.init(configuredPath:))
     }
 
     func addRoutes(to router: some RouterMethods<Context>) {
@@ -43,42 +33,32 @@ struct ArchivedFileController<Repository: PipelineRunRepository, Context: Reques
         guard let archived = run.archivedFile, !archived.isEmpty else {
             throw APIError.detail(.notFound, "Run \(dateCode) has no archived file")
         }
-        guard let file = ArchivedFiles.servableFile(archived, roots: roots) else {
-            // Missing, not a regular file, or outside the roots: one answer for all, revealing nothing.
+        // Opening walks directories on disk, which may block: done on the thread pool.
+        let roots = self.roots
+        let opened = try await NIOThreadPool.singleton.runIfActive { ArchiveFileOpener.open(archived, roots: roots) }
+        guard let file = opened else {
+            // Missing, not a regular file, outside the roots or behind a link: one answer for all, revealing nothing.
             throw APIError.detail(.notFound, "The archived file of run \(dateCode) is not available")
         }
-        let name = file.path.split(separator: "/").last.map(String.init) ?? "archive"
-        let contentType = ArchivedFiles.contentType(forFileName: name)
-        let isDisplayable = contentType.hasPrefix("text/") || contentType == "application/json" || contentType.hasPrefix("image/")
-        let disposition = isDisplayable && file.size <= Self.inlineLimit ? "inline" : "attachment"
-        let body = try await FileIO().loadFile(path: file.path, context: context)
-        var headers: HTTPFields = [
-            .contentType: contentType,
-            .contentLength: String(file.size),
-            .contentDisposition: ArchivedFiles.contentDisposition(disposition, fileName: name),
-        ]
-        headers[.cacheControl] = "no-store"
-        return Response(status: .ok, headers: headers, body: body)
+        return Response(status: .ok, headers: ArchivedFiles.headers(fileName: file.name, size: file.size), body: file.responseBody())
     }
 }
 
-/// Path checks and headers for archived files, kept free of HTTP so they can be tested directly.
+/// Headers for archived files, kept free of HTTP handling so they can be tested directly.
 public enum ArchivedFiles {
-    /// The absolute, link-free form of an existing path; nil when it does not exist.
-    static func resolve(_ path: String) -> String? {
-        guard path.hasPrefix("/"), !path.utf8.contains(0), let resolved = realpath(path, nil) else { return nil }
-        defer { free(resolved) }
-        return String(cString: resolved)
-    }
-
-    /// The resolved path and size of `path` when it is a regular file strictly inside one of `roots`
-    /// (already resolved) after following links; nil otherwise.
-    static func servableFile(_ path: String, roots: [String]) -> (path: String, size: Int)? {
-        guard let resolved = resolve(path) else { return nil }
-        guard roots.contains(where: { resolved.hasPrefix($0 + "/") }) else { return nil }
-        var info = stat()
-        guard stat(resolved, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
-        return (resolved, Int(info.st_size))
+    /// Every archived file is a download, never a page: an archive directory may hold a file
+    /// nobody here wrote (an `.svg` or `.html` with a script), and shown inline it would run on the
+    /// service's own origin. The policy and `nosniff` keep a browser from running or re-typing it
+    /// even if it is opened directly.
+    static func headers(fileName: String, size: Int) -> HTTPFields {
+        [
+            .contentType: contentType(forFileName: fileName),
+            .contentLength: String(size),
+            .contentDisposition: contentDisposition("attachment", fileName: fileName),
+            .xContentTypeOptions: "nosniff",
+            .contentSecurityPolicy: "default-src 'none'; sandbox",
+            .cacheControl: "no-store",
+        ]
     }
 
     /// The media type for a file name, by its extension.
@@ -96,7 +76,7 @@ public enum ArchivedFiles {
         return types.first { lower.hasSuffix($0.0) }?.1 ?? "application/octet-stream"
     }
 
-    /// `inline; filename="a.csv"` with an RFC 5987 `filename*` when the name is not plain ASCII.
+    /// `attachment; filename="a.csv"` with an RFC 5987 `filename*` when the name is not plain ASCII.
     public static func contentDisposition(_ kind: String, fileName: String) -> String {
         let ascii = String(fileName.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0 != "\"" && $0 != "\\" ? Character($0) : "_" })
         var value = "\(kind); filename=\"\(ascii)\""

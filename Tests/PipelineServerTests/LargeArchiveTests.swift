@@ -3,7 +3,7 @@ import PipelineCore
 import PipelineTestSupport
 import Testing
 
-/// SPEC §5 with a large file: the archived file is streamed, so the server's memory does not grow
+/// A large archived file is streamed, so the server's memory does not grow
 /// with the file's size. Measured on the real executable's peak RSS (`VmHWM`).
 @Suite("Large archived files")
 struct LargeArchiveTests {
