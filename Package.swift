@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "pipeline-service", targets: ["pipeline-service"]),
         .library(name: "PipelineCore", targets: ["PipelineCore"]),
         .library(name: "PipelineStore", targets: ["PipelineStore"]),
+        .library(name: "PipelineDashboard", targets: ["PipelineDashboard"]),
         .library(name: "PipelineServer", targets: ["PipelineServer"]),
     ],
     dependencies: [
@@ -47,12 +48,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The built-in dashboard's pages, rendered from values already loaded: no I/O, no HTTP.
+        .target(
+            name: "PipelineDashboard",
+            dependencies: ["PipelineCore"],
+            swiftSettings: swiftSettings
+        ),
         // HTTP: buildApplication, controllers, middleware, configuration → repository.
         .target(
             name: "PipelineServer",
             dependencies: [
                 "PipelineCore",
                 "PipelineStore",
+                "PipelineDashboard",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -103,9 +111,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "PipelineDashboardTests",
+            dependencies: ["PipelineDashboard", "PipelineCore", "PipelineTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "PipelineServerTests",
             dependencies: [
                 "PipelineServer",
+                "PipelineDashboard",
                 "PipelineStore",
                 "PipelineCore",
                 "PipelineTestSupport",

@@ -1,4 +1,5 @@
 import PipelineCore
+import PipelineDashboard
 import PipelineStore
 
 extension RunHistoryTable {

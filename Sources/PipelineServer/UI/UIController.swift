@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import PipelineCore
+import PipelineDashboard
 import PipelineStore
 
 /// The built-in dashboard: `GET /ui` (every pipeline) and `GET /ui/pipeline` (one signature),
@@ -22,7 +23,7 @@ struct UIController<Repository: PipelineRunRepository, Context: RequestContext>:
 
     private var links: DashboardLinks { DashboardLinks(basePath: basePath) }
 
-    /// `GET /ui`: the overview, filtered and sorted by its query parameters.
+    /// `GET /ui`: the overview, filtered, sorted and paged by its query parameters.
     @Sendable func overview(_ request: Request, context: Context) async throws -> Response {
         let parameters = QueryString.parse(request.uri.query ?? "")
         let pipelines = try await insights.reports().map { DashboardPipeline(summary: $0.summary, recent: $0.recent) }
@@ -63,27 +64,18 @@ struct UIController<Repository: PipelineRunRepository, Context: RequestContext>:
         return Self.html(html, status: history.isInvalid ? .unprocessableContent : .ok)
     }
 
-    static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+    static func html(_ document: HTML, status: HTTPResponse.Status = .ok) -> Response {
         Response(
             status: status,
             headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-            body: .init(byteBuffer: ByteBuffer(string: text))
+            body: .init(byteBuffer: ByteBuffer(string: document.markup))
         )
     }
 }
 
-/// The last 30 days of a signature's runs in day buckets: exactly what `/pipelines/history`
-/// answers for the same filter (the link the page shows), so the two can be compared.
-struct DailyRuns: Sendable {
-    static let days = 30
-
-    var history: RunHistory
-    /// The `/pipelines/history` URL with the same parameters.
-    var link: String
-    /// False when the signature has a null field, which the history filter cannot ask for: the
-    /// buckets then hold every run of the name whose other set fields match.
-    var isExact: Bool
-
+extension DailyRuns {
+    /// The last ``days`` days of `signature`'s runs from the same history computation as
+    /// `/pipelines/history`, with the link to that endpoint.
     static func load<Repository: PipelineRunRepository>(
         signature: PipelineSignature,
         insights: InsightService<Repository>,
@@ -106,6 +98,6 @@ struct DailyRuns: Sendable {
         var parameters = DashboardLinks.signatureParameters(signature).filter { !$0.value.isEmpty }
         parameters += [("bucket", "day"), ("start_utc", from.description), ("end_utc", to.description)]
         let exact = [filter.pipelineName, filter.scriptName, filter.pipelineType, filter.environment].allSatisfy { $0 != nil }
-        return DailyRuns(history: history, link: DashboardLinks.url(links.basePath + "/pipelines/history", parameters), isExact: exact)
+        return DailyRuns(history: history, link: DashboardLinks.url(links.runHistoryAPI, parameters), isExact: exact)
     }
 }

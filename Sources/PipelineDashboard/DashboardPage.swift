@@ -1,115 +1,62 @@
 import PipelineCore
 
-/// One pipeline signature as the dashboard shows it: its summary (with insight) and its most
-/// recent runs.
-struct DashboardPipeline: Sendable, Hashable {
-    var summary: PipelineSummary
-    /// The signature's most recent runs, newest first.
-    var recent: [RunSample]
-
-    var signature: PipelineSignature { summary.signature }
-    var insight: PipelineInsight? { summary.insight }
-    /// A signature without an insight has nothing to worry about yet.
-    var health: PipelineHealth { summary.insight?.health ?? .ok }
-
-    /// The recent runs as chart points of one measure, oldest first.
-    func points(_ metric: AnomalyMetric) -> [ChartPoint] {
-        recent.reversed().map { sample in
-            let value =
-                switch metric {
-                case .duration: sample.elapsedSeconds
-                case .rowcount: Double(sample.rowcount)
-                }
-            return ChartPoint(time: sample.startUTC, value: value, isFailed: sample.isFailed)
-        }
-    }
-
-    /// The anomaly finding on `metric` of the latest run, when that measure is outside its band.
-    func finding(_ metric: AnomalyMetric) -> AnomalyFinding? {
-        insight?.anomaly?.findings.first { $0.metric == metric }
-    }
-
-    /// One sentence saying why the signature has its health, for badges' tooltips and call-outs.
-    func healthReason(now: UTCInstant) -> String {
-        switch health {
-        case .failed:
-            var text = "The latest run failed"
-            if let latest = recent.first {
-                text += " (\(DashboardFormat.timestamp(latest.startUTC)), date code \(latest.dateCode)"
-                if let status = latest.status { text += ", status \(status)" }
-                if let code = latest.exitCode { text += ", exit code \(code)" }
-                text += ")"
-            }
-            return text + "."
-        case .overdue:
-            var text = "No run for \(DashboardFormat.span(now.secondsSinceEpoch - summary.lastRun.secondsSinceEpoch))"
-            if let interval = insight?.typicalIntervalSeconds { text += "; it usually runs every \(DashboardFormat.interval(interval))" }
-            if let due = insight?.dueBy { text += "; the next run was due by \(DashboardFormat.timestamp(due))" }
-            return text + "."
-        case .anomaly:
-            let findings = insight?.anomaly?.findings.map(DashboardFormat.finding) ?? []
-            return "The latest run is unusual: " + findings.joined(separator: "; ") + "."
-        case .ok:
-            return "The latest run succeeded, on time and within its expected ranges."
-        }
-    }
-}
-
 /// The frame every dashboard page shares: head, styles, header with the API links, badges and
 /// the not-found page. Self-contained (no CDN, no fonts, no images), readable without JavaScript.
-enum DashboardPage {
-    static func document(title: String, links: DashboardLinks, body: String) -> String {
+public enum DashboardPage {
+    static func document(title: String, links: DashboardLinks, body: HTML) -> HTML {
         """
         <!doctype html>
         <html lang="en">
         <head>
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>\(HTML.escape(title))</title>
-        <style>\(css)</style>
+        <title>\(title)</title>
+        <style>\(HTML(unsafeRaw: css))</style>
         </head>
         <body>
-        <header><a class="brand" href="\(HTML.escape(links.overview))">Pipeline runs</a>
-        <nav><a href="\(HTML.escape(links.summariesAPI))">JSON API</a><a href="\(HTML.escape(links.docs))">API docs</a>\
-        <a href="\(HTML.escape(links.openAPI))">OpenAPI</a></nav></header>
+        <header><a class="brand" href="\(links.overview)">Pipeline runs</a>
+        <nav><a href="\(links.summariesAPI)">JSON API</a><a href="\(links.docs)">API docs</a>\
+        <a href="\(links.openAPI)">OpenAPI</a></nav></header>
         <main>
         \(body)
         </main>
-        <script>\(script)</script>
+        <script>\(HTML(unsafeRaw: script))</script>
         </body>
         </html>
         """
     }
 
-    /// The health word in its colour.
-    static func badge(_ health: PipelineHealth, title: String? = nil) -> String {
-        let tooltip = title.map { " title=\"\(HTML.escape($0))\"" } ?? ""
+    /// The health word in its colour; `title` is its tooltip (plain text).
+    static func badge(_ health: PipelineHealth, title: String? = nil) -> HTML {
+        let tooltip: HTML = title.map { " title=\"\($0)\"" } ?? .empty
         return "<span class=\"badge b-\(health.rawValue)\"\(tooltip)>\(health.rawValue)</span>"
     }
 
     /// A value, or a muted em dash for a missing one (a null signature field).
-    static func optional(_ text: String?) -> String {
+    static func optional(_ text: String?) -> HTML {
         guard let text else { return "<span class=\"muted\">—</span>" }
-        return text.isEmpty ? "<span class=\"muted\">(empty)</span>" : HTML.escape(text)
+        return text.isEmpty ? "<span class=\"muted\">(empty)</span>" : "\(text)"
     }
 
-    static func notFound(links: DashboardLinks, message: String) -> String {
+    /// The page for a signature no run has; `message` is plain text.
+    public static func notFound(links: DashboardLinks, message: String) -> HTML {
         document(
             title: "Not found — pipeline runs",
             links: links,
             body: """
-                <section class="panel notice"><h1>Not found</h1><p>\(HTML.escape(message))</p>
-                <p><a href="\(HTML.escape(links.overview))">Back to all pipelines</a></p></section>
+                <section class="panel notice"><h1>Not found</h1><p>\(message)</p>
+                <p><a href="\(links.overview)">Back to all pipelines</a></p></section>
                 """
         )
     }
 
     /// Progressive niceties only: filter selects apply on change (the Apply button does the same
-    /// without JavaScript).
+    /// without JavaScript). Constant text, written into the page unescaped by `document`.
     static let script = """
         document.querySelectorAll("form.filters select").forEach(s => s.addEventListener("change", () => s.form.submit()));
         """
 
+    /// Constant text, written into the page unescaped by `document`.
     static let css = """
         :root{--fg:#1f2328;--muted:#656d76;--line:#d0d7de;--soft:#eaeef2;--bg:#f6f8fa;--blue:#0969da;\
         --red:#cf222e;--red-bg:#ffebe9;--red-line:#ffcecb;--amber:#9a6700;--amber-bg:#fff8c5;--amber-line:#eac54f;\

@@ -1,4 +1,3 @@
-import Foundation
 import PipelineCore
 
 /// One measured run on a chart.
@@ -20,7 +19,7 @@ enum Sparkline {
     ///   - points: oldest first; only the last ``maximumPoints`` are drawn.
     ///   - label: what the line shows, for screen readers and the tooltip.
     ///   - lastClass: the CSS class of the latest point (its health colour).
-    static func svg(_ points: [ChartPoint], label: String, lastClass: String) -> String {
+    static func svg(_ points: [ChartPoint], label: String, lastClass: String) -> HTML {
         let shown = Array(points.suffix(maximumPoints))
         guard !shown.isEmpty else { return "<span class=\"muted\">—</span>" }
         let values = shown.map(\.value).map { $0.isFinite ? $0 : 0 }
@@ -30,12 +29,17 @@ enum Sparkline {
         func x(_ index: Int) -> Double {
             shown.count == 1 ? width / 2 : pad + Double(index) / Double(shown.count - 1) * (width - 2 * pad)
         }
+        // Halved before subtracting, so values near ±Double.greatestFiniteMagnitude do not make
+        // the range infinite.
+        let range = high / 2 - low / 2
         func y(_ value: Double) -> Double {
-            high > low ? height - pad - (value - low) / (high - low) * (height - 2 * pad) : height / 2
+            guard range > 0 else { return height / 2 }
+            let fraction: Double = (value / 2 - low / 2) / range
+            return height - pad - fraction * (height - 2 * pad)
         }
-        var svg =
+        var svg: HTML =
             "<svg class=\"spark\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\""
-            + " role=\"img\" aria-label=\"\(HTML.escape(label))\"><title>\(HTML.escape(label))</title>"
+            + " role=\"img\" aria-label=\"\(label)\"><title>\(label)</title>"
         let coordinates = values.indices.map { "\(SVGNumber.text(x($0))),\(SVGNumber.text(y(values[$0])))" }
         svg += "<polyline class=\"spark-line\" data-points=\"\(shown.count)\" points=\"\(coordinates.joined(separator: " "))\"/>"
         for (index, point) in shown.enumerated() where point.isFailed && index != shown.count - 1 {
@@ -77,40 +81,54 @@ struct LineChart: Sendable {
     private static let right = 18.0
     private static let top = 12.0
     private static let bottom = 26.0
+    /// The value axis spans at most this far each side of zero, so the span between its ends and
+    /// the tick steps stay finite however large a stored value is (larger values sit on the edge).
+    private static let valueLimit = Double.greatestFiniteMagnitude / 4
 
-    func svg() -> String {
+    func svg() -> HTML {
         let width = Self.width
         let height = Self.height
         let plotWidth = width - Self.left - Self.right
         let plotHeight = height - Self.top - Self.bottom
-        var svg =
+        var svg: HTML =
             "<svg class=\"chart\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" preserveAspectRatio=\"xMidYMid meet\" role=\"img\""
-            + " aria-label=\"\(HTML.escape(title))\"><title>\(HTML.escape(title))</title>"
+            + " aria-label=\"\(title)\"><title>\(title)</title>"
         guard let first = points.first, let last = points.last else {
             svg += "<text class=\"axis\" x=\"\(Int(width / 2))\" y=\"\(Int(height / 2))\" text-anchor=\"middle\">No runs yet</text>"
             return svg + "</svg>"
         }
 
         let values = points.map(\.value).filter(\.isFinite)
-        var high = max(values.max() ?? 0, band?.high ?? 0)
-        let low = min(values.min() ?? 0, 0)
+        let bandHigh = band.map(\.high).flatMap { $0.isFinite ? $0 : nil } ?? 0
+        var high = min(max(values.max() ?? 0, bandHigh), Self.valueLimit)
+        let low = max(min(values.min() ?? 0, 0), -Self.valueLimit)
         if high <= low { high = low + 1 }
         let ticks = metric == .duration ? Self.niceDurationTicks(high: high) : Self.niceTicks(low: low, high: high)
         let top = ticks.last ?? high
         let bottom = ticks.first ?? low
 
-        var start = first.time.microsecondsSinceEpoch
-        var end = max(last.time.microsecondsSinceEpoch, now?.microsecondsSinceEpoch ?? .min)
+        // Instants outside years 1…9999 never come from validated input; clamping them keeps the
+        // time arithmetic below far from Int64's limits.
+        let supported = UTCInstant.supportedMicroseconds
+        func clamped(_ micros: Int64) -> Int64 { min(max(micros, supported.lowerBound), supported.upperBound) }
+        var start = clamped(first.time.microsecondsSinceEpoch)
+        var end = clamped(max(last.time.microsecondsSinceEpoch, now?.microsecondsSinceEpoch ?? .min))
         if end <= start {
             start -= 3_600_000_000
             end += 3_600_000_000
         }
+        let timeSpan = Double(end - start)
         func x(_ instant: UTCInstant) -> Double {
-            Self.left + Double(instant.microsecondsSinceEpoch - start) / Double(end - start) * plotWidth
+            let offset: Double = Double(instant.microsecondsSinceEpoch) - Double(start)
+            return Self.left + offset / timeSpan * plotWidth
         }
         func y(_ value: Double) -> Double {
+            guard top > bottom else { return Self.top + plotHeight / 2 }
             let clamped = min(max(value.isFinite ? value : 0, bottom), top)
-            return Self.top + plotHeight - (clamped - bottom) / (top - bottom) * plotHeight
+            // Halved before subtracting, so the ends of a range near ±Double.greatestFiniteMagnitude
+            // do not make it infinite.
+            let fraction: Double = (clamped / 2 - bottom / 2) / (top / 2 - bottom / 2)
+            return Self.top + plotHeight - fraction * plotHeight
         }
 
         // Grid and value axis.
@@ -118,7 +136,7 @@ struct LineChart: Sendable {
             let position = SVGNumber.text(y(tick))
             svg += "<line class=\"grid\" x1=\"\(Int(Self.left))\" x2=\"\(Int(width - Self.right))\" y1=\"\(position)\" y2=\"\(position)\"/>"
             let label = metric == .duration ? DashboardFormat.durationTick(tick) : DashboardFormat.compact(tick)
-            svg += "<text class=\"axis\" x=\"\(Int(Self.left - 6))\" y=\"\(position)\" dy=\"0.32em\" text-anchor=\"end\">\(HTML.escape(label))</text>"
+            svg += "<text class=\"axis\" x=\"\(Int(Self.left - 6))\" y=\"\(position)\" dy=\"0.32em\" text-anchor=\"end\">\(label)</text>"
         }
         // Time axis: about five dates, rounded to the hour (or to the day for long spans) so they
         // read 11-20 11:00 rather than 11-20 10:53, with the time of day when the span is short.
@@ -136,15 +154,14 @@ struct LineChart: Sendable {
             let position = Double(tick - start) / Double(span)
             let anchor = position < 0.06 ? "start" : position > 0.94 ? "end" : "middle"
             svg += "<text class=\"axis\" x=\"\(SVGNumber.text(x(instant)))\" y=\"\(Int(height - 8))\" text-anchor=\"\(anchor)\">"
-            svg += "\(HTML.escape(DashboardFormat.tick(instant, withTime: withTime)))</text>"
+            svg += "\(DashboardFormat.tick(instant, withTime: withTime))</text>"
         }
 
         if let overdueSince, let now, overdueSince < now {
             let x1 = max(x(overdueSince), Self.left)
             let x2 = x(now)
             svg += "<rect class=\"overdue\" x=\"\(SVGNumber.text(x1))\" y=\"\(Int(Self.top))\" width=\"\(SVGNumber.text(max(x2 - x1, 1)))\""
-            svg +=
-                " height=\"\(SVGNumber.text(plotHeight))\"><title>overdue since \(HTML.escape(DashboardFormat.timestamp(overdueSince)))</title></rect>"
+            svg += " height=\"\(SVGNumber.text(plotHeight))\"><title>overdue since \(DashboardFormat.timestamp(overdueSince))</title></rect>"
         }
         if let now, overdueSince.map({ $0 < now }) == true {
             let position = SVGNumber.text(x(now))
@@ -159,7 +176,7 @@ struct LineChart: Sendable {
             let y2 = y(max(band.low, bottom))
             let tooltip = "expected \(DashboardFormat.measure(metric, max(band.low, 0))) – \(DashboardFormat.measure(metric, band.high))"
             svg += "<rect class=\"band\" x=\"\(SVGNumber.text(x1))\" y=\"\(SVGNumber.text(y1))\" width=\"\(SVGNumber.text(x2 - x1))\""
-            svg += " height=\"\(SVGNumber.text(max(y2 - y1, 1)))\"><title>\(HTML.escape(tooltip))</title></rect>"
+            svg += " height=\"\(SVGNumber.text(max(y2 - y1, 1)))\"><title>\(tooltip)</title></rect>"
             let median = SVGNumber.text(y(band.median))
             svg += "<line class=\"band-median\" x1=\"\(SVGNumber.text(x1))\" x2=\"\(SVGNumber.text(x2))\" y1=\"\(median)\" y2=\"\(median)\"/>"
         }
@@ -168,12 +185,12 @@ struct LineChart: Sendable {
         svg += "<polyline class=\"line\" data-points=\"\(points.count)\" points=\"\(line.joined(separator: " "))\"/>"
         for point in points.dropLast() where point.isFailed {
             svg += "<circle class=\"pt-failed\" cx=\"\(SVGNumber.text(x(point.time)))\" cy=\"\(SVGNumber.text(y(point.value)))\" r=\"3\">"
-            svg += "<title>failed run \(HTML.escape(DashboardFormat.timestamp(point.time)))</title></circle>"
+            svg += "<title>failed run \(DashboardFormat.timestamp(point.time))</title></circle>"
         }
         let latestClass = last.isFailed ? "pt-latest failed" : isLatestAnomalous ? "pt-latest anomaly" : "pt-latest"
         svg += "<circle class=\"\(latestClass)\" cx=\"\(SVGNumber.text(x(last.time)))\" cy=\"\(SVGNumber.text(y(last.value)))\" r=\"5\">"
-        svg += "<title>latest run \(HTML.escape(DashboardFormat.timestamp(last.time))): "
-        svg += "\(HTML.escape(DashboardFormat.measure(metric, last.value)))</title></circle>"
+        svg += "<title>latest run \(DashboardFormat.timestamp(last.time)): "
+        svg += "\(DashboardFormat.measure(metric, last.value))</title></circle>"
         return svg + "</svg>"
     }
 
@@ -191,14 +208,15 @@ struct LineChart: Sendable {
         return ticks
     }
 
-    /// Round tick values from `low` to at least `high`, about five of them.
+    /// Round tick values from `low` to at least `high`, about five of them; just the two ends when
+    /// the span is not a positive normal number.
     static func niceTicks(low: Double, high: Double) -> [Double] {
         let span = high - low
-        guard span > 0, span.isFinite else { return [low] }
+        guard span.isFinite, span >= Double.leastNormalMagnitude * 50 else { return span > 0 ? [low, high] : [low] }
         let rough = span / 5
-        let magnitude = pow(10, floor(log10(rough)))
+        let magnitude = powerOfTen(atMost: rough)
         let step = [1.0, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= rough } ?? 10 * magnitude
-        let first = floor(low / step)
+        let first = (low / step).rounded(.down)
         var ticks: [Double] = []
         for index in 0..<12 {
             // Multiples of the step rather than a running sum, so 0.6 does not come out as 0.6000000000000001.
@@ -206,15 +224,34 @@ struct LineChart: Sendable {
             ticks.append(value)
             if value >= high { break }
         }
-        return ticks
+        return ticks.allSatisfy(\.isFinite) ? ticks : [low, high]
+    }
+
+    /// The largest power of ten not above `value` (a positive number), as `10^⌊log10 value⌋`
+    /// gives it, found by multiplying and dividing rather than with the C maths library. A value
+    /// too small for any power of ten gives 0.
+    static func powerOfTen(atMost value: Double) -> Double {
+        if value >= 1 {
+            var power = 1.0
+            while power * 10 <= value { power *= 10 }
+            return power
+        }
+        // 1 / 10^k rather than repeated division by 10, which would gather rounding errors.
+        var divisor = 1.0
+        while divisor.isFinite, 1 / divisor > value { divisor *= 10 }
+        return 1 / divisor
     }
 }
 
 /// Short, locale-independent numbers for SVG coordinates.
 enum SVGNumber {
+    /// `12`, `12.5`; coordinates are inside the drawing, so a value that is not (a NaN from a
+    /// degenerate scale, or beyond a billion) is written as 0 or the nearest bound.
     static func text(_ value: Double) -> String {
-        let rounded = (value * 10).rounded() / 10
-        if rounded == rounded.rounded() { return String(Int(rounded)) }
-        return String(format: "%.1f", rounded)
+        guard !value.isNaN else { return "0" }
+        let bounded = min(max(value, -1e9), 1e9)
+        let rounded = (bounded * 10).rounded() / 10
+        if rounded == rounded.rounded() { return String(Int64(rounded)) }
+        return DashboardFormat.oneDecimal(rounded)
     }
 }

@@ -1,36 +1,16 @@
-import PipelineCore
-
-/// Escaping for the dashboard's server-rendered HTML.
-///
-/// Every string that comes from stored runs or from the request (pipeline names, paths, statuses,
-/// query values) goes through ``escape(_:)`` before it is written into a page, in element content
-/// and in quoted attribute values alike.
-enum HTML {
-    /// `text` with `&`, `<`, `>`, `"` and `'` replaced by character references.
-    static func escape(_ text: some StringProtocol) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
-    }
-}
+public import PipelineCore
 
 /// The dashboard's URLs, all under the configured base path.
 ///
-/// The URLs are returned unescaped; they are HTML-escaped where they are written into an
-/// attribute, like any other value.
-struct DashboardLinks: Sendable, Hashable {
+/// The URLs are plain text; interpolated into an `HTML` attribute they are escaped like any other
+/// value.
+public struct DashboardLinks: Sendable, Hashable {
     /// The prefix every route is served under (`/pipeline-service`), or empty.
     var basePath: String
+
+    public init(basePath: String) {
+        self.basePath = basePath
+    }
 
     var overview: String { basePath + "/ui" }
     var summariesAPI: String { basePath + "/pipelines" }
@@ -38,6 +18,8 @@ struct DashboardLinks: Sendable, Hashable {
     var docs: String { basePath + "/docs" }
     var openAPI: String { basePath + "/openapi.json" }
     var pipelinePath: String { basePath + "/ui/pipeline" }
+    /// `/pipelines/history`, which the pipeline page's runs per day come from.
+    public var runHistoryAPI: String { basePath + "/pipelines/history" }
 
     /// `/ui` with query parameters (none when `parameters` is empty).
     func overview(_ parameters: [(name: String, value: String)]) -> String {
@@ -56,7 +38,8 @@ struct DashboardLinks: Sendable, Hashable {
         Self.url(historyAPI, Self.signatureParameters(signature))
     }
 
-    static func signatureParameters(_ signature: PipelineSignature) -> [(name: String, value: String)] {
+    /// The signature's non-null fields as the run query parameters that name them.
+    public static func signatureParameters(_ signature: PipelineSignature) -> [(name: String, value: String)] {
         [
             (RunQueryParameter.pipelineName.rawValue, signature.pipelineName),
             (RunQueryParameter.scriptName.rawValue, signature.scriptName),
@@ -65,7 +48,8 @@ struct DashboardLinks: Sendable, Hashable {
         ].compactMap { name, value in value.map { (name, $0) } }
     }
 
-    static func url(_ path: String, _ parameters: [(name: String, value: String)]) -> String {
+    /// `path`, then `?` and the percent-encoded parameters when there are any.
+    public static func url(_ path: String, _ parameters: [(name: String, value: String)]) -> String {
         guard !parameters.isEmpty else { return path }
         return path + "?" + parameters.map { "\(percentEncode($0.name))=\(percentEncode($0.value))" }.joined(separator: "&")
     }
