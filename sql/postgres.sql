@@ -86,3 +86,14 @@ CREATE INDEX "pipeline_runs_by_pipeline" ON "pipeline_runs" ("pipeline_name", "s
     INCLUDE ("environment", "script_name", "pipeline_type", "rowcount", "elapsed_seconds", "end_utc", "status", "exit_code");
 
 INSERT INTO pipeline_service_migrations ("table_name", "migration") VALUES ('pipeline_runs', '4_covering_indexes');
+
+-- 5_wide_rowcount_sums: the rowcount sum is 128 bits wide, rowcount_sum holding its low 63 bits and
+-- rowcount_sum_high the bits above; every sum stored before fits in rowcount_sum, so 0 is exact.
+ALTER TABLE "pipeline_runs_summary" ADD COLUMN "rowcount_sum_high" BIGINT NOT NULL DEFAULT 0;
+
+INSERT INTO pipeline_service_migrations ("table_name", "migration") VALUES ('pipeline_runs', '5_wide_rowcount_sums');
+
+-- 6_index_date_code: runs by date code (archived-file downloads, the date_code filter).
+CREATE INDEX "pipeline_runs_date_code" ON "pipeline_runs" ("date_code", "id");
+
+INSERT INTO pipeline_service_migrations ("table_name", "migration") VALUES ('pipeline_runs', '6_index_date_code');

@@ -55,7 +55,9 @@ CREATE TABLE "pipeline_runs_summary" (
     "rowcount_count" INTEGER NOT NULL
 -- pipeline_runs/v4-add-status-exit-code: runs that failed (status "failed", or no status and a
 -- non-zero exit_code). Runs stored before v4 have neither field, so 0 is exact for them.
-, "failed_runs" INTEGER NOT NULL DEFAULT 0);
+-- pipeline_runs/v6-wide-rowcount-sums: the rowcount sum is 128 bits wide, rowcount_sum holding its
+-- low 63 bits and rowcount_sum_high the bits above; every sum stored before fits in rowcount_sum.
+, "failed_runs" INTEGER NOT NULL DEFAULT 0, "rowcount_sum_high" INTEGER NOT NULL DEFAULT 0);
 
 -- pipeline_runs/v3-index-rowcount
 -- Row count ranges (min_rowcount / max_rowcount) without a scan of the whole table.
@@ -69,3 +71,7 @@ CREATE INDEX "pipeline_runs_by_start" ON "pipeline_runs" ("start_utc", "id", "en
 -- History of one pipeline, covering: counts, history samples and filtered pages of one pipeline
 -- read every column they test from the index, not from rows spread among all other pipelines' rows.
 CREATE INDEX "pipeline_runs_by_name" ON "pipeline_runs" ("pipeline_name", "start_utc", "id", "environment", "script_name", "pipeline_type", "rowcount", "elapsed_seconds", "end_utc", "status", "exit_code");
+
+-- pipeline_runs/v7-index-date-code
+-- Runs by date code (archived-file downloads, the date_code filter).
+CREATE INDEX "pipeline_runs_date_code" ON "pipeline_runs" ("date_code", "id");

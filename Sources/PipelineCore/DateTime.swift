@@ -31,6 +31,10 @@ public struct UTCInstant: Sendable, Hashable, Comparable, CustomStringConvertibl
         self.init(microsecondsSinceEpoch: micros)
     }
 
+    public static let microsecondsPerSecond: Int64 = 1_000_000
+    public static let microsecondsPerHour: Int64 = 3_600_000_000
+    public static let microsecondsPerDay: Int64 = 86_400_000_000
+
     /// The instants this service accepts and stores: years 1 to 9999.
     public static var supportedMicroseconds: ClosedRange<Int64> { CivilTime.supportedMicroseconds }
 
@@ -192,7 +196,8 @@ private struct ByteCursor {
 enum CivilTime {
     /// 0001-01-01T00:00:00 … 9999-12-31T23:59:59.999999, as microseconds since the epoch.
     static let supportedMicroseconds: ClosedRange<Int64> =
-        Int64(daysFromCivil(year: 1, month: 1, day: 1)) * 86_400_000_000...Int64(daysFromCivil(year: 10_000, month: 1, day: 1)) * 86_400_000_000 - 1
+        Int64(daysFromCivil(year: 1, month: 1, day: 1)) * UTCInstant.microsecondsPerDay...Int64(daysFromCivil(year: 10_000, month: 1, day: 1))
+        * UTCInstant.microsecondsPerDay - 1
 
     static func isLeap(_ year: Int) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
 

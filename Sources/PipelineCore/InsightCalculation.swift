@@ -31,34 +31,10 @@ public enum Quantile {
     }
 }
 
-/// Saturating arithmetic on microsecond counts, so that instants at the edges of `Int64` clamp
-/// instead of trapping.
-enum SaturatingMicroseconds {
-    static func add(_ lhs: Int64, _ rhs: Int64) -> Int64 {
-        let (sum, overflow) = lhs.addingReportingOverflow(rhs)
-        guard overflow else { return sum }
-        return rhs > 0 ? .max : .min
-    }
-
-    static func subtract(_ lhs: Int64, _ rhs: Int64) -> Int64 {
-        let (difference, overflow) = lhs.subtractingReportingOverflow(rhs)
-        guard overflow else { return difference }
-        return rhs < 0 ? .max : .min
-    }
-
-    /// `value` rounded to the nearest integer and clamped to `Int64`; nil when it is not a number.
-    static func clamped(_ value: Double) -> Int64? {
-        guard !value.isNaN else { return nil }
-        if value >= Double(Int64.max) { return .max }
-        if value <= Double(Int64.min) { return .min }
-        return Int64(value.rounded())
-    }
-}
-
 extension PipelineInsight {
     /// The microseconds in 24 hours and in 7 days, the windows of ``RecentRunCounts``.
-    static let dayMicroseconds: Int64 = 86_400_000_000
-    static let weekMicroseconds: Int64 = 7 * 86_400_000_000
+    static let dayMicroseconds = UTCInstant.microsecondsPerDay
+    static let weekMicroseconds = 7 * UTCInstant.microsecondsPerDay
 
     /// Trends and health of a signature from its most recent runs.
     ///
@@ -93,8 +69,8 @@ extension PipelineInsight {
             recentCounts
             ?? {
                 let nowMicros = now.microsecondsSinceEpoch
-                let dayAgo = SaturatingMicroseconds.subtract(nowMicros, Self.dayMicroseconds)
-                let weekAgo = SaturatingMicroseconds.subtract(nowMicros, Self.weekMicroseconds)
+                let dayAgo = Saturating.subtract(nowMicros, Self.dayMicroseconds)
+                let weekAgo = Saturating.subtract(nowMicros, Self.weekMicroseconds)
                 return RecentRunCounts(
                     last24Hours: window.count { $0.startUTC.microsecondsSinceEpoch >= dayAgo },
                     last7Days: window.count { $0.startUTC.microsecondsSinceEpoch >= weekAgo }
@@ -104,9 +80,9 @@ extension PipelineInsight {
         let typicalInterval = Self.typicalIntervalSeconds(window.map(\.startUTC))
         var dueBy: UTCInstant?
         if let newest, let typicalInterval, typicalInterval > 0,
-            let allowance = SaturatingMicroseconds.clamped(settings.overdueFactor * typicalInterval * 1_000_000)
+            let allowance = Saturating.clamped(settings.overdueFactor * typicalInterval * 1_000_000)
         {
-            dueBy = UTCInstant(microsecondsSinceEpoch: SaturatingMicroseconds.add(newest.startUTC.microsecondsSinceEpoch, allowance))
+            dueBy = UTCInstant(microsecondsSinceEpoch: Saturating.add(newest.startUTC.microsecondsSinceEpoch, allowance))
         }
         let overdue = window.count >= settings.minimumRuns && dueBy.map { now > $0 } == true
 
@@ -164,82 +140,74 @@ extension PipelineInsight {
         return Quantile.median(gaps.sorted())
     }
 
-    /// Writes the insight's members into an open JSON object, each preceded by a comma:
-    /// `health`, `last_status`, `last_duration`, `last_rowcount`, `min_duration`, `p50_duration`,
-    /// `p95_duration`, `max_duration`, `runs_24h`, `runs_7d`, `typical_interval_seconds`, `overdue`,
-    /// `due_by`, `window_runs`, `anomaly`. Absent values (and non-finite numbers) are written as null.
+    /// Writes the insight's members into an open JSON object: `health`, `last_status`,
+    /// `last_duration`, `last_rowcount`, `min_duration`, `p50_duration`, `p95_duration`,
+    /// `max_duration`, `runs_24h`, `runs_7d`, `typical_interval_seconds`, `overdue`, `due_by`,
+    /// `window_runs`, `anomaly`. Absent values (and non-finite numbers) are written as null.
     public func writeMembers(to writer: inout JSONWriter) {
-        writer.raw(",\"health\":")
+        writer.key("health")
         writer.string(health.rawValue)
-        writer.raw(",\"last_status\":")
+        writer.key("last_status")
         writer.optionalString(lastStatus)
-        writer.raw(",\"last_duration\":")
-        writer.finiteDouble(lastDuration)
-        writer.raw(",\"last_rowcount\":")
+        writer.key("last_duration")
+        writer.optionalDouble(lastDuration)
+        writer.key("last_rowcount")
         writer.optionalInteger(lastRowcount)
-        writer.raw(",\"min_duration\":")
-        writer.finiteDouble(duration?.min)
-        writer.raw(",\"p50_duration\":")
-        writer.finiteDouble(duration?.p50)
-        writer.raw(",\"p95_duration\":")
-        writer.finiteDouble(duration?.p95)
-        writer.raw(",\"max_duration\":")
-        writer.finiteDouble(duration?.max)
-        writer.raw(",\"runs_24h\":")
-        writer.integer(Int64(recentRuns.last24Hours))
-        writer.raw(",\"runs_7d\":")
-        writer.integer(Int64(recentRuns.last7Days))
-        writer.raw(",\"typical_interval_seconds\":")
-        writer.finiteDouble(typicalIntervalSeconds)
-        writer.raw(",\"overdue\":")
-        writer.raw(overdue ? "true" : "false")
-        writer.raw(",\"due_by\":")
-        if let dueBy { writer.instant(dueBy) } else { writer.raw("null") }
-        writer.raw(",\"window_runs\":")
-        writer.integer(Int64(windowRuns))
-        writer.raw(",\"anomaly\":")
-        if let anomaly { anomaly.write(to: &writer) } else { writer.raw("null") }
+        writer.key("min_duration")
+        writer.optionalDouble(duration?.min)
+        writer.key("p50_duration")
+        writer.optionalDouble(duration?.p50)
+        writer.key("p95_duration")
+        writer.optionalDouble(duration?.p95)
+        writer.key("max_duration")
+        writer.optionalDouble(duration?.max)
+        writer.key("runs_24h")
+        writer.integer(recentRuns.last24Hours)
+        writer.key("runs_7d")
+        writer.integer(recentRuns.last7Days)
+        writer.key("typical_interval_seconds")
+        writer.optionalDouble(typicalIntervalSeconds)
+        writer.key("overdue")
+        writer.bool(overdue)
+        writer.key("due_by")
+        writer.optionalInstant(dueBy)
+        writer.key("window_runs")
+        writer.integer(windowRuns)
+        writer.key("anomaly")
+        if let anomaly { anomaly.write(to: &writer) } else { writer.null() }
     }
 }
 
 extension RunAnomaly {
     /// `{"start_utc":…,"date_code":…,"findings":[…]}`.
     public func write(to writer: inout JSONWriter) {
-        writer.raw("{\"start_utc\":")
-        writer.instant(startUTC)
-        writer.raw(",\"date_code\":")
-        writer.string(dateCode)
-        writer.raw(",\"findings\":[")
-        for (position, finding) in findings.enumerated() {
-            if position > 0 { writer.raw(",") }
-            finding.write(to: &writer)
+        writer.object { writer in
+            writer.key("start_utc")
+            writer.instant(startUTC)
+            writer.key("date_code")
+            writer.string(dateCode)
+            writer.key("findings")
+            writer.array(findings) { writer, finding in finding.write(to: &writer) }
         }
-        writer.raw("]}")
     }
 }
 
 extension AnomalyFinding {
     /// `{"metric":…,"observed":…,"median":…,"mad":…,"expected_low":…,"expected_high":…}`.
     public func write(to writer: inout JSONWriter) {
-        writer.raw("{\"metric\":")
-        writer.string(metric.rawValue)
-        writer.raw(",\"observed\":")
-        writer.finiteDouble(observed)
-        writer.raw(",\"median\":")
-        writer.finiteDouble(median)
-        writer.raw(",\"mad\":")
-        writer.finiteDouble(mad)
-        writer.raw(",\"expected_low\":")
-        writer.finiteDouble(expectedLow)
-        writer.raw(",\"expected_high\":")
-        writer.finiteDouble(expectedHigh)
-        writer.raw("}")
-    }
-}
-
-extension JSONWriter {
-    /// A double, or null when it is absent or not finite (JSON has no NaN or infinity).
-    mutating func finiteDouble(_ value: Double?) {
-        if let value, value.isFinite { double(value) } else { raw("null") }
+        writer.object { writer in
+            writer.key("metric")
+            writer.string(metric.rawValue)
+            writer.key("observed")
+            writer.double(observed)
+            writer.key("median")
+            writer.double(median)
+            writer.key("mad")
+            writer.double(mad)
+            writer.key("expected_low")
+            writer.double(expectedLow)
+            writer.key("expected_high")
+            writer.double(expectedHigh)
+        }
     }
 }

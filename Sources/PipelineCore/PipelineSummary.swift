@@ -15,22 +15,24 @@ public struct PipelineSignature: Sendable, Hashable, Comparable {
 
     /// Orders signatures field by field, a missing value before any string.
     public static func < (lhs: PipelineSignature, rhs: PipelineSignature) -> Bool {
-        for (left, right) in [
-            (lhs.pipelineName, rhs.pipelineName), (lhs.scriptName, rhs.scriptName),
-            (lhs.pipelineType, rhs.pipelineType), (lhs.environment, rhs.environment),
-        ] where left != right {
-            guard let left else { return true }
-            guard let right else { return false }
+        for field in PipelineField.signatureFields where lhs[field] != rhs[field] {
+            guard let left = lhs[field] else { return true }
+            guard let right = rhs[field] else { return false }
             return left < right
         }
         return false
     }
 }
 
-/// Running totals for one signature, from which its summary is derived (SPEC §2.2).
+/// Running totals for one signature, from which its summary is derived.
 ///
 /// Backends keep these incrementally or compute them with one grouped query; either way the
 /// summary numbers come from `summary`, so every backend reports the same values.
+///
+/// No total can trap, whatever the stored runs hold: the rowcount sum is 128 bits wide (a
+/// trillion-row run a million times over still fits exactly, and so do legacy rowcounts near
+/// `Int64.max`), counts saturate at `Int64.max`, and a duration sum that overflows to infinity
+/// gives a `null` average.
 public struct SignatureAggregate: Sendable, Hashable {
     public var signature: PipelineSignature
     public var totalRuns: Int64
@@ -39,7 +41,7 @@ public struct SignatureAggregate: Sendable, Hashable {
     public var positiveDurationSum: Double
     public var positiveDurationCount: Int64
     /// Sum and count of `rowcount` over runs where it is > 0.
-    public var positiveRowcountSum: Int64
+    public var positiveRowcountSum: Int128
     public var positiveRowcountCount: Int64
     /// Runs that failed (``PipelineInfo/isFailed``).
     public var failedRuns: Int64
@@ -50,7 +52,7 @@ public struct SignatureAggregate: Sendable, Hashable {
         lastRun: UTCInstant,
         positiveDurationSum: Double,
         positiveDurationCount: Int64,
-        positiveRowcountSum: Int64,
+        positiveRowcountSum: Int128,
         positiveRowcountCount: Int64,
         failedRuns: Int64
     ) {
@@ -89,17 +91,18 @@ public struct SignatureAggregate: Sendable, Hashable {
     }
 
     private mutating func add(startUTC: UTCInstant, elapsedSeconds: Double, rowcount: Int64, isFailed: Bool) {
-        totalRuns += 1
+        totalRuns = Saturating.add(totalRuns, 1)
         lastRun = max(lastRun, startUTC)
         if elapsedSeconds > 0 {
             positiveDurationSum += elapsedSeconds
-            positiveDurationCount += 1
+            positiveDurationCount = Saturating.add(positiveDurationCount, 1)
         }
         if rowcount > 0 {
-            positiveRowcountSum += rowcount
-            positiveRowcountCount += 1
+            let (sum, overflow) = positiveRowcountSum.addingReportingOverflow(Int128(rowcount))
+            positiveRowcountSum = overflow ? .max : sum
+            positiveRowcountCount = Saturating.add(positiveRowcountCount, 1)
         }
-        if isFailed { failedRuns += 1 }
+        if isFailed { failedRuns = Saturating.add(failedRuns, 1) }
     }
 
     /// The public summary these totals describe.
@@ -115,7 +118,7 @@ public struct SignatureAggregate: Sendable, Hashable {
     }
 }
 
-/// How one pipeline signature is doing overall (SPEC §2.2).
+/// How one pipeline signature is doing overall.
 public struct PipelineSummary: Sendable, Hashable {
     public var signature: PipelineSignature
     public var totalRuns: Int64
@@ -164,26 +167,24 @@ public struct PipelineSummary: Sendable, Hashable {
         return ordered(aggregates.values)
     }
 
+    /// The summary as one JSON object: the signature, the totals, then the insight's members when present.
     public func write(to writer: inout JSONWriter) {
-        writer.raw("{\"pipeline_name\":")
-        writer.optionalString(signature.pipelineName)
-        writer.raw(",\"script_name\":")
-        writer.optionalString(signature.scriptName)
-        writer.raw(",\"pipeline_type\":")
-        writer.optionalString(signature.pipelineType)
-        writer.raw(",\"environment\":")
-        writer.optionalString(signature.environment)
-        writer.raw(",\"total_runs\":")
+        writer.beginObject()
+        for field in PipelineField.signatureFields {
+            writer.key(field.rawValue)
+            writer.optionalString(signature[field])
+        }
+        writer.key("total_runs")
         writer.integer(totalRuns)
-        writer.raw(",\"last_run\":")
+        writer.key("last_run")
         writer.instant(lastRun)
-        writer.raw(",\"avg_duration\":")
+        writer.key("avg_duration")
         writer.optionalDouble(avgDuration)
-        writer.raw(",\"avg_rowcount\":")
+        writer.key("avg_rowcount")
         writer.optionalDouble(avgRowcount)
-        writer.raw(",\"failed_runs\":")
+        writer.key("failed_runs")
         writer.integer(failedRuns)
         insight?.writeMembers(to: &writer)
-        writer.raw("}")
+        writer.endObject()
     }
 }

@@ -1,6 +1,6 @@
 /// The formats runs are exported in (`GET /export`, `pipeline-service export`).
 public enum RunExportFormat: String, Sendable, CaseIterable {
-    /// One JSON object per line, every field present (`null` for absent optional ones).
+    /// One JSON object per line, every field present (`null` for absent optional ones), exact.
     case ndjson
     /// A header row of the field names, then one row per run, RFC 4180 quoting, nulls empty.
     case csv
@@ -15,10 +15,23 @@ public enum RunExportFormat: String, Sendable, CaseIterable {
 
     /// The file name offered to a browser saving the export.
     public var fileName: String { "pipeline_runs.\(rawValue)" }
+}
+
+/// Writes runs in one export format, one after the other.
+public struct RunExportEncoder: Sendable {
+    public let format: RunExportFormat
+    /// Whether CSV text cells that a spreadsheet would run as a formula are neutralised (the
+    /// default); off for machine consumers that want every value exactly as stored.
+    public let neutralisesFormulas: Bool
+
+    public init(format: RunExportFormat, neutralisesFormulas: Bool = true) {
+        self.format = format
+        self.neutralisesFormulas = neutralisesFormulas
+    }
 
     /// What comes before the first run: the CSV header row, nothing for NDJSON.
     public var header: [UInt8] {
-        switch self {
+        switch format {
         case .ndjson: return []
         case .csv:
             var bytes: [UInt8] = []
@@ -33,14 +46,21 @@ public enum RunExportFormat: String, Sendable, CaseIterable {
 
     /// Appends one run, with its line end.
     public func append(_ run: PipelineInfo, to bytes: inout [UInt8]) {
-        switch self {
+        switch format {
         case .ndjson:
             bytes.append(contentsOf: run.jsonBytes)
             bytes.append(UInt8(ascii: "\n"))
         case .csv:
             for (position, field) in PipelineField.allCases.enumerated() {
                 if position > 0 { bytes.append(UInt8(ascii: ",")) }
-                if let text = run.csvText(of: field) { CSV.appendField(text, to: &bytes) }
+                switch run.value(of: field) {
+                case .text(let text?): CSV.appendField(neutralisesFormulas ? CSV.neutralised(text) : text, to: &bytes)
+                case .text(nil), .integer(nil): break
+                case .integer(let number?): bytes.append(contentsOf: String(number).utf8)
+                case .double(let number): bytes.append(contentsOf: number.description.utf8)
+                case .instant(let instant): bytes.append(contentsOf: instant.description.utf8)
+                case .local(let local): bytes.append(contentsOf: local.description.utf8)
+                }
             }
             bytes.append(contentsOf: CSV.lineEnd)
         }
@@ -54,7 +74,7 @@ public enum RunExportFormat: String, Sendable, CaseIterable {
     }
 }
 
-/// RFC 4180 field quoting.
+/// RFC 4180 field quoting, and the spreadsheet formula guard.
 public enum CSV {
     /// RFC 4180 ends every record with CRLF.
     static let lineEnd: [UInt8] = [0x0D, 0x0A]
@@ -73,30 +93,16 @@ public enum CSV {
         }
         bytes.append(UInt8(ascii: "\""))
     }
-}
 
-extension PipelineInfo {
-    /// A field's value as CSV text, in the same form JSON responses use; nil for an absent optional.
-    func csvText(of field: PipelineField) -> String? {
-        switch field {
-        case .startLocal: startLocal.description
-        case .endLocal: endLocal.description
-        case .startUTC: startUTC.description
-        case .endUTC: endUTC.description
-        case .elapsedSeconds: elapsedSeconds.description
-        case .elapsedHuman: elapsedHuman
-        case .outputFile: outputFile
-        case .rowcount: String(rowcount)
-        case .logFile: logFile
-        case .pid: String(pid)
-        case .dateCode: dateCode
-        case .pipelineName: pipelineName
-        case .scriptName: scriptName
-        case .pipelineType: pipelineType
-        case .environment: environment
-        case .archivedFile: archivedFile
-        case .status: status
-        case .exitCode: exitCode.map { String($0) }
+    /// `text` with a leading `'` when a spreadsheet would read it as a formula: it starts with
+    /// `=`, `+`, `-`, `@`, a tab or a carriage return. A pipeline name such as
+    /// `=HYPERLINK("http://…")` then opens as text instead of running. Numbers the service writes
+    /// itself (rowcount, pid, times) are never text cells, so they are left as they are.
+    public static func neutralised(_ text: String) -> String {
+        guard let first = text.utf8.first else { return text }
+        switch first {
+        case UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D: return "'" + text
+        default: return text
         }
     }
 }

@@ -87,9 +87,9 @@ public struct RunHistory: Sendable, Hashable {
             let localStart = first + step * clock.width
             let runs = groups[localStart] ?? []
             let (start, offset) = clock.firstInstant(atOrAfterLocal: localStart)
-            let startLocal = SaturatingMicroseconds.add(start.microsecondsSinceEpoch, Int64(offset) * 1_000_000)
+            let startLocal = Saturating.add(start.microsecondsSinceEpoch, Int64(offset) * 1_000_000)
             // A bucket wholly inside a forward clock change holds no instant at all.
-            if runs.isEmpty, startLocal >= SaturatingMicroseconds.add(localStart, clock.width) { continue }
+            if runs.isEmpty, startLocal >= Saturating.add(localStart, clock.width) { continue }
             buckets.append(HistoryBucket(start: start, localStart: LocalDateTime(wallMicroseconds: startLocal), offsetSeconds: offset, runs: runs))
         }
     }
@@ -111,18 +111,16 @@ public struct RunHistory: Sendable, Hashable {
     /// "total_rowcount":…,"avg_rowcount":…}]}`.
     public var jsonBytes: [UInt8] {
         var writer = JSONWriter(reservingCapacity: 96 + buckets.count * 240)
-        writer.raw("{\"pipeline_name\":")
-        writer.optionalString(pipelineName)
-        writer.raw(",\"bucket\":")
-        writer.string(bucketSize.rawValue)
-        writer.raw(",\"tz\":")
-        writer.string(zoneName)
-        writer.raw(",\"buckets\":[")
-        for (position, bucket) in buckets.enumerated() {
-            if position > 0 { writer.raw(",") }
-            bucket.write(to: &writer)
+        writer.object { writer in
+            writer.key("pipeline_name")
+            writer.optionalString(pipelineName)
+            writer.key("bucket")
+            writer.string(bucketSize.rawValue)
+            writer.key("tz")
+            writer.string(zoneName)
+            writer.key("buckets")
+            writer.array(buckets) { writer, bucket in bucket.write(to: &writer) }
         }
-        writer.raw("]}")
         return writer.bytes
     }
 }
@@ -135,7 +133,7 @@ extension HistoryBucket {
         let durations = runs.map(\.elapsedSeconds).filter(\.isFinite).sorted()
         var total: Int64 = 0
         for run in runs {
-            total = SaturatingMicroseconds.add(total, run.rowcount)
+            total = Saturating.add(total, run.rowcount)
         }
         self.init(
             start: start,
@@ -153,32 +151,33 @@ extension HistoryBucket {
     /// `{"start_utc":…,"start_local":…,"utc_offset":…,"runs":…,"failed_runs":…,"avg_duration":…,
     /// "p95_duration":…,"total_rowcount":…,"avg_rowcount":…}`.
     public func write(to writer: inout JSONWriter) {
-        writer.raw("{\"start_utc\":")
-        writer.instant(start)
-        writer.raw(",\"start_local\":")
-        writer.local(localStart)
-        writer.raw(",\"utc_offset\":")
-        writer.string(FixedUTCOffset.format(seconds: offsetSeconds))
-        writer.raw(",\"runs\":")
-        writer.integer(Int64(runs))
-        writer.raw(",\"failed_runs\":")
-        writer.integer(Int64(failedRuns))
-        writer.raw(",\"avg_duration\":")
-        writer.finiteDouble(avgDuration)
-        writer.raw(",\"p95_duration\":")
-        writer.finiteDouble(p95Duration)
-        writer.raw(",\"total_rowcount\":")
-        writer.integer(totalRowcount)
-        writer.raw(",\"avg_rowcount\":")
-        writer.finiteDouble(avgRowcount)
-        writer.raw("}")
+        writer.object { writer in
+            writer.key("start_utc")
+            writer.instant(start)
+            writer.key("start_local")
+            writer.local(localStart)
+            writer.key("utc_offset")
+            writer.string(FixedUTCOffset.format(seconds: offsetSeconds))
+            writer.key("runs")
+            writer.integer(runs)
+            writer.key("failed_runs")
+            writer.integer(failedRuns)
+            writer.key("avg_duration")
+            writer.optionalDouble(avgDuration)
+            writer.key("p95_duration")
+            writer.optionalDouble(p95Duration)
+            writer.key("total_rowcount")
+            writer.integer(totalRowcount)
+            writer.key("avg_rowcount")
+            writer.optionalDouble(avgRowcount)
+        }
     }
 }
 
 /// Local wall-clock arithmetic of one zone and bucket size.
 private struct LocalClock {
-    static let hour: Int64 = 3_600_000_000
-    static let day: Int64 = 86_400_000_000
+    static let hour = UTCInstant.microsecondsPerHour
+    static let day = UTCInstant.microsecondsPerDay
 
     var zone: any UTCOffsetRule
     var size: HistoryBucketSize
@@ -203,7 +202,7 @@ private struct LocalClock {
     }
 
     func local(_ micros: Int64) -> Int64 {
-        Swift.min(Swift.max(SaturatingMicroseconds.add(micros, offsetMicros(at: micros)), Self.localRange.lowerBound), Self.localRange.upperBound)
+        Swift.min(Swift.max(Saturating.add(micros, offsetMicros(at: micros)), Self.localRange.lowerBound), Self.localRange.upperBound)
     }
 
     /// The local wall-clock start of the bucket holding `instant`.
@@ -230,19 +229,19 @@ private struct LocalClock {
         var guess = offsetMicros(at: localStart)
         for _ in 0..<3 where !offsets.contains(guess) {
             offsets.append(guess)
-            guess = offsetMicros(at: SaturatingMicroseconds.subtract(localStart, guess))
+            guess = offsetMicros(at: Saturating.subtract(localStart, guess))
         }
-        for probe in [SaturatingMicroseconds.subtract(localStart, Self.day), SaturatingMicroseconds.add(localStart, Self.day)] {
+        for probe in [Saturating.subtract(localStart, Self.day), Saturating.add(localStart, Self.day)] {
             let offset = offsetMicros(at: probe)
             if !offsets.contains(offset) { offsets.append(offset) }
         }
-        let valid = offsets.filter { local(SaturatingMicroseconds.subtract(localStart, $0)) == localStart }
+        let valid = offsets.filter { local(Saturating.subtract(localStart, $0)) == localStart }
         if let largest = valid.max() {
-            return resolved(SaturatingMicroseconds.subtract(localStart, largest))
+            return resolved(Saturating.subtract(localStart, largest))
         }
         // A gap: local time jumps over `localStart` between these two instants.
-        var low = SaturatingMicroseconds.subtract(localStart, offsets.max()!)
-        var high = SaturatingMicroseconds.subtract(localStart, offsets.min()!)
+        var low = Saturating.subtract(localStart, offsets.max()!)
+        var high = Saturating.subtract(localStart, offsets.min()!)
         if local(high) < localStart { return resolved(high) }
         while low < high {
             let middle = low + (high - low) / 2

@@ -25,78 +25,76 @@ public enum StoredRunDecoder {
             break
         }
 
-        // Immutable from here: the helpers below capture a constant, not a boxed variable with
-        // run-time exclusivity checks on every read.
-        let fields = found
-        func slice(_ field: PipelineField) -> Slice { fields[field.ordinal] }
-        func bytes(_ slice: Slice) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: line[slice.start..<slice.end]) }
-        func string(_ field: PipelineField) -> String? {
-            let value = slice(field)
-            guard value.kind == .string else { return nil }
-            return text(bytes(value))
+        var fields = SliceReader(line: line, slices: found)
+        return try? PipelineInfo(decoding: &fields)
+    }
+
+    /// Reads the found values in field order: each call takes the next field's slice.
+    private struct SliceReader: FieldDecoder {
+        /// The value is absent where it is required, or not in the plain form this path reads.
+        struct NotPlain: Error {}
+
+        let line: UnsafeBufferPointer<UInt8>
+        let slices: [Slice]
+        var next = 0
+
+        private mutating func take() -> (kind: Slice.Kind, bytes: UnsafeBufferPointer<UInt8>) {
+            let slice = slices[next]
+            next += 1
+            return (slice.kind, UnsafeBufferPointer(rebasing: line[slice.start..<slice.end]))
         }
-        func optionalString(_ field: PipelineField) -> String?? {
-            let value = slice(field)
+
+        mutating func localDateTime(_ field: PipelineField) throws(NotPlain) -> LocalDateTime {
+            let value = take()
+            guard value.kind == .string, let local = LocalDateTime(iso8601Bytes: value.bytes) else { throw NotPlain() }
+            return local
+        }
+
+        mutating func instant(_ field: PipelineField) throws(NotPlain) -> UTCInstant {
+            let value = take()
+            guard value.kind == .string, let instant = UTCInstant(iso8601Bytes: value.bytes) else { throw NotPlain() }
+            return instant
+        }
+
+        mutating func number(_ field: PipelineField) throws(NotPlain) -> Double {
+            let value = take()
+            guard value.kind == .number, let number = StoredRunDecoder.plainDouble(value.bytes) else { throw NotPlain() }
+            return number
+        }
+
+        mutating func text(_ field: PipelineField) throws(NotPlain) -> String {
+            let value = take()
+            guard value.kind == .string, let text = StoredRunDecoder.text(value.bytes) else { throw NotPlain() }
+            return text
+        }
+
+        mutating func optionalText(_ field: PipelineField) throws(NotPlain) -> String? {
+            let value = take()
             switch value.kind {
-            case .absent, .null: return .some(nil)
-            case .string: return text(bytes(value)).map { .some($0) }
-            case .number: return nil
+            case .absent, .null: return nil
+            case .string:
+                guard let text = StoredRunDecoder.text(value.bytes) else { throw NotPlain() }
+                return text
+            case .number: throw NotPlain()
             }
         }
-        func integer(_ field: PipelineField) -> Int64? {
-            let value = slice(field)
-            guard value.kind == .number else { return nil }
-            return plainInteger(bytes(value))
+
+        mutating func integer(_ field: PipelineField) throws(NotPlain) -> Int64 {
+            let value = take()
+            guard value.kind == .number, let number = StoredRunDecoder.plainInteger(value.bytes) else { throw NotPlain() }
+            return number
         }
-        func optionalInteger(_ field: PipelineField) -> Int64?? {
-            let value = slice(field)
+
+        mutating func optionalInteger(_ field: PipelineField) throws(NotPlain) -> Int64? {
+            let value = take()
             switch value.kind {
-            case .absent, .null: return .some(nil)
-            case .number: return plainInteger(bytes(value)).map { .some($0) }
-            case .string: return nil
+            case .absent, .null: return nil
+            case .number:
+                guard let number = StoredRunDecoder.plainInteger(value.bytes) else { throw NotPlain() }
+                return number
+            case .string: throw NotPlain()
             }
         }
-        func instant(_ field: PipelineField) -> UTCInstant? {
-            let value = slice(field)
-            guard value.kind == .string else { return nil }
-            return UTCInstant(iso8601Bytes: bytes(value))
-        }
-        func local(_ field: PipelineField) -> LocalDateTime? {
-            let value = slice(field)
-            guard value.kind == .string else { return nil }
-            return LocalDateTime(iso8601Bytes: bytes(value))
-        }
-        let elapsedSlice = slice(.elapsedSeconds)
-        guard elapsedSlice.kind == .number, let elapsed = plainDouble(bytes(elapsedSlice)),
-            let startLocal = local(.startLocal), let endLocal = local(.endLocal),
-            let startUTC = instant(.startUTC), let endUTC = instant(.endUTC),
-            let elapsedHuman = string(.elapsedHuman), let outputFile = string(.outputFile),
-            let rowcount = integer(.rowcount), let logFile = string(.logFile), let pid = integer(.pid),
-            let dateCode = string(.dateCode), let pipelineName = optionalString(.pipelineName),
-            let scriptName = optionalString(.scriptName), let pipelineType = optionalString(.pipelineType),
-            let environment = optionalString(.environment), let archivedFile = optionalString(.archivedFile),
-            let status = optionalString(.status), let exitCode = optionalInteger(.exitCode)
-        else { return nil }
-        return PipelineInfo(
-            startLocal: startLocal,
-            endLocal: endLocal,
-            startUTC: startUTC,
-            endUTC: endUTC,
-            elapsedSeconds: elapsed,
-            elapsedHuman: elapsedHuman,
-            outputFile: outputFile,
-            rowcount: rowcount,
-            logFile: logFile,
-            pid: pid,
-            dateCode: dateCode,
-            pipelineName: pipelineName,
-            scriptName: scriptName,
-            pipelineType: pipelineType,
-            environment: environment,
-            archivedFile: archivedFile,
-            status: status,
-            exitCode: exitCode
-        )
     }
 
     // MARK: - Pieces
@@ -126,7 +124,7 @@ public enum StoredRunDecoder {
 
     /// The string of valid UTF-8 bytes; nil when they are not valid. ASCII (nearly every stored
     /// string) is copied as it is, without the generic validating initializer.
-    private static func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+    fileprivate static func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
         guard bytes.allSatisfy({ $0 < 0x80 }) else { return String(validating: bytes, as: UTF8.self) }
         return String(unsafeUninitializedCapacity: bytes.count) { buffer in
             _ = buffer.initialize(fromContentsOf: bytes)
@@ -135,7 +133,7 @@ public enum StoredRunDecoder {
     }
 
     /// `-?[0-9]+` within Int64, else nil.
-    private static func plainInteger(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+    fileprivate static func plainInteger(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
         var index = 0
         var isNegative = false
         if bytes.first == UInt8(ascii: "-") {
@@ -164,7 +162,7 @@ public enum StoredRunDecoder {
     /// `-?[0-9]+(\.[0-9]+)?` with at most 15 significant digits: exact by Clinger's fast path
     /// (mantissa and power of ten are both exact doubles, so one division rounds correctly),
     /// which is what `Double(String)` returns. Anything else: nil.
-    private static func plainDouble(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
+    fileprivate static func plainDouble(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
         var index = 0
         var isNegative = false
         if bytes.first == UInt8(ascii: "-") {
@@ -254,32 +252,6 @@ public enum StoredRunDecoder {
                 }
             }
             return index > start ? Slice(kind: .number, start: start, end: index) : nil
-        }
-    }
-}
-
-extension PipelineField {
-    /// The field's position in `allCases`, without hashing (the decoder reads 18 of these per run).
-    fileprivate var ordinal: Int {
-        switch self {
-        case .startLocal: 0
-        case .endLocal: 1
-        case .startUTC: 2
-        case .endUTC: 3
-        case .elapsedSeconds: 4
-        case .elapsedHuman: 5
-        case .outputFile: 6
-        case .rowcount: 7
-        case .logFile: 8
-        case .pid: 9
-        case .dateCode: 10
-        case .pipelineName: 11
-        case .scriptName: 12
-        case .pipelineType: 13
-        case .environment: 14
-        case .archivedFile: 15
-        case .status: 16
-        case .exitCode: 17
         }
     }
 }

@@ -78,36 +78,4 @@ public struct ValidationError: Error, Sendable, Hashable, CustomStringConvertibl
             }
         )
     }
-
-    /// `{"detail": [...]}`, the FastAPI validation error body.
-    public var jsonBody: [UInt8] {
-        var writer = JSONWriter()
-        writer.raw("{\"detail\":[")
-        for (position, issue) in issues.enumerated() {
-            if position > 0 { writer.raw(",") }
-            writer.raw("{")
-            writer.key("type")
-            writer.string(issue.kind)
-            writer.raw(",")
-            writer.key("loc")
-            writer.raw("[")
-            writer.string(issue.location.rawValue)
-            for element in issue.path {
-                writer.raw(",")
-                switch element {
-                case .name(let name): writer.string(name)
-                case .index(let index): writer.integer(Int64(index))
-                }
-            }
-            writer.raw("],")
-            writer.key("msg")
-            writer.string(issue.message)
-            writer.raw(",")
-            writer.key("input")
-            writer.value(issue.input ?? .null)
-            writer.raw("}")
-        }
-        writer.raw("]}")
-        return writer.bytes
-    }
 }

@@ -51,8 +51,9 @@ public enum DashboardPage {
     }
 
     /// Progressive niceties only: filter selects apply on change (the Apply button does the same
-    /// without JavaScript). Constant text, written into the page unescaped by `document`.
-    static let script = """
+    /// without JavaScript). Constant text, written into the page unescaped by `document`; the
+    /// server's Content-Security-Policy allows exactly this script by its hash.
+    public static let script = """
         document.querySelectorAll("form.filters select").forEach(s => s.addEventListener("change", () => s.form.submit()));
         """
 

@@ -1,7 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import PipelineCore
+public import PipelineCore
 import PipelineStore
 
 /// An error answered with a JSON body `{"detail": …}`, the shape FastAPI clients expect.
@@ -24,31 +24,95 @@ struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
     /// `{"detail": "message"}` with any status.
     static func detail(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) -> APIError {
         var writer = JSONWriter(reservingCapacity: message.utf8.count + 16)
-        writer.raw("{\"detail\":")
-        writer.string(message)
-        writer.raw("}")
+        writer.object { writer in
+            writer.key("detail")
+            writer.string(message)
+        }
         return APIError(status: status, headers: headers, body: writer.bytes, description: message)
     }
 
-    /// 422 with the FastAPI validation body listing every bad field.
+    /// The most issues one 422 lists; the rest are counted (a batch of ten thousand empty objects
+    /// has over a hundred thousand issues, and the answer must stay small).
+    static let maximumListedIssues = 100
+
+    /// 422 with the FastAPI validation body `{"detail": [{"type", "loc", "msg", "input"}, …]}`: the
+    /// first ``maximumListedIssues`` issues, and when there are more, `"error_count"` with their number.
     static func validation(_ error: ValidationError) -> APIError {
-        APIError(status: .unprocessableContent, body: error.jsonBody, description: error.description)
+        validation(error.issues, total: error.issues.count)
     }
 
-    /// The response for a storage failure: 409 for a conflicting run, 503 otherwise.
+    /// 422 listing the first of `issues`, of `total` issues in all.
+    static func validation(_ issues: [FieldIssue], total: Int) -> APIError {
+        let description = issues.prefix(maximumListedIssues).map(\.description).joined(separator: "; ")
+        return APIError(status: .unprocessableContent, body: validationBody(issues, total: total), description: description)
+    }
+
+    /// `{"detail": [{"type", "loc", "msg", "input"}, …]}` with the first of `issues`, and
+    /// `"error_count"` when `total` is more than it lists.
+    static func validationBody(_ issues: [FieldIssue], total: Int) -> [UInt8] {
+        var writer = JSONWriter(reservingCapacity: 256)
+        writer.object { writer in
+            writer.key("detail")
+            writer.array(issues.prefix(maximumListedIssues)) { writer, issue in
+                writer.object { writer in
+                    writer.key("type")
+                    writer.string(issue.kind)
+                    writer.key("loc")
+                    writer.beginArray()
+                    writer.string(issue.location.rawValue)
+                    for element in issue.path {
+                        switch element {
+                        case .name(let name): writer.string(name)
+                        case .index(let index): writer.integer(index)
+                        }
+                    }
+                    writer.endArray()
+                    writer.key("msg")
+                    writer.string(issue.message)
+                    writer.key("input")
+                    writer.value(issue.input ?? .null)
+                }
+            }
+            if total > min(issues.count, maximumListedIssues) {
+                writer.key("error_count")
+                writer.integer(total)
+            }
+        }
+        return writer.bytes
+    }
+
+    /// The response for a storage failure: 409 for a conflicting run, 422 for a run that would add
+    /// a pipeline beyond the limit, 503 otherwise.
     static func storage(_ error: StorageError) -> APIError {
         if let key = error.conflictingKey {
             var writer = JSONWriter()
-            writer.raw("{\"detail\":")
-            writer.string(error.description)
-            writer.raw(",\"pipeline_name\":")
-            writer.string(key.pipelineName)
-            writer.raw(",\"date_code\":")
-            writer.string(key.dateCode)
-            writer.raw("}")
+            writer.object { writer in
+                writer.key("detail")
+                writer.string(error.description)
+                writer.key("pipeline_name")
+                writer.string(key.pipelineName)
+                writer.key("date_code")
+                writer.string(key.dateCode)
+            }
             return APIError(status: .conflict, body: writer.bytes, description: error.description)
         }
+        if error.signatureLimit != nil {
+            return validation(ValidationError(FieldIssue(.body, "", kind: "too_many_pipelines", message: error.description)))
+        }
         return .detail(.serviceUnavailable, error.description, headers: [.retryAfter: "5"])
+    }
+
+    /// 409 for an archived-file download whose date code runs of several pipelines share.
+    static func ambiguousDateCode(_ dateCode: String, pipelines: [String?]) -> APIError {
+        let message = "Runs of several pipelines have date_code \(dateCode); name one with ?pipeline_name="
+        var writer = JSONWriter()
+        writer.object { writer in
+            writer.key("detail")
+            writer.string(message)
+            writer.key("pipelines")
+            writer.array(pipelines) { writer, name in writer.optionalString(name) }
+        }
+        return APIError(status: .conflict, body: writer.bytes, description: message)
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
@@ -96,4 +160,9 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 .response(from: request, context: context)
         }
     }
+}
+
+extension ValidationError {
+    /// The FastAPI validation body of these issues, as a 422 carries it.
+    public var jsonBody: [UInt8] { APIError.validationBody(issues, total: issues.count) }
 }

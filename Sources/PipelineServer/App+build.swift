@@ -4,7 +4,7 @@ public import Logging
 import NIOCore
 import PipelineCore
 public import PipelineStore
-import ServiceLifecycle
+public import ServiceLifecycle
 
 /// The service's version, reported by `/`, `/health` and the OpenAPI document.
 public let pipelineServiceVersion = "1.0.0"
@@ -16,17 +16,21 @@ public func buildApplication(
     logger: Logger,
     metrics: ServiceMetrics = ServiceMetrics()
 ) async throws -> any ApplicationProtocol {
-    let repository = try openRepository(configuration.backend, logger: logger)
-    return buildApplication(repository: repository, configuration: configuration, logger: logger, metrics: metrics)
+    let repository = try openRepository(configuration.backend, limits: configuration.limits, logger: logger)
+    // The application opened the repository, so it runs the repository's services.
+    return buildApplication(repository: repository, configuration: configuration, logger: logger, metrics: metrics, services: repository.services)
 }
 
 /// Builds the application around an already opened repository. `metrics` is this application's
-/// own registry, served at `/metrics`.
+/// own registry, served at `/metrics`. `services` run with the application: those of the
+/// repository when the application owns it; none when its owner already runs them (a service's
+/// `run()` runs once).
 public func buildApplication(
     repository: some PipelineRunRepository,
     configuration: ServiceConfiguration,
     logger: Logger,
-    metrics: ServiceMetrics = ServiceMetrics()
+    metrics: ServiceMetrics = ServiceMetrics(),
+    services: [any Service] = []
 ) -> some ApplicationProtocol {
     let router = buildRouter(repository: repository, configuration: configuration, metrics: metrics)
     let idleTimeout = TimeAmount.seconds(configuration.idleTimeout.components.seconds)
@@ -52,7 +56,7 @@ public func buildApplication(
             )
         ),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "pipeline-service"),
-        services: repository.services + (retention.map { [$0 as any Service] } ?? []),
+        services: services + (retention.map { [$0 as any Service] } ?? []),
         logger: logger
     )
     app.beforeServerStarts {
@@ -66,11 +70,11 @@ public func buildApplication(
     return app
 }
 
-/// The router with every route of SPEC §3 and `/metrics`, under the configured base path.
+/// The router with every route of the API and `/metrics`, under the configured base path.
 ///
-/// Middleware, outermost first: request id, access log, request metrics, CORS, JSON errors,
-/// URI length, request timeout, API keys. Everything inside the error middleware answers with
-/// JSON; everything outside it sees the final status.
+/// Middleware, outermost first: request id, access log, request metrics, CORS, HEAD as GET, JSON
+/// errors, URI length, request timeout, API keys. Everything inside the error middleware answers
+/// with JSON; everything outside it sees the final status.
 public func buildRouter<Repository: PipelineRunRepository>(
     repository: Repository,
     configuration: ServiceConfiguration,
@@ -84,6 +88,7 @@ public func buildRouter<Repository: PipelineRunRepository>(
     if let cors = CORSPolicyMiddleware<BasicRequestContext>(configuration.corsOrigins) {
         router.add(middleware: cors)
     }
+    router.add(middleware: HeadRequestMiddleware())
     router.add(middleware: JSONErrorMiddleware())
     router.add(middleware: URILengthMiddleware())
     router.add(middleware: RequestTimeoutMiddleware(timeout: configuration.requestTimeout))
@@ -104,7 +109,7 @@ public func buildRouter<Repository: PipelineRunRepository>(
     )
     HistoryController<Measured, BasicRequestContext>(insights: insights).addRoutes(to: routes)
     UIController<Measured, BasicRequestContext>(insights: insights, repository: measured, basePath: configuration.basePath).addRoutes(to: routes)
-    BulkController<Measured, BasicRequestContext>(repository: measured).addRoutes(to: routes)
+    BulkController<Measured, BasicRequestContext>(repository: measured, maxBodySize: configuration.maxBatchBodySize).addRoutes(to: routes)
     ExportController<Measured, BasicRequestContext>(repository: measured).addRoutes(to: routes)
     ArchivedFileController<Measured, BasicRequestContext>(repository: measured, roots: configuration.archiveRoots).addRoutes(to: routes)
     ServiceController<Measured, BasicRequestContext>(repository: measured, deployment: deployment).addRoutes(to: routes)
@@ -129,17 +134,5 @@ private func addMethodNotAllowedRoutes(to router: some RouterMethods<BasicReques
                 throw APIError.detail(.methodNotAllowed, "Method Not Allowed", headers: [.allow: allow])
             }
         }
-    }
-}
-
-/// Opens the configured backend. Misconfiguration throws a `ConfigurationError` naming the setting.
-public func openRepository(_ backend: BackendConfiguration, logger: Logger) throws -> any PipelineRunRepository {
-    switch backend {
-    case .jsonl(let path):
-        return try JSONLRunRepository(path: path, logger: logger)
-    case .sqlite(let path, let layout):
-        return try SQLiteRunRepository(path: path, layout: layout, logger: logger)
-    case .postgres(let url, let layout):
-        return try PostgresRunRepository(url: url, layout: layout, logger: logger)
     }
 }

@@ -4,9 +4,14 @@ import NIOPosix
 import PipelineCore
 import PipelineStore
 
-/// `GET /pipelines/archived/{date_code}`: streams a run's archived file, but only a regular file
-/// beneath one of the archive roots, reached without following any link (see `ArchiveFileOpener`).
-/// With no roots configured the endpoint does not exist (404).
+/// `GET /pipelines/archived/{date_code}[?pipeline_name=…]`: streams a run's archived file, but only
+/// a regular file beneath one of the archive roots, reached without following any link (see
+/// `ArchiveFileOpener`). With no roots configured the endpoint does not exist (404).
+///
+/// The run is the latest with that date code, of the named pipeline when `pipeline_name` is given.
+/// Without it, a date code that runs of several pipelines share answers 409 listing them, rather
+/// than serving whichever was stored last: a run of another pipeline (or one without a name)
+/// could otherwise shadow the file a caller meant.
 struct ArchivedFileController<Repository: PipelineRunRepository, Context: RequestContext>: Sendable {
     let repository: Repository
     /// The roots that existed at start-up, in both their configured and resolved spellings.
@@ -16,6 +21,9 @@ struct ArchivedFileController<Repository: PipelineRunRepository, Context: Reques
         self.repository = repository
         self.roots = roots.compactMap(ArchiveRoot.init(configuredPath:))
     }
+
+    /// How many runs with one date code are looked at to tell whether several pipelines share it.
+    static var candidateLimit: Int { 100 }
 
     func addRoutes(to router: some RouterMethods<Context>) {
         router.get("/pipelines/archived/{date_code}", use: download)
@@ -27,8 +35,27 @@ struct ArchivedFileController<Repository: PipelineRunRepository, Context: Reques
         guard dateCode.utf8.count <= PipelineField.dateCode.maximumLength else {
             throw APIError.detail(.notFound, "No run with that date_code")
         }
-        guard let run = try await repository.run(dateCode: dateCode) else {
+        var parameters = QueryParameters(QueryString.parse(request.uri.query ?? ""))
+        var filter = RunFilter(dateCode: dateCode)
+        filter.pipelineName = parameters.text(PipelineField.pipelineName.rawValue).map(FieldCondition.equals)
+        do {
+            try parameters.validate()
+        } catch {
+            throw APIError.validation(error)
+        }
+        let candidates = try await repository.runs(matching: RunQuery(filter: filter, paging: .window(limit: Self.candidateLimit, offset: 0))).runs
+        guard let run = candidates.first?.info else {
             throw APIError.detail(.notFound, "No run with date_code \(dateCode)")
+        }
+        let pipelines = Set(candidates.map(\.info.pipelineName))
+        if filter.pipelineName == nil, pipelines.count > 1 {
+            // Named pipelines A to Z, a run without a name last.
+            let listed = pipelines.sorted { lhs, rhs in
+                guard let lhs else { return false }
+                guard let rhs else { return true }
+                return lhs < rhs
+            }
+            throw APIError.ambiguousDateCode(dateCode, pipelines: listed)
         }
         guard let archived = run.archivedFile, !archived.isEmpty else {
             throw APIError.detail(.notFound, "Run \(dateCode) has no archived file")
@@ -78,7 +105,9 @@ public enum ArchivedFiles {
 
     /// `attachment; filename="a.csv"` with an RFC 5987 `filename*` when the name is not plain ASCII.
     public static func contentDisposition(_ kind: String, fileName: String) -> String {
-        let ascii = String(fileName.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0 != "\"" && $0 != "\\" ? Character($0) : "_" })
+        let ascii = String(
+            fileName.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0.value != 0x7F && $0 != "\"" && $0 != "\\" ? Character($0) : "_" }
+        )
         var value = "\(kind); filename=\"\(ascii)\""
         if ascii != fileName {
             let encoded = fileName.utf8.map { byte -> String in

@@ -16,28 +16,29 @@ struct ExportController<Repository: PipelineRunRepository, Context: RequestConte
         router.get("/export", use: export)
     }
 
-    /// `GET /export?format=ndjson|csv`: the runs matching the filters of `/get_pipeline_info`,
-    /// in the same order, all of them (`limit`, `offset`, `cursor` and `all_data` are ignored).
-    /// The body is written page by page as the repository is read, so memory stays flat.
+    /// `GET /export?format=ndjson|csv[&raw=true]`: the runs matching the filters of
+    /// `/get_pipeline_info`, in the same order, all of them (`limit`, `offset`, `cursor` and
+    /// `all_data` are ignored). CSV text cells a spreadsheet would run as formulas are neutralised
+    /// unless `raw=true`. The body is written page by page as the repository is read, so memory
+    /// stays flat; the first page is read before the status is sent, so storage that is down answers 503.
     @Sendable func export(_ request: Request, context: Context) async throws -> Response {
-        let (format, filter) = try Self.parameters(QueryString.parse(request.uri.query ?? ""))
-        let repository = self.repository
+        let (encoder, filter) = try Self.parameters(QueryString.parse(request.uri.query ?? ""))
+        var pages = RunPages(of: repository, matching: filter, pageSize: Self.pageSize).makeAsyncIterator()
+        let first = try await pages.next()
         let logger = context.logger
-        // The first page is read before the status is sent, so storage that is down answers 503.
-        let first = try await repository.runs(matching: RunQuery(filter: filter, paging: .window(limit: Self.pageSize, offset: 0))).runs
-        let body = ResponseBody { writer in
-            var bytes = format.header
-            for run in first { format.append(run.info, to: &bytes) }
+        let body = ResponseBody { [pages] writer in
+            var pages = pages
+            var bytes = encoder.header
             do {
-                // An empty write could read as the end of a chunked body: write only bytes.
-                if !bytes.isEmpty { try await writer.write(ByteBuffer(bytes: bytes)) }
-                if first.count == Self.pageSize, let last = first.last {
-                    try await repository.forEachPage(matching: filter, pageSize: Self.pageSize, after: last.position) { page in
-                        bytes.removeAll(keepingCapacity: true)
-                        for run in page { format.append(run.info, to: &bytes) }
-                        try await writer.write(ByteBuffer(bytes: bytes))
-                    }
+                var page = first
+                while let current = page {
+                    for run in current.runs { encoder.append(run.info, to: &bytes) }
+                    // An empty write could read as the end of a chunked body: write only bytes.
+                    if !bytes.isEmpty { try await writer.write(ByteBuffer(bytes: bytes)) }
+                    bytes.removeAll(keepingCapacity: true)
+                    page = try await pages.next()
                 }
+                if !bytes.isEmpty { try await writer.write(ByteBuffer(bytes: bytes)) }
                 try await writer.finish(nil)
             } catch {
                 // The status is already sent: the client sees a cut-off body, the log says why.
@@ -48,36 +49,24 @@ struct ExportController<Repository: PipelineRunRepository, Context: RequestConte
         return Response(
             status: .ok,
             headers: [
-                .contentType: format.contentType,
-                .contentDisposition: "attachment; filename=\"\(format.fileName)\"",
+                .contentType: encoder.format.contentType,
+                .contentDisposition: "attachment; filename=\"\(encoder.format.fileName)\"",
             ],
             body: body
         )
     }
 
-    /// The export format (default NDJSON) and the filters; every bad parameter is reported at once.
-    static func parameters(_ parameters: [(name: String, value: String)]) throws(APIError) -> (RunExportFormat, RunFilter) {
-        var issues: [FieldIssue] = []
-        var format = RunExportFormat.ndjson
-        if let text = parameters.last(where: { $0.name == "format" })?.value, !text.isEmpty {
-            if let parsed = RunExportFormat(rawValue: text.lowercased()) {
-                format = parsed
-            } else {
-                let choices = RunExportFormat.allCases.map { "'\($0.rawValue)'" }.joined(separator: " or ")
-                issues.append(FieldIssue(.query, "format", kind: "enum", message: "Input should be \(choices)", input: .string(text)))
-            }
-        }
-        let paging: Set<String> = [
-            RunQueryParameter.limit.rawValue, RunQueryParameter.offset.rawValue,
-            RunQueryParameter.cursor.rawValue, RunQueryParameter.allData.rawValue,
-        ]
-        var filter = RunFilter()
+    /// The export encoder (NDJSON by default) and the filters; every bad parameter is reported at once.
+    static func parameters(_ pairs: [(name: String, value: String)]) throws(APIError) -> (RunExportEncoder, RunFilter) {
+        var parameters = QueryParameters(pairs)
+        let format = parameters.choice("format", of: RunExportFormat.self) ?? .ndjson
+        let raw = parameters.flag("raw") ?? false
+        let filter = RunFilter(reading: &parameters)
         do {
-            filter = try RunQuery(parameters: parameters.filter { !paging.contains($0.name) }).filter
+            try parameters.validate()
         } catch {
-            issues += error.issues
+            throw APIError.validation(error)
         }
-        guard issues.isEmpty else { throw APIError.validation(ValidationError(issues)) }
-        return (format, filter)
+        return (RunExportEncoder(format: format, neutralisesFormulas: !raw), filter)
     }
 }

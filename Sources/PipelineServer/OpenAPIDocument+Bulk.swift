@@ -25,8 +25,11 @@ extension OpenAPIDocument {
                 "201": json("Every run is stored (some may have been stored already)", schema: batchResult),
                 "200": json("Every run was already stored; nothing new was stored", schema: batchResult),
                 "409": json("A different run is already stored under one run's pipeline_name and date_code; nothing was stored", ref: "ErrorDetail"),
-                "413": json("Body larger than \(BatchLimits.maximumBodySize) bytes", ref: "ErrorDetail"),
-                "415": json("Content-Type is neither JSON nor NDJSON", ref: "ErrorDetail"),
+                "413": json(
+                    "Body larger than PIPELINE_MAX_BATCH_BODY_SIZE (default \(Setting.maxBatchBodySize.defaultValue ?? "")) bytes",
+                    ref: "ErrorDetail"
+                ),
+                "415": json("Content-Type is neither application/json nor application/x-ndjson", ref: "ErrorDetail"),
                 "422": json(
                     "Validation error: more than \(BatchLimits.maximumRuns) runs, or each bad field of each run at loc [body, index, field]; nothing was stored",
                     ref: "HTTPValidationError"
@@ -37,7 +40,7 @@ extension OpenAPIDocument {
     }
 
     static var getExport: JSONValue {
-        let filters: [RunQueryParameter] = [.startUTC, .endUTC, .minRowcount, .maxRowcount, .pipelineName, .scriptName, .pipelineType, .environment]
+        let filters = RunQueryParameter.filters
         let format: JSONValue = .object([
             "name": "format", "in": "query", "required": false,
             "description": "ndjson: one run per line; csv: header row, RFC 4180 quoting, null as empty",

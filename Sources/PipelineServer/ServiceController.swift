@@ -19,7 +19,7 @@ struct ServiceController<Repository: PipelineRunRepository, Context: RequestCont
         router.get("/docs") { _, _ in
             Response(
                 status: .ok,
-                headers: [.contentType: "text/html; charset=utf-8"],
+                headers: SecurityHeaders.docs,
                 body: .init(byteBuffer: ByteBuffer(string: DocsPage.html))
             )
         }
@@ -27,21 +27,25 @@ struct ServiceController<Repository: PipelineRunRepository, Context: RequestCont
 
     @Sendable func welcome(_ request: Request, context: Context) async throws -> Response {
         var writer = JSONWriter()
-        writer.raw("{\"name\":\"pipeline-service\",\"message\":\"Pipeline run metadata service\",\"version\":")
-        writer.string(pipelineServiceVersion)
-        writer.raw(",\"backend\":")
-        writer.string(repository.backendName)
-        writer.raw(",\"docs\":")
-        writer.string(deployment.basePath + "/docs")
-        writer.raw(",\"openapi\":")
-        writer.string(deployment.basePath + "/openapi.json")
-        writer.raw("}")
+        writer.object { writer in
+            writer.key("name")
+            writer.string("pipeline-service")
+            writer.key("message")
+            writer.string("Pipeline run metadata service")
+            writer.key("version")
+            writer.string(pipelineServiceVersion)
+            writer.key("backend")
+            writer.string(repository.backendName)
+            writer.key("docs")
+            writer.string(deployment.basePath + "/docs")
+            writer.key("openapi")
+            writer.string(deployment.basePath + "/openapi.json")
+        }
         return RunController<Repository, Context>.json(writer.bytes)
     }
 
     /// 200 when the backend answers, 503 (with the reason, no internals) when it does not.
     @Sendable func health(_ request: Request, context: Context) async throws -> Response {
-        var writer = JSONWriter()
         let failure: String?
         do {
             try await repository.checkHealth()
@@ -52,16 +56,19 @@ struct ServiceController<Repository: PipelineRunRepository, Context: RequestCont
             context.logger.warning("Health check failed: \(error)")
             failure = "the backend did not answer"
         }
-        writer.raw(failure == nil ? "{\"status\":\"healthy\"" : "{\"status\":\"unhealthy\"")
-        writer.raw(",\"backend\":")
-        writer.string(repository.backendName)
-        writer.raw(",\"version\":")
-        writer.string(pipelineServiceVersion)
-        if let failure {
-            writer.raw(",\"detail\":")
-            writer.string(failure)
+        var writer = JSONWriter()
+        writer.object { writer in
+            writer.key("status")
+            writer.string(failure == nil ? "healthy" : "unhealthy")
+            writer.key("backend")
+            writer.string(repository.backendName)
+            writer.key("version")
+            writer.string(pipelineServiceVersion)
+            if let failure {
+                writer.key("detail")
+                writer.string(failure)
+            }
         }
-        writer.raw("}")
         return RunController<Repository, Context>.json(writer.bytes, status: failure == nil ? .ok : .serviceUnavailable)
     }
 }

@@ -4,55 +4,15 @@ public import ServiceLifecycle
 /// Where pipeline runs are kept. The HTTP layer talks only to this protocol; every backend
 /// (JSONL, SQLite, PostgreSQL) gives the same answers for the same calls, which the shared
 /// contract suite checks.
+///
+/// Every requirement is implemented by every backend and forwarded by every wrapper: there are
+/// no default implementations, so a wrapper cannot drop a behaviour by forgetting it.
 public protocol PipelineRunRepository: Sendable {
     /// The backend's short name, as `/health` reports it (`jsonl`, `sqlite`, `postgres`).
     var backendName: String { get }
 
-    /// Stores one run durably before returning.
-    ///
-    /// A run whose (`pipeline_name`, `date_code`) is already stored with identical content is not
-    /// stored again: the stored run comes back as `.existing`. The same key with different content
-    /// throws ``StorageError/conflict(_:)``.
-    func insert(_ run: PipelineInfo) async throws -> InsertOutcome
-
-    /// Stores several runs atomically (all or none), each with the idempotency rule of `insert(_:)`.
-    /// A conflict on any run stores none of them.
-    func insert(contentsOf runs: [PipelineInfo]) async throws -> [InsertOutcome]
-
-    /// The runs matching the query's filters, in result order, paged as the query says,
-    /// with the number of matches regardless of paging.
-    func runs(matching query: RunQuery) async throws -> RunPage
-
-    /// One summary per pipeline signature, `last_run` descending (SPEC §2.2).
-    func summaries() async throws -> [PipelineSummary]
-
-    /// The most recently stored run with this date code, if any.
-    func run(dateCode: String) async throws -> PipelineInfo?
-
-    /// The `limit` most recent runs of exactly this signature (a missing field matches only a
-    /// missing value), in result order, as samples for insight.
-    func recentSamples(of signature: PipelineSignature, limit: Int) async throws -> [RunSample]
-
-    /// How many runs of exactly this signature started at or after `since`.
-    func countRuns(of signature: PipelineSignature, since: UTCInstant) async throws -> Int
-
-    /// Every run matching the filter, in result order, as the few values history buckets need.
-    func historySamples(matching filter: RunFilter) async throws -> [HistorySample]
-
-    /// How many runs started before `cutoff` (retention: the runs a prune would delete).
-    func countRuns(startedBefore cutoff: UTCInstant) async throws -> Int
-
-    /// Deletes at most `limit` runs that started before `cutoff`, oldest first (`start_utc`, then
-    /// insertion order), durably and all at once, and returns how many it deleted. Every answer
-    /// afterwards (queries, summaries, `run(dateCode:)`, idempotency keys) is as if they had never
-    /// been stored.
-    func deleteRuns(startedBefore cutoff: UTCInstant, limit: Int) async throws -> Int
-
-    /// Throws when the backend cannot serve requests right now (database down, file unusable).
-    func checkHealth() async throws
-
     /// Long-running work the repository needs while it is used (a connection pool's `run()`),
-    /// to be run by the application's service group.
+    /// to be run once by the owner's service group; empty when there is none.
     var services: [any Service] { get }
 
     /// Readies the storage once `services` are running: applies migrations to a table the
@@ -62,14 +22,63 @@ public protocol PipelineRunRepository: Sendable {
 
     /// Brings what the database plans queries with up to date after a bulk load (`import`,
     /// `migrate`): the planner's statistics, and on PostgreSQL the visibility map that lets a
-    /// covering index answer without reading the table. Only on tables the service owns.
+    /// covering index answer without reading the table. Does nothing where there is nothing to
+    /// refresh (JSONL, tables the service does not own).
     func refreshStatistics() async throws
+
+    /// Stores one run durably before returning.
+    ///
+    /// A run whose (`pipeline_name`, `date_code`) is already stored with identical content is not
+    /// stored again: the stored run comes back as `.existing`. The same key with different content
+    /// throws ``StorageError/conflict(_:)``. A run that would add a pipeline signature beyond the
+    /// repository's ``RepositoryLimits/maximumSignatures`` throws ``StorageError/tooManySignatures(limit:)``.
+    func insert(_ run: PipelineInfo) async throws -> InsertOutcome
+
+    /// Stores several runs atomically (all or none), each with the rules of `insert(_:)`.
+    /// A conflict on any run stores none of them.
+    func insert(contentsOf runs: [PipelineInfo]) async throws -> [InsertOutcome]
+
+    /// The runs matching the query's filters, in result order, paged as the query says,
+    /// with the number of matches regardless of paging.
+    func runs(matching query: RunQuery) async throws -> RunPage
+
+    /// How many runs match the filter.
+    func count(matching filter: RunFilter) async throws -> Int
+
+    /// One summary per pipeline signature, `last_run` descending, then by signature.
+    func summaries() async throws -> [PipelineSummary]
+
+    /// The first `limit` runs matching the filter, in result order, as samples for insight.
+    func samples(matching filter: RunFilter, limit: Int) async throws -> [RunSample]
+
+    /// Every run matching the filter, in result order, as the few values history buckets need.
+    func historySamples(matching filter: RunFilter) async throws -> [HistorySample]
+
+    /// How many runs started before `cutoff` (retention: the runs a prune would delete).
+    func countRuns(startedBefore cutoff: UTCInstant) async throws -> Int
+
+    /// Deletes at most `limit` runs that started before `cutoff`, oldest first (`start_utc`, then
+    /// insertion order), durably and all at once, and returns how many it deleted. Every answer
+    /// afterwards (queries, summaries, idempotency keys) is as if they had never been stored.
+    func deleteRuns(startedBefore cutoff: UTCInstant, limit: Int) async throws -> Int
+
+    /// Throws when the backend cannot serve requests right now (database down, file unusable).
+    func checkHealth() async throws
 }
 
-extension PipelineRunRepository {
-    public var services: [any Service] { [] }
-    public func prepare() async throws {}
-    public func refreshStatistics() async throws {}
+/// Bounds a repository keeps whatever its clients send.
+public struct RepositoryLimits: Sendable, Hashable {
+    /// The most distinct pipeline signatures stored: every answer listing pipelines (`/pipelines`,
+    /// the dashboard, metrics) grows with their number, so a client inventing names cannot make
+    /// each of them unbounded. Runs of known signatures are always accepted.
+    public var maximumSignatures: Int
+
+    public init(maximumSignatures: Int = RepositoryLimits.defaultMaximumSignatures) {
+        self.maximumSignatures = maximumSignatures
+    }
+
+    public static let defaultMaximumSignatures = 10_000
+    public static let standard = RepositoryLimits()
 }
 
 /// What an insert did.

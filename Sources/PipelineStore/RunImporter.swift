@@ -1,13 +1,5 @@
 import PipelineCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Loads NDJSON runs (one JSON object per line, the JSONL backend's own format) into any
 /// repository in batches. Idempotent: a run already stored is counted, not stored again, so an
 /// interrupted import can simply be run again.
@@ -48,9 +40,10 @@ public struct RunImporter: Sendable {
         into repository: some PipelineRunRepository,
         progress: (Report) -> Void = { _ in }
     ) async throws -> Report {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw ImportError(description: "cannot open \(path): \(String(cString: strerror(errno)))")
+        let descriptor: Int32
+        switch openForReading(path) {
+        case .success(let opened): descriptor = opened
+        case .failure(let error): throw ImportError(description: "cannot open \(path): \(error)")
         }
         defer { closeFileDescriptor(descriptor) }
         var report = Report()
@@ -65,7 +58,7 @@ public struct RunImporter: Sendable {
                     parse(bytes, lineNumber: lineNumber, into: &runs, report: &report)
                 }
             } catch {
-                throw ImportError(description: "cannot read \(path): \(String(cString: strerror(error.code)))")
+                throw ImportError(description: "cannot read \(path): \(systemErrorText(error.code))")
             }
             if !isMore, !reader.tail.isEmpty, !reader.tail.withUnsafeBufferPointer(LineReader.isBlank) {
                 report.linesRead += 1

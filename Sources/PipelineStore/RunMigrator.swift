@@ -37,8 +37,8 @@ public struct RunMigrator: Sendable {
     }
 
     public func migrate(
-        from source: some PipelineRunRepository,
-        to destination: some PipelineRunRepository,
+        from source: any PipelineRunRepository,
+        to destination: any PipelineRunRepository,
         progress: (Report) -> Void = { _ in }
     ) async throws -> Report {
         var report = Report()
@@ -46,19 +46,15 @@ public struct RunMigrator: Sendable {
         // not hold an identical one yet, so a second run copies nothing — also for runs without a
         // pipeline_name, which the idempotency key does not cover.
         var present: [UInt64: Int] = [:]
-        var held = try await destination.runs(matching: RunQuery(paging: .window(limit: batchSize, offset: 0)))
-        while true {
-            for run in held.runs { present[Self.checksum(run.info), default: 0] += 1 }
-            guard let cursor = held.nextCursor else { break }
-            held = try await destination.runs(matching: RunQuery(paging: .after(cursor.position, limit: batchSize)))
+        for try await page in RunPages(of: destination, matching: RunFilter(), pageSize: batchSize) {
+            for run in page.runs { present[Self.checksum(run.info), default: 0] += 1 }
         }
-        // Pass 1: where each page of the newest-first order starts (a cursor per page, not the runs).
+        // Pass 1: where each page of the newest-first order starts (after the last run of the page
+        // before), not the runs themselves.
         var starts: [RunPosition?] = [nil]
-        var page = try await source.runs(matching: RunQuery(paging: .window(limit: batchSize, offset: 0)))
-        report.sourceRuns = page.total
-        while let cursor = page.nextCursor {
-            starts.append(cursor.position)
-            page = try await source.runs(matching: RunQuery(paging: .after(cursor.position, limit: batchSize)))
+        for try await page in RunPages(of: source, matching: RunFilter(), pageSize: batchSize) {
+            report.sourceRuns = page.total
+            if page.nextCursor != nil, let last = page.runs.last { starts.append(last.position) }
         }
         // Pass 2: the pages from the oldest, each oldest run first, so insertion order matches the source's.
         for start in starts.reversed() {
@@ -81,23 +77,15 @@ public struct RunMigrator: Sendable {
             progress(report)
         }
         // Verification: read the destination back in full.
-        var check = try await destination.runs(matching: RunQuery(paging: .window(limit: batchSize, offset: 0)))
-        report.destinationRuns = check.total
-        while true {
-            for run in check.runs { report.destinationChecksum &+= Self.checksum(run.info) }
-            guard let cursor = check.nextCursor else { break }
-            check = try await destination.runs(matching: RunQuery(paging: .after(cursor.position, limit: batchSize)))
+        for try await page in RunPages(of: destination, matching: RunFilter(), pageSize: batchSize) {
+            report.destinationRuns = page.total
+            for run in page.runs { report.destinationChecksum &+= Self.checksum(run.info) }
         }
         return report
     }
 
-    /// FNV-1a 64 of a run's canonical JSON; summed over runs it does not depend on order.
+    /// FNV-1a of a run's canonical JSON; summed over runs it does not depend on order.
     static func checksum(_ run: PipelineInfo) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in run.jsonBytes {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01b3
-        }
-        return hash
+        FNV1a.hash(run.jsonBytes)
     }
 }

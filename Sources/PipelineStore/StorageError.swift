@@ -7,6 +7,7 @@ public import PipelineCore
 public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
     private enum Code: Sendable, Hashable {
         case conflict(RunKey)
+        case tooManySignatures(Int)
         case unavailable(String)
         case storageFull
         case readOnly
@@ -21,6 +22,8 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// A different run is already stored under this (`pipeline_name`, `date_code`).
     public static func conflict(_ key: RunKey) -> StorageError { StorageError(.conflict(key)) }
+    /// The run would add a pipeline signature beyond the most the repository keeps; nothing was stored.
+    public static func tooManySignatures(limit: Int) -> StorageError { StorageError(.tooManySignatures(limit)) }
     /// The backend cannot be reached or used right now; `reason` is for clients (no internals).
     public static func unavailable(_ reason: String) -> StorageError { StorageError(.unavailable(reason)) }
     /// The disk is full: nothing was stored.
@@ -36,10 +39,16 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
         return nil
     }
 
+    /// The limit a refused new signature ran into, if this is such a refusal.
+    public var signatureLimit: Int? {
+        if case .tooManySignatures(let limit) = code { return limit }
+        return nil
+    }
+
     /// Whether the failure is the backend's state, not the request's (answer 503 and retry later).
     public var isUnavailable: Bool {
         switch code {
-        case .conflict: false
+        case .conflict, .tooManySignatures: false
         case .unavailable, .storageFull, .readOnly, .corrupt: true
         }
     }
@@ -48,6 +57,8 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
         switch code {
         case .conflict(let key):
             "A different run is already stored for \(key); resend it unchanged or use a new date_code"
+        case .tooManySignatures(let limit):
+            "This run would add a new pipeline (pipeline_name, script_name, pipeline_type, environment) beyond the \(limit) this service keeps (\(Setting.maxPipelines.environmentName)); nothing was stored"
         case .unavailable(let reason):
             "Storage is unavailable: \(reason)"
         case .storageFull:

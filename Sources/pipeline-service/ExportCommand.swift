@@ -49,21 +49,24 @@ struct Export: AsyncParsableCommand {
     @Option(name: .customLong("page-size"), help: "Runs read from the backend at a time.")
     var pageSize = 1000
 
+    @Flag(help: "CSV only: write text cells exactly as stored, without neutralising those a spreadsheet would run as formulas.")
+    var raw = false
+
     @OptionGroup var storage: StorageOptions
 
     /// The filters as the query parameters they stand for.
     private var filterParameters: [(name: String, value: String)] {
-        let values: [(RunQueryParameter, String?)] = [
-            (.startUTC, startUTC), (.endUTC, endUTC), (.minRowcount, minRowcount), (.maxRowcount, maxRowcount),
-            (.pipelineName, pipelineName), (.scriptName, scriptName), (.pipelineType, pipelineType), (.environment, environment),
-        ]
-        return values.compactMap { parameter, value in value.map { (parameter.rawValue, $0) } }
+        let values: [String?] = [startUTC, endUTC, minRowcount, maxRowcount, pipelineName, scriptName, pipelineType, environment]
+        return zip(RunQueryParameter.filters, values).compactMap { parameter, value in value.map { (parameter.rawValue, $0) } }
     }
 
     /// The filters, checked exactly as the API checks the query parameters of the same names.
     private func filter() throws -> RunFilter {
+        var parameters = QueryParameters(filterParameters)
+        let filter = RunFilter(reading: &parameters)
         do {
-            return try RunQuery(parameters: filterParameters).filter
+            try parameters.validate()
+            return filter
         } catch {
             let issues = error.issues.map { "--\($0.field.replacingOccurrences(of: "_", with: "-")): \($0.message)" }
             throw ArgumentParser.ValidationError(issues.joined(separator: "\n"))
@@ -82,22 +85,28 @@ struct Export: AsyncParsableCommand {
 
     func run() async throws {
         let filter = try self.filter()
-        try await StartupFailure.reporting {
-            let configuration = try ServiceConfiguration.resolve(flags: storage.flags, environment: ProcessInfo.processInfo.environment)
+        try await StartupFailure.reporting(flags: storage.flags) { values in
+            let settings = try StorageSettings.resolve(values)
             // stdout may carry the export itself: log to stderr.
-            let logger = bootstrapLogging(level: configuration.logLevel, label: "pipeline-service.export", toStandardError: true)
+            let logger = bootstrapLogging(
+                level: settings.logLevel,
+                format: settings.logFormat,
+                label: "pipeline-service.export",
+                toStandardError: true
+            )
             let destination = try ExportDestination(path: output)
-            let (format, pageSize) = (RunExportFormat(rawValue: self.format.lowercased()) ?? .ndjson, self.pageSize)
+            let format = RunExportFormat(rawValue: self.format.lowercased()) ?? .ndjson
+            let (encoder, pageSize) = (RunExportEncoder(format: format, neutralisesFormulas: !raw), self.pageSize)
             do {
-                let written = try await withRepository(configuration.backend, logger: logger) { repository in
+                let written = try await withRepository(settings.backend, limits: settings.limits, logger: logger) { repository in
                     var written = 0
-                    try destination.write(format.header)
-                    try await repository.forEachPage(matching: filter, pageSize: pageSize) { page in
+                    try destination.write(encoder.header)
+                    for try await page in RunPages(of: repository, matching: filter, pageSize: pageSize) {
                         var bytes: [UInt8] = []
-                        bytes.reserveCapacity(page.count * 640)
-                        for run in page { format.append(run.info, to: &bytes) }
+                        bytes.reserveCapacity(page.runs.count * 640)
+                        for run in page.runs { encoder.append(run.info, to: &bytes) }
                         try destination.write(bytes)
-                        written += page.count
+                        written += page.runs.count
                         destination.progress("\r\(written) runs written")
                     }
                     return written

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PipelineCore
 import PipelineServer
 import PipelineStore
 
@@ -19,12 +20,12 @@ struct Import: AsyncParsableCommand {
     @OptionGroup var storage: StorageOptions
 
     func run() async throws {
-        try await StartupFailure.reporting {
-            let configuration = try ServiceConfiguration.resolve(flags: storage.flags, environment: ProcessInfo.processInfo.environment)
-            let logger = bootstrapLogging(level: configuration.logLevel)
+        try await StartupFailure.reporting(flags: storage.flags) { values in
+            let settings = try StorageSettings.resolve(values)
+            let logger = bootstrapLogging(level: settings.logLevel, format: settings.logFormat, toStandardError: true)
             let file = self.file
             let importer = RunImporter(batchSize: batchSize)
-            let report = try await withRepository(configuration.backend, logger: logger) { repository in
+            let report = try await withRepository(settings.backend, limits: settings.limits, logger: logger) { repository in
                 let report = try await importer.importFile(at: file, into: repository) { report in
                     FileHandle.standardError.write(Data("\r\(report.linesRead) lines read, \(report.created) stored".utf8))
                 }

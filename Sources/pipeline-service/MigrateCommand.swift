@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
+import Logging
 import PipelineServer
 import PipelineStore
 
-/// `pipeline-service migrate --from SPEC --to SPEC`: copies every run between two backends.
+/// `pipeline-service migrate --from BACKEND --to BACKEND`: copies every run between two backends.
 struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Copy every run from one backend to another, then verify counts and a checksum.",
@@ -27,11 +28,17 @@ struct Migrate: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace … critical.")
     var logLevel = "warning"
 
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")) (got \(logLevel))")
+        }
+    }
+
     func run() async throws {
-        try await StartupFailure.reporting {
-            let from = try BackendConfiguration(spec: source, setting: "--from")
-            let to = try BackendConfiguration(spec: destination, setting: "--to")
-            let logger = bootstrapLogging(level: .init(rawValue: logLevel) ?? .warning)
+        try await StartupFailure.reporting(flags: [:]) { _ in
+            let from = try BackendConfiguration(spec: source, argument: "--from")
+            let to = try BackendConfiguration(spec: destination, argument: "--to")
+            let logger = bootstrapLogging(level: Logger.Level(rawValue: logLevel) ?? .warning, toStandardError: true)
             let migrator = RunMigrator(batchSize: batchSize)
             let report = try await withRepository(from, logger: logger) { source in
                 try await withRepository(to, logger: logger) { destination in
@@ -43,7 +50,7 @@ struct Migrate: AsyncParsableCommand {
                 }
             }
             FileHandle.standardError.write(Data("\n".utf8))
-            print("migrate \(source) → \(destination): \(report)")
+            print("migrate \(from.redactedDescription) → \(to.redactedDescription): \(report)")
             if !report.isVerified { throw ExitCode(3) }
         }
     }

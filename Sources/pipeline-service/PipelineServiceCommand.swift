@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import PipelineCore
 import PipelineServer
 import PipelineStore
 
@@ -16,43 +17,62 @@ struct PipelineServiceCommand: AsyncParsableCommand {
     )
 }
 
-/// Options shared by every command that opens storage.
+// MARK: - Settings as flags
+
+extension NameSpecification {
+    /// The flag of a setting, `--jsonl-path`.
+    static func setting(_ setting: Setting) -> NameSpecification { .customLong(setting.flagName) }
+}
+
+extension ArgumentHelp {
+    /// The help of a setting: what it does, its values, its variable and its default.
+    static func setting(_ setting: Setting) -> ArgumentHelp { ArgumentHelp(setting.help) }
+}
+
+/// The storage settings (``Setting/Scope/storage``), taken by every command that opens storage.
 struct StorageOptions: ParsableArguments {
-    @Option(name: .customLong("backend"), help: ArgumentHelp(Setting.backend.help))
-    var backend: String?
+    @Option(name: .setting(.backend), help: .setting(.backend)) var backend: String?
+    @Option(name: .setting(.jsonlPath), help: .setting(.jsonlPath)) var jsonlPath: String?
+    @Option(name: .setting(.sqlitePath), help: .setting(.sqlitePath)) var sqlitePath: String?
+    @Option(name: .setting(.postgresURL), help: .setting(.postgresURL)) var postgresURL: String?
+    @Option(name: .setting(.table), help: .setting(.table)) var table: String?
+    @Option(name: .setting(.columnMap), help: .setting(.columnMap)) var columnMap: String?
+    @Option(name: .setting(.maxPipelines), help: .setting(.maxPipelines)) var maxPipelines: String?
+    @Option(name: .setting(.logLevel), help: .setting(.logLevel)) var logLevel: String?
+    @Option(name: .setting(.logFormat), help: .setting(.logFormat)) var logFormat: String?
 
-    @Option(name: .customLong("jsonl-path"), help: ArgumentHelp(Setting.jsonlPath.help))
-    var jsonlPath: String?
-
-    @Option(name: .customLong("sqlite-path"), help: ArgumentHelp(Setting.sqlitePath.help))
-    var sqlitePath: String?
-
-    @Option(name: .customLong("postgres-url"), help: ArgumentHelp(Setting.postgresURL.help))
-    var postgresURL: String?
-
-    @Option(name: .customLong("table"), help: ArgumentHelp(Setting.table.help))
-    var table: String?
-
-    @Option(name: .customLong("column-map"), help: ArgumentHelp(Setting.columnMap.help))
-    var columnMap: String?
-
-    @Option(name: .customLong("log-level"), help: ArgumentHelp(Setting.logLevel.help))
-    var logLevel: String?
-
-    @Option(name: .customLong("log-format"), help: ArgumentHelp(Setting.logFormat.help))
-    var logFormat: String?
-
+    /// The settings given as flags.
     var flags: [Setting: String] {
-        var flags: [Setting: String] = [:]
-        flags[.backend] = backend
-        flags[.jsonlPath] = jsonlPath
-        flags[.sqlitePath] = sqlitePath
-        flags[.postgresURL] = postgresURL
-        flags[.table] = table
-        flags[.columnMap] = columnMap
-        flags[.logLevel] = logLevel
-        flags[.logFormat] = logFormat
-        return flags
+        [
+            .backend: backend, .jsonlPath: jsonlPath, .sqlitePath: sqlitePath, .postgresURL: postgresURL, .table: table,
+            .columnMap: columnMap, .maxPipelines: maxPipelines, .logLevel: logLevel, .logFormat: logFormat,
+        ].compactMapValues { $0 }
+    }
+}
+
+/// The server's own settings (``Setting/Scope/server``).
+struct ServerOptions: ParsableArguments {
+    @Option(name: .setting(.host), help: .setting(.host)) var host: String?
+    @Option(name: .setting(.port), help: .setting(.port)) var port: String?
+    @Option(name: .setting(.maxBodySize), help: .setting(.maxBodySize)) var maxBodySize: String?
+    @Option(name: .setting(.maxBatchBodySize), help: .setting(.maxBatchBodySize)) var maxBatchBodySize: String?
+    @Option(name: .setting(.archiveRoots), help: .setting(.archiveRoots)) var archiveRoots: String?
+    @Option(name: .setting(.apiKeysFile), help: .setting(.apiKeysFile)) var apiKeysFile: String?
+    @Option(name: .setting(.authReads), help: .setting(.authReads)) var authReads: String?
+    @Option(name: .setting(.corsOrigins), help: .setting(.corsOrigins)) var corsOrigins: String?
+    @Option(name: .setting(.basePath), help: .setting(.basePath)) var basePath: String?
+    @Option(name: .setting(.idleTimeout), help: .setting(.idleTimeout)) var idleTimeout: String?
+    @Option(name: .setting(.requestTimeout), help: .setting(.requestTimeout)) var requestTimeout: String?
+    @Option(name: .setting(.anomalyK), help: .setting(.anomalyK)) var anomalyK: String?
+    @Option(name: .setting(.retentionDays), help: .setting(.retentionDays)) var retentionDays: String?
+
+    /// The settings given as flags.
+    var flags: [Setting: String] {
+        [
+            .host: host, .port: port, .maxBodySize: maxBodySize, .maxBatchBodySize: maxBatchBodySize, .archiveRoots: archiveRoots,
+            .apiKeysFile: apiKeysFile, .authReads: authReads, .corsOrigins: corsOrigins, .basePath: basePath, .idleTimeout: idleTimeout,
+            .requestTimeout: requestTimeout, .anomalyK: anomalyK, .retentionDays: retentionDays,
+        ].compactMapValues { $0 }
     }
 }
 
@@ -60,56 +80,12 @@ struct StorageOptions: ParsableArguments {
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the HTTP server (the default command).")
 
-    @Option(name: .customLong("host"), help: ArgumentHelp(Setting.host.help))
-    var host: String?
-
-    @Option(name: .customLong("port"), help: ArgumentHelp(Setting.port.help))
-    var port: String?
-
-    @Option(name: .customLong("max-body-size"), help: ArgumentHelp(Setting.maxBodySize.help))
-    var maxBodySize: String?
-
-    @Option(name: .customLong("archive-roots"), help: ArgumentHelp(Setting.archiveRoots.help))
-    var archiveRoots: String?
-
-    @Option(name: .customLong("api-keys-file"), help: ArgumentHelp(Setting.apiKeysFile.help))
-    var apiKeysFile: String?
-
-    @Option(name: .customLong("auth-reads"), help: ArgumentHelp(Setting.authReads.help))
-    var authReads: String?
-
-    @Option(name: .customLong("cors-origins"), help: ArgumentHelp(Setting.corsOrigins.help))
-    var corsOrigins: String?
-
-    @Option(name: .customLong("base-path"), help: ArgumentHelp(Setting.basePath.help))
-    var basePath: String?
-
-    @Option(name: .customLong("idle-timeout"), help: ArgumentHelp(Setting.idleTimeout.help))
-    var idleTimeout: String?
-
-    @Option(name: .customLong("request-timeout"), help: ArgumentHelp(Setting.requestTimeout.help))
-    var requestTimeout: String?
-
-    @Option(name: .customLong("retention-days"), help: ArgumentHelp(Setting.retentionDays.help))
-    var retentionDays: String?
-
+    @OptionGroup var server: ServerOptions
     @OptionGroup var storage: StorageOptions
 
     func run() async throws {
-        var flags = storage.flags
-        flags[.host] = host
-        flags[.port] = port
-        flags[.maxBodySize] = maxBodySize
-        flags[.archiveRoots] = archiveRoots
-        flags[.apiKeysFile] = apiKeysFile
-        flags[.authReads] = authReads
-        flags[.corsOrigins] = corsOrigins
-        flags[.basePath] = basePath
-        flags[.idleTimeout] = idleTimeout
-        flags[.requestTimeout] = requestTimeout
-        flags[.retentionDays] = retentionDays
-        try await StartupFailure.reporting {
-            let configuration = try ServiceConfiguration.resolve(flags: flags, environment: ProcessInfo.processInfo.environment)
+        try await StartupFailure.reporting(flags: server.flags.merging(storage.flags) { first, _ in first }) { values in
+            let configuration = try ServiceConfiguration.resolve(values)
             let logger = bootstrapLogging(level: configuration.logLevel, format: configuration.logFormat)
             let app = try await buildApplication(configuration: configuration, logger: logger)
             try await app.runService()
@@ -118,21 +94,22 @@ struct Serve: AsyncParsableCommand {
 }
 
 /// Sets up swift-log once for the process and returns a logger named `label`. Commands whose
-/// standard output carries data (an export, a result line) log text to standard error instead.
+/// standard output carries data (an export, a result line) log to standard error instead.
 func bootstrapLogging(
     level: Logger.Level,
     format: LogFormat = .text,
     label name: String = "pipeline-service",
     toStandardError: Bool = false
 ) -> Logger {
+    let output: LogLineOutput = toStandardError ? .standardError : .standardOutput
     LoggingSystem.bootstrap { label in
         switch format {
         case .text:
-            var handler = toStandardError ? StreamLogHandler.standardError(label: label) : StreamLogHandler.standardOutput(label: label)
+            var handler = TextLogHandler(label: label, output: output)
             handler.logLevel = level
             return handler
         case .json:
-            var handler = JSONLogHandler(label: label)
+            var handler = JSONLogHandler(label: label, output: output)
             handler.logLevel = level
             return handler
         }
@@ -142,18 +119,26 @@ func bootstrapLogging(
     return logger
 }
 
-/// Start-up failures end the process with one clear line on standard error, never a stack trace.
+/// Start-up failures end the process with one clear line on standard error, never a stack trace
+/// nor a password.
 enum StartupFailure {
-    static func reporting(_ body: () async throws -> Void) async throws {
+    /// Reads the settings (`flags` over the environment over defaults) and runs `body` with them;
+    /// a bad setting, even one found later (a database that refuses), is named as it was given.
+    static func reporting(flags: [Setting: String], _ body: (SettingValues) async throws -> Void) async throws {
+        var sources: [Setting: SettingSource] = [:]
         do {
-            try await body()
+            let values = try SettingValues(flags: flags, environment: ProcessInfo.processInfo.environment) { path in
+                try String(contentsOfFile: path, encoding: .utf8)
+            }
+            sources = values.sources
+            try await body(values)
         } catch let error as ConfigurationError {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("error: \(Redaction.credentials(in: error.attributed(to: sources).description))\n".utf8))
             throw ExitCode(2)
         } catch let error as ExitCode {
             throw error
         } catch {
-            let text = String(describing: error).replacingOccurrences(of: "\n", with: " ")
+            let text = Redaction.credentials(in: String(describing: error)).replacingOccurrences(of: "\n", with: " ")
             FileHandle.standardError.write(Data("error: \(text)\n".utf8))
             throw ExitCode(1)
         }

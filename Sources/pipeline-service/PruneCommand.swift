@@ -46,13 +46,18 @@ struct Prune: AsyncParsableCommand {
 
     func run() async throws {
         let period = try self.period()
-        try await StartupFailure.reporting {
-            let configuration = try ServiceConfiguration.resolve(flags: storage.flags, environment: ProcessInfo.processInfo.environment)
+        try await StartupFailure.reporting(flags: storage.flags) { values in
+            let settings = try StorageSettings.resolve(values)
             // stdout carries the result line: log to stderr.
-            let logger = bootstrapLogging(level: configuration.logLevel, label: "pipeline-service.prune", toStandardError: true)
+            let logger = bootstrapLogging(
+                level: settings.logLevel,
+                format: settings.logFormat,
+                label: "pipeline-service.prune",
+                toStandardError: true
+            )
             let cutoff = period.cutoff(now: ServiceConfiguration.systemClock())
             let (dryRun, batchSize) = (self.dryRun, self.batchSize)
-            let count = try await withRepository(configuration.backend, logger: logger) { repository in
+            let count = try await withRepository(settings.backend, limits: settings.limits, logger: logger) { repository in
                 let total = try await repository.countRuns(startedBefore: cutoff)
                 guard !dryRun else { return total }
                 var deleted = 0

@@ -1,4 +1,5 @@
 import PipelineCore
+import PipelineTestSupport
 import Testing
 
 /// 2025-09-01T00:00:00Z.
@@ -401,9 +402,11 @@ struct InsightCalculationTests {
     func jsonMembers() throws {
         let insight = PipelineInsight(recentNewestFirst: rowcountDropHistory(), now: instant(epochOfTests + 3 * hour))
         var writer = JSONWriter()
-        writer.raw("{\"pipeline_name\":\"p\"")
+        writer.beginObject()
+        writer.key("pipeline_name")
+        writer.string("p")
         insight.writeMembers(to: &writer)
-        writer.raw("}")
+        writer.endObject()
         let body = try #require(members(of: try parseWritten(writer.bytes)))
         #expect(
             Set(body.keys) == [
@@ -447,9 +450,11 @@ struct InsightCalculationTests {
     @Test("Absent values are written as null, and so are non-finite numbers")
     func jsonNulls() throws {
         var writer = JSONWriter()
-        writer.raw("{\"a\":1")
-        PipelineInsight(recentNewestFirst: [], now: instant(epochOfTests)).writeMembers(to: &writer)
-        writer.raw("}")
+        writer.object { writer in
+            writer.key("a")
+            writer.integer(1)
+            PipelineInsight(recentNewestFirst: [], now: instant(epochOfTests)).writeMembers(to: &writer)
+        }
         let empty = try #require(members(of: try parseWritten(writer.bytes)))
         #expect(empty.count == 16)
         for key in [
@@ -470,9 +475,11 @@ struct InsightCalculationTests {
         let insight = PipelineInsight(recentNewestFirst: samples, now: instant(epochOfTests))
         #expect(insight.duration == DurationStatistics(min: 60, p50: 60, p95: 60, max: 60))
         var infiniteWriter = JSONWriter()
-        infiniteWriter.raw("{\"a\":1")
-        insight.writeMembers(to: &infiniteWriter)
-        infiniteWriter.raw("}")
+        infiniteWriter.object { writer in
+            writer.key("a")
+            writer.integer(1)
+            insight.writeMembers(to: &writer)
+        }
         let body = try #require(members(of: try parseWritten(infiniteWriter.bytes)))
         #expect(body["last_duration"] == .null)
         let finding = try #require(members(of: elements(of: members(of: body["anomaly"])?["findings"])?.first))

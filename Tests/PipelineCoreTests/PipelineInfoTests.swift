@@ -14,7 +14,7 @@ struct PipelineInfoTests {
 
     @Test("The SPEC sample record parses with every field")
     func specSampleParses() throws {
-        let info = try PipelineInfo(jsonBytes: Array(specSampleJSON.utf8))
+        let info = try PipelineInfo(jsonBytes: Array(sampleRecordJSON.utf8))
         #expect(info.startLocal.description == "2025-09-02T05:07:02")
         #expect(info.endLocal.description == "2025-09-02T05:47:27")
         #expect(info.startUTC == UTCInstant(microsecondsSinceEpoch: 1_756_814_822_000_000))
@@ -47,7 +47,7 @@ struct PipelineInfoTests {
 
     @Test("A missing required field is reported by name", arguments: requiredFields)
     func missingRequiredFieldIsNamed(field: PipelineField) throws {
-        var body = try specSampleMembers()
+        var body = try sampleRecordMembers()
         body[field.rawValue] = nil
         let issues = validationIssues(body)
         #expect(issues.count == 1)
@@ -61,7 +61,7 @@ struct PipelineInfoTests {
 
     @Test("A required field sent as null is refused by name", arguments: requiredFields)
     func nullRequiredFieldIsRefused(field: PipelineField) throws {
-        var body = try specSampleMembers()
+        var body = try sampleRecordMembers()
         body[field.rawValue] = .null
         #expect(validationIssues(body).map(\.field) == [field.rawValue])
         #expect(validationIssues(body, policy: .stored).map(\.field) == [field.rawValue])
@@ -69,9 +69,9 @@ struct PipelineInfoTests {
 
     @Test("An optional field that is null or missing reads as nil", arguments: optionalFields)
     func optionalFieldNullOrMissingIsNil(field: PipelineField) throws {
-        let sample = try PipelineInfo(json: .object(try specSampleMembers()))
+        let sample = try PipelineInfo(json: .object(try sampleRecordMembers()))
         for absent in [JSONValue?.none, .some(.null)] {
-            var body = try specSampleMembers()
+            var body = try sampleRecordMembers()
             body[field.rawValue] = absent
             let info = try PipelineInfo(json: .object(body))
             var expected = sample
@@ -91,7 +91,7 @@ struct PipelineInfoTests {
 
     @Test("Every invalid field is reported at once")
     func allBadFieldsAreReportedTogether() throws {
-        var body = try specSampleMembers()
+        var body = try sampleRecordMembers()
         body["date_code"] = nil
         body["rowcount"] = "abc"
         body["pid"] = true
@@ -137,8 +137,8 @@ struct PipelineInfoTests {
 
     @Test("Unknown extra fields are ignored")
     func unknownFieldsAreIgnored() throws {
-        let sample = try PipelineInfo(json: .object(try specSampleMembers()))
-        var body = try specSampleMembers()
+        let sample = try PipelineInfo(json: .object(try sampleRecordMembers()))
+        var body = try sampleRecordMembers()
         body["id"] = 5
         body["extra"] = .object(["nested": .array([.number("1"), .null])])
         body["ROWCOUNT"] = "not checked"
@@ -155,7 +155,7 @@ struct PipelineInfoTests {
         ]
     )
     func integerFieldAcceptsIntegers(field: PipelineField, value: JSONValue) throws {
-        var body = try specSampleMembers()
+        var body = try sampleRecordMembers()
         body[field.rawValue] = value
         let info = try PipelineInfo(json: .object(body))
         #expect((field == .rowcount ? info.rowcount : info.pid) == 42)
@@ -171,7 +171,7 @@ struct PipelineInfoTests {
         ]
     )
     func integerFieldRefusesNonIntegers(field: PipelineField, value: JSONValue) throws {
-        var body = try specSampleMembers()
+        var body = try sampleRecordMembers()
         body[field.rawValue] = value
         #expect(validationIssues(body).map(\.field) == [field.rawValue])
         #expect(validationIssues(body, policy: .stored).map(\.field) == [field.rawValue])
@@ -179,7 +179,7 @@ struct PipelineInfoTests {
 
     @Test("A negative rowcount or pid is refused when strict and kept as stored", arguments: [PipelineField.rowcount, .pid])
     func negativeIntegerDependsOnPolicy(field: PipelineField) throws {
-        var body = try specSampleMembers()
+        var body = try sampleRecordMembers()
         body[field.rawValue] = .number("-3")
         let issues = validationIssues(body)
         #expect(issues.map(\.field) == [field.rawValue])
@@ -192,11 +192,11 @@ struct PipelineInfoTests {
     func integerBounds() throws {
         for (field, maximum) in [(PipelineField.rowcount, PipelineInfo.maximumRowcount), (.pid, PipelineInfo.maximumPID)] {
             for accepted in [0, maximum] {
-                var body = try specSampleMembers()
+                var body = try sampleRecordMembers()
                 body[field.rawValue] = .number(String(accepted))
                 #expect(validationIssues(body).isEmpty, "\(field) = \(accepted)")
             }
-            var body = try specSampleMembers()
+            var body = try sampleRecordMembers()
             body[field.rawValue] = .number(String(maximum + 1))
             #expect(validationIssues(body).map(\.kind) == ["less_than_equal"])
             let stored = try PipelineInfo(json: .object(body), policy: .stored)
@@ -226,7 +226,7 @@ struct PipelineInfoTests {
         #expect(" \t42\n\r".trimmingASCIIWhitespace() == "42")
         #expect("42\r\n".trimmingASCIIWhitespace() == "42")
         #expect(IntegerText.parse("\r\n42\r\n", allowIntegralFraction: false) == 42)
-        var body = try specSampleMembers()
+        var body = try sampleRecordMembers()
         body["rowcount"] = "11060\r\n"
         #expect(validationIssues(body).isEmpty)
 
@@ -239,7 +239,7 @@ struct PipelineInfoTests {
         arguments: [("0", 0.0), ("2424.879", 2424.879), ("1e3", 1000.0), ("10000000000", 1e10)]
     )
     func elapsedAcceptsFiniteNumbers(text: String, expected: Double) throws {
-        var body = try specSampleMembers()
+        var body = try sampleRecordMembers()
         body["elapsed_seconds"] = .number(text)
         #expect(try PipelineInfo(json: .object(body)).elapsedSeconds == expected)
     }
@@ -252,7 +252,7 @@ struct PipelineInfoTests {
         ]
     )
     func elapsedRefusesNonFinite(value: JSONValue) throws {
-        var body = try specSampleMembers()
+        var body = try sampleRecordMembers()
         body["elapsed_seconds"] = value
         #expect(validationIssues(body).map(\.field) == ["elapsed_seconds"])
         #expect(validationIssues(body, policy: .stored).map(\.field) == ["elapsed_seconds"])
@@ -261,7 +261,7 @@ struct PipelineInfoTests {
     @Test("A negative or overlong elapsed_seconds is refused when strict and kept as stored")
     func elapsedBoundsDependOnPolicy() throws {
         for (text, expected) in [("-1.5", -1.5), ("10000000000.5", 10_000_000_000.5)] {
-            var body = try specSampleMembers()
+            var body = try sampleRecordMembers()
             body["elapsed_seconds"] = .number(text)
             #expect(validationIssues(body).map(\.field) == ["elapsed_seconds"], "\(text)")
             #expect(try PipelineInfo(json: .object(body), policy: .stored).elapsedSeconds == expected)
@@ -272,7 +272,7 @@ struct PipelineInfoTests {
 
     @Test("A string with a NUL character is refused under either policy", arguments: stringFields)
     func nulIsRefused(field: PipelineField) throws {
-        var body = try specSampleMembers()
+        var body = try sampleRecordMembers()
         body[field.rawValue] = .string("a\u{0}b")
         let issues = validationIssues(body)
         #expect(issues.map(\.field) == [field.rawValue])
@@ -282,7 +282,7 @@ struct PipelineInfoTests {
 
     @Test("A NUL written as an escape in the body is refused too")
     func escapedNulIsRefused() throws {
-        let text = replacingFirst("\"40m 24s\"", in: specSampleJSON, with: #""40m\u0000 24s""#)
+        let text = replacingFirst("\"40m 24s\"", in: sampleRecordJSON, with: #""40m\u0000 24s""#)
         let error = #expect(throws: ValidationError.self) { try PipelineInfo(jsonBytes: Array(text.utf8)) }
         #expect(error?.issues.map(\.field) == ["elapsed_human"])
     }
@@ -290,7 +290,7 @@ struct PipelineInfoTests {
     @Test("A string at its length cap in UTF-8 bytes is accepted and one byte more is refused when strict", arguments: stringFields)
     func lengthCapsAreInBytes(field: PipelineField) throws {
         let cap = field.maximumLength
-        var body = try specSampleMembers()
+        var body = try sampleRecordMembers()
         body[field.rawValue] = .string(String(repeating: "x", count: cap))
         #expect(validationIssues(body).isEmpty)
         body[field.rawValue] = .string(String(repeating: "x", count: cap + 1))
@@ -304,7 +304,7 @@ struct PipelineInfoTests {
     @Test("A string field of the wrong JSON type is refused by name", arguments: [JSONValue.number("1"), .bool(false), .array([]), .object([:])])
     func wrongTypeStringIsRefused(value: JSONValue) throws {
         for field in stringFields + [.startLocal, .endLocal, .startUTC, .endUTC] {
-            var body = try specSampleMembers()
+            var body = try sampleRecordMembers()
             body[field.rawValue] = value
             let issues = validationIssues(body)
             #expect(issues.map(\.field) == [field.rawValue])
@@ -320,7 +320,7 @@ struct PipelineInfoTests {
     )
     func invalidDateTimeFieldsAreRefused(text: String) throws {
         for field in [PipelineField.startLocal, .endLocal, .startUTC, .endUTC] {
-            var body = try specSampleMembers()
+            var body = try sampleRecordMembers()
             body[field.rawValue] = .string(text)
             #expect(validationIssues(body).map(\.field) == [field.rawValue], "\(field) = \(text)")
             #expect(validationIssues(body, policy: .stored).map(\.field) == [field.rawValue], "\(field) = \(text)")
@@ -329,7 +329,7 @@ struct PipelineInfoTests {
 
     @Test("A *_utc value without an offset is UTC, and *_local keeps its wall clock")
     func utcWithoutOffsetAndLocalWallClock() throws {
-        var body = try specSampleMembers()
+        var body = try sampleRecordMembers()
         body["start_utc"] = "2025-09-02 12:07:02"
         body["end_utc"] = "2025-09-02T14:47:27+02:00"
         body["start_local"] = "2025-09-02T05:07:02-07:00"
@@ -341,7 +341,7 @@ struct PipelineInfoTests {
 
     @Test("end_utc before start_utc is refused when strict and kept as stored; equal is fine")
     func endBeforeStartDependsOnPolicy() throws {
-        var body = try specSampleMembers()
+        var body = try sampleRecordMembers()
         body["end_utc"] = "2025-09-02T12:07:01Z"
         let issues = validationIssues(body)
         #expect(issues.map(\.field) == ["end_utc"])
@@ -357,7 +357,7 @@ struct PipelineInfoTests {
 
     @Test("The JSON output carries every field, null for absent optionals")
     func outputCarriesEveryField() throws {
-        var body = try specSampleMembers()
+        var body = try sampleRecordMembers()
         for field in optionalFields { body[field.rawValue] = nil }
         let info = try PipelineInfo(json: .object(body))
         let written = try #require(members(of: try parseWritten(info.jsonBytes)))
@@ -372,7 +372,7 @@ struct PipelineInfoTests {
 
     @Test("The JSON output writes fields in model order")
     func outputIsInModelOrder() throws {
-        let info = try PipelineInfo(jsonBytes: Array(specSampleJSON.utf8))
+        let info = try PipelineInfo(jsonBytes: Array(sampleRecordJSON.utf8))
         let text = String(decoding: info.jsonBytes, as: UTF8.self)
         let positions = PipelineField.allCases.map { field in text.firstRange(of: "\"\(field.rawValue)\":")?.lowerBound }
         let found = positions.compactMap { $0 }
@@ -383,7 +383,7 @@ struct PipelineInfoTests {
 
     @Test("The SPEC sample re-parses from its output to an equal run")
     func sampleOutputRoundTrips() throws {
-        let info = try PipelineInfo(jsonBytes: Array(specSampleJSON.utf8))
+        let info = try PipelineInfo(jsonBytes: Array(sampleRecordJSON.utf8))
         #expect(try PipelineInfo(jsonBytes: info.jsonBytes) == info)
     }
 

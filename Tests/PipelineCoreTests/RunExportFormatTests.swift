@@ -30,12 +30,12 @@ struct RunExportFormatTests {
             ])
         )
         var bytes: [UInt8] = []
-        RunExportFormat.csv.append(run, to: &bytes)
+        RunExportEncoder(format: .csv).append(run, to: &bytes)
         #expect(
             String(decoding: bytes, as: UTF8.self)
                 == "2025-09-02T05:07:02,2025-09-02T05:47:27,2025-09-02T12:07:02Z,2025-09-02T12:47:27Z,2.5,2s,/o,7,/l,9,d1,,,,prod,,,-9\r\n"
         )
-        #expect(String(decoding: RunExportFormat.csv.header, as: UTF8.self).split(separator: ",").count == 18)
+        #expect(String(decoding: RunExportEncoder(format: .csv).header, as: UTF8.self).split(separator: ",").count == 18)
     }
 
     @Test("An NDJSON line is the run's JSON object and a newline")
@@ -47,8 +47,8 @@ struct RunExportFormatTests {
                 "rowcount": 7, "log_file": "/l", "pid": 9, "date_code": "d1",
             ])
         )
-        let document = RunExportFormat.ndjson.document([run, run])
+        let document = RunExportEncoder(format: .ndjson).document([run, run])
         #expect(document == run.jsonBytes + [0x0A] + run.jsonBytes + [0x0A])
-        #expect(RunExportFormat.ndjson.header.isEmpty)
+        #expect(RunExportEncoder(format: .ndjson).header.isEmpty)
     }
 }

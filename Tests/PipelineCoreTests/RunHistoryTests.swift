@@ -1,4 +1,5 @@
 import PipelineCore
+import PipelineTestSupport
 import Testing
 
 private let hour: Int64 = 3_600_000_000

@@ -178,7 +178,7 @@ struct RunQueryParameterTests {
     @Test("A cursor from a page continues with the same filters")
     func cursorWithSameFiltersGivesKeysetPaging() throws {
         let (runs, filter) = try cursorFixture()
-        let parameters = queryParameters(for: filter)
+        let parameters = try #require(queryParameters(for: filter))
         let first = try RunQuery(parameters: parameters + [("limit", "10")]).evaluate(over: runs)
         let cursor = try #require(first.nextCursor)
         let next = try RunQuery(parameters: parameters + [("limit", "10"), ("cursor", cursor.description), ("offset", "0")])
@@ -190,7 +190,7 @@ struct RunQueryParameterTests {
     @Test("A cursor used with other filters is refused as cursor_mismatch")
     func cursorWithOtherFiltersIsRefused() throws {
         let (runs, filter) = try cursorFixture()
-        let page = try RunQuery(parameters: queryParameters(for: filter) + [("limit", "10")]).evaluate(over: runs)
+        let page = try RunQuery(parameters: try #require(queryParameters(for: filter)) + [("limit", "10")]).evaluate(over: runs)
         let token = try #require(page.nextCursor).description
         var other = filter
         other.environment = "dev"
@@ -199,7 +199,7 @@ struct RunQueryParameterTests {
         var bounded = filter
         bounded.minRowcount = 0
         for changed in [other, unfiltered, bounded] {
-            let issues = queryIssues(queryParameters(for: changed) + [("cursor", token)])
+            let issues = queryIssues(try #require(queryParameters(for: changed)) + [("cursor", token)])
             #expect(issues.map(\.field) == ["cursor"])
             #expect(issues.first?.kind == "cursor_mismatch")
         }
@@ -208,9 +208,10 @@ struct RunQueryParameterTests {
     @Test("A cursor together with a non-zero offset is refused")
     func cursorWithOffsetIsRefused() throws {
         let (runs, filter) = try cursorFixture()
-        let page = try RunQuery(parameters: queryParameters(for: filter) + [("limit", "10")]).evaluate(over: runs)
+        let parameters = try #require(queryParameters(for: filter))
+        let page = try RunQuery(parameters: parameters + [("limit", "10")]).evaluate(over: runs)
         let token = try #require(page.nextCursor).description
-        let issues = queryIssues(queryParameters(for: filter) + [("cursor", token), ("offset", "10")])
+        let issues = queryIssues(parameters + [("cursor", token), ("offset", "10")])
         #expect(issues.map(\.field) == ["cursor"])
         #expect(issues.first?.kind == "cursor_with_offset")
     }
@@ -380,17 +381,19 @@ private func cursorFixture() throws -> ([StoredRun], RunFilter) {
     return (runs, filter)
 }
 
-/// The query parameters that spell `filter`.
-func queryParameters(for filter: RunFilter) -> [(name: String, value: String)] {
+/// The query parameters that spell `filter`; nil when it has a condition they cannot spell
+/// (a null field, a date code).
+func queryParameters(for filter: RunFilter) -> [(name: String, value: String)]? {
+    guard filter.dateCode == nil else { return nil }
     var parameters: [(name: String, value: String)] = []
     if let value = filter.startUTCFrom { parameters.append(("start_utc", value.description)) }
     if let value = filter.endUTCTo { parameters.append(("end_utc", value.description)) }
     if let value = filter.minRowcount { parameters.append(("min_rowcount", String(value))) }
     if let value = filter.maxRowcount { parameters.append(("max_rowcount", String(value))) }
-    if let value = filter.pipelineName { parameters.append(("pipeline_name", value)) }
-    if let value = filter.scriptName { parameters.append(("script_name", value)) }
-    if let value = filter.pipelineType { parameters.append(("pipeline_type", value)) }
-    if let value = filter.environment { parameters.append(("environment", value)) }
+    for (field, condition) in filter.signatureConditions {
+        guard case .equals(let value) = condition else { return nil }
+        parameters.append((field.rawValue, value))
+    }
     return parameters
 }
 

@@ -60,13 +60,13 @@ struct AuthTests {
             let error = #expect(throws: ConfigurationError.self) {
                 try ServiceConfiguration.resolve(flags: [:], environment: ["PIPELINE_API_KEYS_FILE": path])
             }
-            #expect(error?.setting == "PIPELINE_API_KEYS_FILE")
+            #expect(error?.name == "PIPELINE_API_KEYS_FILE")
             #expect(error.map { !"\($0)".contains("\n") } == true)
         }
         let flagged = #expect(throws: ConfigurationError.self) {
             try ServiceConfiguration.resolve(flags: [.apiKeysFile: malformed], environment: [:])
         }
-        #expect(flagged?.setting == "--api-keys-file")
+        #expect(flagged?.name == "--api-keys-file")
     }
 
     @Test("A keys file from the environment turns auth on; PIPELINE_AUTH_READS widens it to reads")

@@ -101,6 +101,6 @@ struct BasePathTests {
         let error = #expect(throws: ConfigurationError.self) {
             try ServiceConfiguration.resolve(flags: [:], environment: ["PIPELINE_BASE_PATH": text])
         }
-        #expect(error?.setting == "PIPELINE_BASE_PATH")
+        #expect(error?.name == "PIPELINE_BASE_PATH")
     }
 }

@@ -1,5 +1,6 @@
 import HTTPTypes
 import HummingbirdTesting
+import PipelineCore
 import PipelineServer
 import PipelineStore
 import Testing
@@ -93,7 +94,7 @@ struct CORSTests {
             let error = #expect(throws: ConfigurationError.self) {
                 try ServiceConfiguration.resolve(flags: [:], environment: ["PIPELINE_CORS_ORIGINS": bad])
             }
-            #expect(error?.setting == "PIPELINE_CORS_ORIGINS", "\(bad)")
+            #expect(error?.name == "PIPELINE_CORS_ORIGINS", "\(bad)")
         }
     }
 }

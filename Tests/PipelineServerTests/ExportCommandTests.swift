@@ -19,7 +19,7 @@ struct ExportCommandTests {
         var random = RandomRuns(seed: 21)
         let runs = random.runs(2_500)
         let input = directory.path + "/input.ndjson"
-        try Data(RunExportFormat.ndjson.document(runs)).write(to: URL(fileURLWithPath: input))
+        try Data(RunExportEncoder(format: .ndjson).document(runs)).write(to: URL(fileURLWithPath: input))
         let source = directory.path + "/source.jsonl"
         #expect(try Self.run(["import", input, "--jsonl-path", source, "--log-level", "warning"]).status == 0)
 
@@ -48,7 +48,7 @@ struct ExportCommandTests {
         var random = RandomRuns(seed: 22)
         let runs = random.runs(200)
         let input = directory.path + "/input.ndjson"
-        try Data(RunExportFormat.ndjson.document(runs)).write(to: URL(fileURLWithPath: input))
+        try Data(RunExportEncoder(format: .ndjson).document(runs)).write(to: URL(fileURLWithPath: input))
         let source = directory.path + "/source.jsonl"
         #expect(try Self.run(["import", input, "--jsonl-path", source, "--log-level", "warning"]).status == 0)
 

@@ -26,13 +26,27 @@ struct HTTPContractTests {
         }
     }
 
-    @Test("curl -d without a content type is read as JSON", arguments: [Backend.jsonl])
-    func formContentTypeIsReadAsJSON(backend: Backend) async throws {
-        try await withApp(backend) { client, _ in
-            let form = try await client.post("/pipelines", json: sampleRecord, contentType: "application/x-www-form-urlencoded")
-            #expect(form.status == .created)
-            let untyped = try await client.post("/pipelines", json: try sampleJSON(["date_code": "\"x2\""]), contentType: nil)
-            #expect(untyped.status == .created)
+    /// A browser sends a form, plain text or a body without a type from any page without asking
+    /// first: read as JSON, such bodies would let any site write runs into a service without keys.
+    @Test("A body that is not declared JSON is refused with 415 and nothing is stored", arguments: [Backend.jsonl])
+    func bodiesNotDeclaredJSONAreRefused(backend: Backend) async throws {
+        try await withApp(backend) { client, fixture in
+            for contentType in ["application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x", nil] {
+                let response = try await client.post("/pipelines", json: sampleRecord, contentType: contentType)
+                #expect(response.status == .unsupportedMediaType, "\(contentType ?? "no type")")
+                #expect(try response.json["detail"]?.string?.hasPrefix("Content-Type must be application/json") == true)
+                let batch = try await client.post("/pipelines/batch", json: "[\(sampleRecord)]", contentType: contentType)
+                #expect(batch.status == .unsupportedMediaType, "\(contentType ?? "no type")")
+            }
+            #expect(try await fixture.repository.runs(matching: RunQuery()).total == 0)
+            let charset = try await client.post("/pipelines", json: sampleRecord, contentType: "application/json; charset=utf-8")
+            #expect(charset.status == .created)
+            let vendor = try await client.post(
+                "/pipelines",
+                json: try sampleJSON(["date_code": "\"x2\""]),
+                contentType: "application/vnd.example+json"
+            )
+            #expect(vendor.status == .created)
         }
     }
 
@@ -157,7 +171,7 @@ struct HTTPContractTests {
             let response = try await client.get("/pipelines")
             #expect(response.status == .ok)
             // The SPEC §2.2 fields are the oracle's; the added insight fields are the core's (InsightTests).
-            let expected = PipelineListResponse(pipelines: InsightTests.expectedSummaries(runs)).jsonBytes
+            let expected = PipelineListResponse.bytes(InsightTests.expectedSummaries(runs))
             #expect(Array(response.body.readableBytesView) == expected)
         }
     }

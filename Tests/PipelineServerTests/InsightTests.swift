@@ -97,8 +97,8 @@ struct InsightTests {
             }
             let response = try await client.get("/pipelines")
             #expect(response.status == .ok)
-            let expected = PipelineListResponse(pipelines: Self.expectedSummaries(runs))
-            #expect(response.text == String(decoding: expected.jsonBytes, as: UTF8.self))
+            let expected = PipelineListResponse.bytes(Self.expectedSummaries(runs))
+            #expect(response.text == String(decoding: expected, as: UTF8.self))
 
             let byName = Dictionary(
                 try #require((try response.json)["pipelines"]?.arrayValue).compactMap { entry -> (String, JSONValue)? in
@@ -131,7 +131,7 @@ struct InsightTests {
             runs.append(failed)
             let response = try await client.get("/pipelines")
             #expect((try response.json)["pipelines"]?[0]?["health"] == "failed")
-            #expect(response.text == String(decoding: PipelineListResponse(pipelines: Self.expectedSummaries(runs)).jsonBytes, as: UTF8.self))
+            #expect(response.text == String(decoding: PipelineListResponse.bytes(Self.expectedSummaries(runs)), as: UTF8.self))
         }
     }
 

@@ -56,8 +56,11 @@ func withObservedApp(
 
 extension TestClientProtocol {
     /// A request with headers and an optional string body.
+    /// Sends a request; a body goes as JSON unless the headers name another type.
     func send(_ method: HTTPRequest.Method, _ uri: String, headers: HTTPFields = [:], body: String? = nil) async throws -> TestResponse {
-        try await execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
+        var headers = headers
+        if body != nil, headers[.contentType] == nil { headers[.contentType] = "application/json" }
+        return try await execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
     }
 }
 

@@ -37,7 +37,7 @@ struct PruneCommandTests {
         let old = runs.filter(Self.isOld)
         #expect(old.count == 21)
         let path = directory.path + "/runs.jsonl"
-        try Data(RunExportFormat.ndjson.document(runs)).write(to: URL(fileURLWithPath: path))
+        try Data(RunExportEncoder(format: .ndjson).document(runs)).write(to: URL(fileURLWithPath: path))
         let original = try Data(contentsOf: URL(fileURLWithPath: path))
 
         let dryRun = try Self.run(["prune", "--older-than", "90d", "--dry-run", "--jsonl-path", path])
@@ -68,7 +68,7 @@ struct PruneCommandTests {
         defer { directory.remove() }
         let runs = Self.runs(40, seed: 91)
         let input = directory.path + "/input.ndjson"
-        try Data(RunExportFormat.ndjson.document(runs)).write(to: URL(fileURLWithPath: input))
+        try Data(RunExportEncoder(format: .ndjson).document(runs)).write(to: URL(fileURLWithPath: input))
         let database = directory.path + "/runs.sqlite"
         let storage = ["--backend", "sqlite", "--sqlite-path", database, "--log-level", "warning"]
         #expect(try Self.run(["import", input] + storage).status == 0)

@@ -63,7 +63,7 @@ struct RequestLimitsTests {
             ("PIPELINE_AUTH_READS", "maybe"),
         ] {
             let error = #expect(throws: ConfigurationError.self) { try ServiceConfiguration.resolve(flags: [:], environment: [setting: value]) }
-            #expect(error?.setting == setting, "\(setting)=\(value)")
+            #expect(error?.name == setting, "\(setting)=\(value)")
         }
     }
 

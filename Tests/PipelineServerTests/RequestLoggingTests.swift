@@ -158,7 +158,7 @@ struct RequestLoggingTests {
         let error = #expect(throws: ConfigurationError.self) {
             try ServiceConfiguration.resolve(flags: [:], environment: ["PIPELINE_LOG_FORMAT": "xml"])
         }
-        #expect(error?.setting == "PIPELINE_LOG_FORMAT")
+        #expect(error?.name == "PIPELINE_LOG_FORMAT")
     }
 }
 

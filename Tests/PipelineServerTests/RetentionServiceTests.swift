@@ -28,10 +28,10 @@ struct RetentionServiceTests {
             let error = #expect(throws: ConfigurationError.self) {
                 try ServiceConfiguration.resolve(flags: [:], environment: ["PIPELINE_RETENTION_DAYS": bad])
             }
-            #expect(error?.setting == "PIPELINE_RETENTION_DAYS", "\(bad)")
+            #expect(error?.name == "PIPELINE_RETENTION_DAYS", "\(bad)")
         }
         let flagError = #expect(throws: ConfigurationError.self) { try ServiceConfiguration.resolve(flags: [.retentionDays: "0"], environment: [:]) }
-        #expect(flagError?.setting == "--retention-days")
+        #expect(flagError?.name == "--retention-days")
     }
 
     @Test("The job deletes runs older than the period once the storage is ready, and again at each pass", arguments: Backend.underTest)

@@ -1,4 +1,5 @@
 import Foundation
+import PipelineCore
 import PipelineServer
 import PipelineStore
 import Testing
@@ -47,7 +48,7 @@ struct ServiceConfigurationTests {
     )
     func badSettingsNameThemselves(environment: [String: String], setting: String) {
         let error = #expect(throws: ConfigurationError.self) { try ServiceConfiguration.resolve(flags: [:], environment: environment) }
-        #expect(error?.setting == setting)
+        #expect(error?.name == setting)
         #expect(error.map { "\($0)".hasPrefix("\(setting): ") } == true)
     }
 
@@ -56,7 +57,7 @@ struct ServiceConfigurationTests {
         let error = #expect(throws: ConfigurationError.self) {
             try ServiceConfiguration.resolve(flags: [.port: "x"], environment: ["PIPELINE_PORT": "8000"])
         }
-        #expect(error?.setting == "--port")
+        #expect(error?.name == "--port")
     }
 
     @Test("Every setting's help names its variable and its default")

@@ -116,7 +116,7 @@ struct JSONLRepositoryTests {
         let first = try open()
         defer { first.close() }
         let error = #expect(throws: ConfigurationError.self) { _ = try open() }
-        #expect(error?.setting == "PIPELINE_JSONL_PATH")
+        #expect(error?.name == "PIPELINE_JSONL_PATH")
         #expect(error?.message.contains("in use by another") == true)
     }
 
@@ -143,7 +143,7 @@ struct JSONLRepositoryTests {
         let error = #expect(throws: ConfigurationError.self) {
             _ = try JSONLRunRepository(path: "/proc/no/such/dir/runs.jsonl", logger: testLogger("test"))
         }
-        #expect(error?.setting == "PIPELINE_JSONL_PATH")
+        #expect(error?.name == "PIPELINE_JSONL_PATH")
     }
 }
 

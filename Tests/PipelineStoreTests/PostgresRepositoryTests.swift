@@ -226,10 +226,13 @@ struct PostgresRepositoryTests {
             layout: SQLTableLayout(table: table, columnMapJSON: Self.legacyColumnMap)
         )
         let error = await #expect(throws: ConfigurationError.self) { try await opened.repository.prepare() }
-        #expect(error?.setting == "PIPELINE_COLUMN_MAP")
+        #expect(error?.name == "PIPELINE_COLUMN_MAP")
+        // Each column with the field it stands for, as both SQL backends name a missing column.
         let expectedMissing = [
-            "START_LOCAL", "END_LOCAL", "ELAPSED", "ELAPSED_HUMAN", "OUTPUT_FILE", "ROW_COUNT", "LOG_FILE", "PROCESS_ID",
-            "PIPELINE_NAME", "SCRIPT_NAME", "PIPELINE_TYPE", "ENVIRONMENT", "ARCHIVED_FILE",
+            "START_LOCAL (start_local)", "END_LOCAL (end_local)", "ELAPSED (elapsed_seconds)", "ELAPSED_HUMAN (elapsed_human)",
+            "OUTPUT_FILE (output_file)", "ROW_COUNT (rowcount)", "LOG_FILE (log_file)", "PROCESS_ID (pid)",
+            "PIPELINE_NAME (pipeline_name)", "SCRIPT_NAME (script_name)", "PIPELINE_TYPE (pipeline_type)", "ENVIRONMENT (environment)",
+            "ARCHIVED_FILE (archived_file)",
         ]
         #expect(error?.message == "table \"\(table)\" lacks columns: \(expectedMissing.joined(separator: ", "))")
         #expect(try await PostgresTestDatabase.query("SELECT count(*)::text FROM \"\(table)\"") == [["0"]])
@@ -473,7 +476,7 @@ struct PostgresRepositoryTests {
         let url = try PostgresTestDatabase.url(database: "no_such_database")
         let opened = try PostgresTestDatabase.open(url: url, layout: .standard)
         let error = await #expect(throws: ConfigurationError.self) { try await opened.repository.prepare() }
-        #expect(error?.setting == "PIPELINE_POSTGRES_URL")
+        #expect(error?.name == "PIPELINE_POSTGRES_URL")
         #expect(error?.message.contains("/no_such_database") == true)
         #expect(error?.message.contains("database \"no_such_database\" does not exist") == true)
         try await opened.close()
@@ -594,7 +597,7 @@ struct PostgresConfigurationTests {
     )
     func malformedURLIsRejected(url: String) {
         let error = #expect(throws: ConfigurationError.self) { try PostgresRunRepository(url: url, logger: Self.logger) }
-        #expect(error?.setting == "PIPELINE_POSTGRES_URL")
+        #expect(error?.name == "PIPELINE_POSTGRES_URL")
         #expect(error?.description.contains("s3cr") == false)
     }
 
@@ -619,7 +622,7 @@ struct PostgresConfigurationTests {
         let clock = ContinuousClock()
         let elapsed = await clock.measure {
             let error = await #expect(throws: ConfigurationError.self) { try await opened.repository.prepare() }
-            #expect(error?.setting == "PIPELINE_POSTGRES_URL")
+            #expect(error?.name == "PIPELINE_POSTGRES_URL")
             #expect(error?.message == "cannot connect to 127.0.0.1:1/pipeline: connection refused")
             #expect(error?.description.contains("s3cret") == false)
         }
@@ -638,5 +641,8 @@ struct PostgresConfigurationTests {
 
 /// The migrations a table the service owns has after `prepare()`, in order.
 enum PostgresMigrationNames {
-    static let all = ["1_create_runs_and_summary", "2_index_rowcount", "3_add_status_exit_code", "4_covering_indexes"]
+    static let all = [
+        "1_create_runs_and_summary", "2_index_rowcount", "3_add_status_exit_code", "4_covering_indexes", "5_wide_rowcount_sums",
+        "6_index_date_code",
+    ]
 }

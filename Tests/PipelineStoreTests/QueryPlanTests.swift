@@ -10,7 +10,7 @@ import Testing
 /// the oracle in the contract suite; these tests keep the plans from regressing silently.
 @Suite("Query plans")
 struct QueryPlanTests {
-    static let statements = SQLStatements(layout: .standard, dialect: .questionMarks)
+    static let statements = SQLStatements(layout: .standard, dialect: .sqlite)
 
     @Test("A wide row count range walks result order; a narrow one, a deep page or every match seeks the range")
     func walkingIsChosenByTheShareOfMatches() {

@@ -211,7 +211,7 @@ struct RepositoryContractTests {
             run.scriptName = "\"quoted\" \\ back\\slash ünïcödé 🚀"
             run.environment = "%_wildcards_%"
             _ = try await fixture.repository.insert(run)
-            let query = RunQuery(filter: RunFilter(pipelineName: run.pipelineName, environment: "%_wildcards_%"))
+            let query = RunQuery(filter: RunFilter(pipelineName: run.pipelineName.map(FieldCondition.equals), environment: "%_wildcards_%"))
             #expect(try await fixture.repository.runs(matching: query).runs.map(\.info) == [run])
             let like = RunQuery(filter: RunFilter(environment: "%"))
             #expect(try await fixture.repository.runs(matching: like).total == 0)

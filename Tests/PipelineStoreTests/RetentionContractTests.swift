@@ -83,9 +83,10 @@ struct RetentionContractTests {
                 #expect(try await repository.historySamples(matching: RunFilter()) == all.map { HistorySample($0.info) })
                 for signature in Set(runs.map(\.signature)).sorted().prefix(8) {
                     let expected = all.filter { $0.info.signature == signature }.prefix(5).map { RunSample($0.info) }
-                    #expect(try await repository.recentSamples(of: signature, limit: 5) == Array(expected))
-                    let since = UTCInstant(microsecondsSinceEpoch: Self.cutoff.microsecondsSinceEpoch - 86_400_000_000)
-                    #expect(try await repository.countRuns(of: signature, since: since) == all.count { $0.info.signature == signature })
+                    #expect(try await repository.samples(matching: RunFilter(signature: signature), limit: 5) == Array(expected))
+                    var since = RunFilter(signature: signature)
+                    since.startUTCFrom = UTCInstant(microsecondsSinceEpoch: Self.cutoff.microsecondsSinceEpoch - UTCInstant.microsecondsPerDay)
+                    #expect(try await repository.count(matching: since) == all.count { $0.info.signature == signature })
                 }
                 // Queries against the runs as the repository now numbers them (JSONL numbers them again from 1).
                 var queries = RandomRuns(seed: 77)
@@ -203,7 +204,7 @@ struct JSONLRetentionTests {
         let corrupt = ["{\"start_utc\": \"2025-01-01T00:00:00Z\", \"broken", "not json at all", "{\"date_code\": \"incomplete\"}", "   "]
         var text = ""
         for (index, run) in runs.enumerated() {
-            text += String(decoding: RunExportFormat.ndjson.document([run]), as: UTF8.self)
+            text += String(decoding: RunExportEncoder(format: .ndjson).document([run]), as: UTF8.self)
             if index % 15 == 7 { text += corrupt[index / 15] + "\n" }
         }
         try text.write(toFile: path, atomically: true, encoding: .utf8)

@@ -29,6 +29,8 @@ public struct RandomRuns {
 
     public var generator: SeededGenerator
     private var dateCodeCounter = 0
+    /// The date codes of the runs made so far, for queries that ask for one.
+    public private(set) var dateCodes: [String] = []
 
     public init(seed: UInt64) {
         generator = SeededGenerator(seed: seed)
@@ -47,6 +49,8 @@ public struct RandomRuns {
         dateCodeCounter += 1
         let startLocal = LocalDateTime(wallMicroseconds: (startSeconds + offsetHours * 3600) * 1_000_000)
         let endLocal = LocalDateTime(wallMicroseconds: (endSeconds + offsetHours * 3600) * 1_000_000)
+        let dateCode = "\(startLocal.description.prefix(10).replacingOccurrences(of: "-", with: ""))_\(dateCodeCounter)"
+        dateCodes.append(dateCode)
         return PipelineInfo(
             startLocal: startLocal,
             endLocal: endLocal,
@@ -58,7 +62,7 @@ public struct RandomRuns {
             rowcount: rowcount,
             logFile: "/data/log/run-\(dateCodeCounter).log",
             pid: Int64.random(in: 1...4_194_304, using: &generator),
-            dateCode: "\(startLocal.description.prefix(10).replacingOccurrences(of: "-", with: ""))_\(dateCodeCounter)",
+            dateCode: dateCode,
             pipelineName: Self.pipelineNames.randomElement(using: &generator)!,
             scriptName: Self.scriptNames.randomElement(using: &generator)!,
             pipelineType: Self.pipelineTypes.randomElement(using: &generator)!,
@@ -88,10 +92,12 @@ public struct RandomRuns {
         }
         if maybe() { filter.minRowcount = Int64.random(in: -5...1_500_000, using: &generator) }
         if maybe() { filter.maxRowcount = Int64.random(in: 0...2_000_000, using: &generator) }
-        if maybe() { filter.pipelineName = Self.pipelineNames.compactMap { $0 }.randomElement(using: &generator) }
-        if maybe() { filter.scriptName = Self.scriptNames.compactMap { $0 }.randomElement(using: &generator) }
-        if maybe() { filter.pipelineType = Self.pipelineTypes.compactMap { $0 }.randomElement(using: &generator) }
-        if maybe() { filter.environment = Self.environments.compactMap { $0 }.randomElement(using: &generator) }
+        // A missing value in the lists asks for a missing field.
+        if maybe() { filter.pipelineName = Self.pipelineNames.randomElement(using: &generator).map(FieldCondition.init(exactly:)) }
+        if maybe() { filter.scriptName = Self.scriptNames.randomElement(using: &generator).map(FieldCondition.init(exactly:)) }
+        if maybe() { filter.pipelineType = Self.pipelineTypes.randomElement(using: &generator).map(FieldCondition.init(exactly:)) }
+        if maybe() { filter.environment = Self.environments.randomElement(using: &generator).map(FieldCondition.init(exactly:)) }
+        if Int.random(in: 0..<10, using: &generator) == 0 { filter.dateCode = dateCodes.randomElement(using: &generator) }
         let paging: RunPaging =
             switch Int.random(in: 0..<4, using: &generator) {
             case 0: .all

@@ -1,3 +1,4 @@
+public import PipelineCore
 public import PipelineStore
 
 /// A repository under test on storage of its own, which can be restarted (closed and opened
@@ -52,5 +53,12 @@ public final class RepositoryFixture: @unchecked Sendable {
     public func tearDown() async throws {
         try await close()
         try await destroy()
+    }
+}
+
+extension PipelineRunRepository {
+    /// The most recently stored run with this date code, if any.
+    public func run(dateCode: String) async throws -> PipelineInfo? {
+        try await runs(matching: RunQuery(filter: RunFilter(dateCode: dateCode), paging: .window(limit: 1, offset: 0))).runs.first?.info
     }
 }

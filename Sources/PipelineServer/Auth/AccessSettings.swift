@@ -9,47 +9,32 @@ struct AccessSettings {
     var corsOrigins: CORSOrigins
     var basePath: String
 
-    /// - Parameters: each a setting's text and the name to report it by (its flag or variable).
-    static func resolve(
-        keysFile: (path: String, setting: String)?,
-        authReads: (text: String, setting: String),
-        corsOrigins: (text: String, setting: String),
-        basePath: (text: String, setting: String)
-    ) throws(ConfigurationError) -> AccessSettings {
+    /// The access settings among `values`.
+    static func resolve(_ values: SettingValues) throws(ConfigurationError) -> AccessSettings {
         var apiKeys: APIKeySet?
-        if let keysFile {
+        if let path = values.text(.apiKeysFile) {
             do {
-                apiKeys = try APIKeySet.load(path: keysFile.path)
+                apiKeys = try APIKeySet.load(path: path)
             } catch {
-                throw ConfigurationError(keysFile.setting, "\"\(keysFile.path)\": \(error)")
+                throw values.error(.apiKeysFile, "\"\(path)\": \(error)")
             }
         }
-        guard let readsNeedKey = parseBoolean(authReads.text) else {
-            throw ConfigurationError(authReads.setting, "\"\(authReads.text)\" is not true or false")
-        }
+        let readsNeedKey = try values.flag(.authReads) ?? false
         return AccessSettings(
             apiKeys: apiKeys,
             authenticationScope: readsNeedKey ? .writesAndReads : .writes,
-            corsOrigins: try parseOrigins(corsOrigins.text, setting: corsOrigins.setting),
-            basePath: try parseBasePath(basePath.text, setting: basePath.setting)
+            corsOrigins: try parseOrigins(values.text(.corsOrigins) ?? "", values: values),
+            basePath: try parseBasePath(values.text(.basePath) ?? "", values: values)
         )
-    }
-
-    static func parseBoolean(_ text: String) -> Bool? {
-        switch text.trimmingASCIIWhitespace().lowercased() {
-        case "true", "1", "yes", "on": true
-        case "false", "0", "no", "off", "": false
-        default: nil
-        }
     }
 
     /// `*`, or comma-separated origins `scheme://host[:port]` (a trailing `/` is dropped; compared in lowercase,
     /// as browsers send them).
-    static func parseOrigins(_ text: String, setting: String) throws(ConfigurationError) -> CORSOrigins {
+    static func parseOrigins(_ text: String, values: SettingValues) throws(ConfigurationError) -> CORSOrigins {
         let items = text.split(separator: ",").map { String($0).trimmingASCIIWhitespace() }.filter { !$0.isEmpty }
         if items.isEmpty { return .none }
         if items.contains("*") {
-            guard items.count == 1 else { throw ConfigurationError(setting, "* allows every origin; give it alone or list origins") }
+            guard items.count == 1 else { throw values.error(.corsOrigins, "* allows every origin; give it alone or list origins") }
             return .any
         }
         var origins: [String] = []
@@ -57,7 +42,7 @@ struct AccessSettings {
             var origin = item.lowercased()
             if origin.hasSuffix("/") { origin.removeLast() }
             guard isOrigin(origin) else {
-                throw ConfigurationError(setting, "\"\(item)\" is not an origin like https://dashboard.example.com or http://localhost:3000")
+                throw values.error(.corsOrigins, "\"\(item)\" is not an origin like https://dashboard.example.com or http://localhost:3000")
             }
             origins.append(origin)
         }
@@ -87,7 +72,7 @@ struct AccessSettings {
     }
 
     /// `/segment[/segment…]`, each segment letters, digits or `-._~`; `/` and empty mean the root.
-    static func parseBasePath(_ text: String, setting: String) throws(ConfigurationError) -> String {
+    static func parseBasePath(_ text: String, values: SettingValues) throws(ConfigurationError) -> String {
         var path = text.trimmingASCIIWhitespace()
         while path.hasSuffix("/") { path.removeLast() }
         if path.isEmpty { return "" }
@@ -108,7 +93,7 @@ struct AccessSettings {
                     }
             }
         guard isValid else {
-            throw ConfigurationError(setting, "\"\(text)\" is not a path like /pipeline-service (segments of letters, digits and -._~)")
+            throw values.error(.basePath, "\"\(text)\" is not a path like /pipeline-service (segments of letters, digits and -._~)")
         }
         return path
     }

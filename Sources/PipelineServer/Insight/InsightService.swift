@@ -50,11 +50,18 @@ final class InsightService<Repository: PipelineRunRepository>: Sendable {
 
     /// Every signature's report, in `/pipelines` order.
     func reports() async throws -> [PipelineReport] {
+        try await reports(selecting: SummaryQuery())
+    }
+
+    /// The reports of the signatures `query` selects, in `/pipelines` order: only those get their
+    /// recent runs read and their insight computed.
+    func reports(selecting query: SummaryQuery) async throws -> [PipelineReport] {
         let summaries = try await repository.summaries()
         let now = now()
         var reports: [PipelineReport] = []
-        reports.reserveCapacity(summaries.count)
-        for summary in summaries {
+        let selected = query.select(summaries)
+        reports.reserveCapacity(selected.count)
+        for summary in selected {
             reports.append(try await report(for: summary, now: now))
         }
         // Signatures only disappear when a prune deletes all their runs: drop those entries then.
@@ -66,9 +73,9 @@ final class InsightService<Repository: PipelineRunRepository>: Sendable {
         return reports
     }
 
-    /// The summaries with insight, for `GET /pipelines`.
-    func summaries() async throws -> [PipelineSummary] {
-        try await reports().map(\.summary)
+    /// The summaries `query` selects, with insight, for `GET /pipelines`.
+    func summaries(selecting query: SummaryQuery) async throws -> [PipelineSummary] {
+        try await reports(selecting: query).map(\.summary)
     }
 
     /// One signature's report; nil when it has no runs.
@@ -87,9 +94,9 @@ final class InsightService<Repository: PipelineRunRepository>: Sendable {
         if lower == nil, let latest = to ?? samples.first?.startUTC, let earliest = samples.last?.startUTC {
             // Without a start, history begins at the earliest run, but not more than the default span back.
             let span = HistoryDefaults.span(bucket)
-            lower = max(earliest, UTCInstant(microsecondsSinceEpoch: latest.microsecondsSinceEpoch &- span))
+            lower = max(earliest, UTCInstant(microsecondsSinceEpoch: Saturating.subtract(latest.microsecondsSinceEpoch, span)))
         }
-        return try RunHistory(historySamples: samples, bucket: bucket, zone: zone, from: lower, to: to, pipelineName: filter.pipelineName)
+        return try RunHistory(historySamples: samples, bucket: bucket, zone: zone, from: lower, to: to, pipelineName: filter.pipelineName?.value)
     }
 
     private func report(for summary: PipelineSummary, now: UTCInstant) async throws -> PipelineReport {
@@ -104,7 +111,7 @@ final class InsightService<Repository: PipelineRunRepository>: Sendable {
         if let cached {
             recent = cached.recent
         } else {
-            recent = try await repository.recentSamples(of: signature, limit: settings.window)
+            recent = try await repository.samples(matching: RunFilter(signature: signature), limit: settings.window)
         }
         let insight = PipelineInsight(
             recentNewestFirst: recent,
@@ -119,13 +126,14 @@ final class InsightService<Repository: PipelineRunRepository>: Sendable {
     /// Counts over all history when the window may not hold every run of the last 7 days; nil
     /// (count over the window) when it does: it holds the whole history, or reaches back further.
     private func recentCounts(of signature: PipelineSignature, recent: [RunSample], now: UTCInstant) async throws -> RecentRunCounts? {
-        let weekAgo = UTCInstant(microsecondsSinceEpoch: now.microsecondsSinceEpoch &- 7 * 86_400_000_000)
+        let weekAgo = UTCInstant(microsecondsSinceEpoch: Saturating.subtract(now.microsecondsSinceEpoch, 7 * UTCInstant.microsecondsPerDay))
         guard recent.count >= settings.window, let oldest = recent.last, oldest.startUTC >= weekAgo else { return nil }
-        let dayAgo = UTCInstant(microsecondsSinceEpoch: now.microsecondsSinceEpoch &- 86_400_000_000)
-        return RecentRunCounts(
-            last24Hours: try await repository.countRuns(of: signature, since: dayAgo),
-            last7Days: try await repository.countRuns(of: signature, since: weekAgo)
-        )
+        let dayAgo = UTCInstant(microsecondsSinceEpoch: Saturating.subtract(now.microsecondsSinceEpoch, UTCInstant.microsecondsPerDay))
+        var since = RunFilter(signature: signature)
+        since.startUTCFrom = dayAgo
+        let last24Hours = try await repository.count(matching: since)
+        since.startUTCFrom = weekAgo
+        return RecentRunCounts(last24Hours: last24Hours, last7Days: try await repository.count(matching: since))
     }
 
     private func with(_ summary: PipelineSummary, _ insight: PipelineInsight) -> PipelineSummary {
@@ -138,7 +146,7 @@ final class InsightService<Repository: PipelineRunRepository>: Sendable {
 /// How far back `/pipelines/history` reaches when no `start_utc` is given.
 enum HistoryDefaults {
     static func span(_ bucket: HistoryBucketSize) -> Int64 {
-        let day: Int64 = 86_400_000_000
+        let day = UTCInstant.microsecondsPerDay
         return switch bucket {
         case .hour: 14 * day
         case .day: 365 * day

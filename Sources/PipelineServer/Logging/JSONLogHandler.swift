@@ -18,9 +18,8 @@ public enum LogFormat: String, Sendable, CaseIterable {
 ///  "request_id":"…","method":"GET","route":"/pipelines","path":"/pipelines","status":200,"duration_ms":1.234}
 /// ```
 ///
-/// `time` is ISO 8601 in UTC with milliseconds. Every metadata value follows at the top level;
-/// numbers and Booleans stay JSON numbers and Booleans. Hummingbird's `hb.request.id` is written as
-/// `request_id`. A metadata key that would overwrite one of the four fixed keys is prefixed with `_`.
+/// `time` is ISO 8601 in UTC with milliseconds. Every metadata value follows at the top level
+/// (named as ``LogFields`` says); numbers and Booleans stay JSON numbers and Booleans.
 public struct JSONLogHandler: LogHandler {
     public var logLevel: Logger.Level = .info
     public var metadata: Logger.Metadata = [:]
@@ -58,32 +57,24 @@ public struct JSONLogHandler: LogHandler {
 
     // MARK: - Rendering
 
-    private static let fixedKeys: Set<String> = ["time", "level", "message", "label"]
-
     /// One log line, newline included.
     static func line(time: Date, level: Logger.Level, message: String, label: String, metadata: Logger.Metadata) -> [UInt8] {
         var writer = JSONWriter(reservingCapacity: 256)
-        writer.raw("{\"time\":")
-        writer.string(timestamp(secondsSinceEpoch: time.timeIntervalSince1970))
-        writer.raw(",\"level\":")
-        writer.string(level.rawValue)
-        writer.raw(",\"message\":")
-        writer.string(message)
-        writer.raw(",\"label\":")
-        writer.string(label)
-        var fields: [String: Logger.Metadata.Value] = [:]
-        for (key, value) in metadata {
-            var name = key == LogMetadataKey.requestID ? "request_id" : key
-            while fixedKeys.contains(name) || (name != key && metadata[name] != nil) { name = "_" + name }
-            fields[name] = value
+        writer.object { writer in
+            writer.key("time")
+            writer.string(timestamp(secondsSinceEpoch: time.timeIntervalSince1970))
+            writer.key("level")
+            writer.string(level.rawValue)
+            writer.key("message")
+            writer.string(message)
+            writer.key("label")
+            writer.string(label)
+            for (key, value) in LogFields.ordered(metadata) {
+                writer.key(key)
+                write(value, into: &writer)
+            }
         }
-        for key in fields.keys.sorted() {
-            writer.raw(",")
-            writer.string(key)
-            writer.raw(":")
-            write(fields[key]!, into: &writer)
-        }
-        writer.raw("}\n")
+        writer.endLine()
         return writer.bytes
     }
 
@@ -93,33 +84,21 @@ public struct JSONLogHandler: LogHandler {
             writer.string(text)
         case .stringConvertible(let convertible):
             switch convertible {
-            case let flag as Bool:
-                writer.raw(flag ? "true" : "false")
-            case let number as any BinaryInteger:
-                writer.raw(String(describing: number))
-            case let number as Double where number.isFinite:
-                writer.double(number)
-            case let number as Float where number.isFinite:
-                writer.double(Double(number))
-            default:
-                writer.string(convertible.description)
+            case let flag as Bool: writer.bool(flag)
+            case let number as any BinaryInteger: writer.encoded(String(describing: number).utf8)
+            case let number as Double where number.isFinite: writer.double(number)
+            case let number as Float where number.isFinite: writer.double(Double(number))
+            default: writer.string(convertible.description)
             }
         case .array(let elements):
-            writer.raw("[")
-            for (position, element) in elements.enumerated() {
-                if position > 0 { writer.raw(",") }
-                write(element, into: &writer)
-            }
-            writer.raw("]")
+            writer.array(elements) { writer, element in write(element, into: &writer) }
         case .dictionary(let members):
-            writer.raw("{")
-            for (position, key) in members.keys.sorted().enumerated() {
-                if position > 0 { writer.raw(",") }
-                writer.string(key)
-                writer.raw(":")
-                write(members[key]!, into: &writer)
+            writer.object { writer in
+                for (key, member) in members.sorted(by: { $0.key < $1.key }) {
+                    writer.key(key)
+                    write(member, into: &writer)
+                }
             }
-            writer.raw("}")
         }
     }
 
@@ -157,19 +136,24 @@ public struct LogLineOutput: Sendable {
     /// Standard output. Each line is written whole under a lock, so lines from concurrent requests
     /// never interleave.
     public static let standardOutput = LogLineOutput { line in
-        standardOutputLock.withLock { _ in writeToStandardOutput(line) }
+        outputLock.withLock { _ in writeAllBytes(line, to: STDOUT_FILENO) }
     }
 
-    private static let standardOutputLock = Mutex(())
+    /// Standard error, for commands whose standard output carries data.
+    public static let standardError = LogLineOutput { line in
+        outputLock.withLock { _ in writeAllBytes(line, to: STDERR_FILENO) }
+    }
+
+    private static let outputLock = Mutex(())
 }
 
-/// Writes all of `bytes` to file descriptor 1, retrying on partial writes and interruptions.
-private func writeToStandardOutput(_ bytes: [UInt8]) {
+/// Writes all of `bytes` to a file descriptor, retrying on partial writes and interruptions.
+private func writeAllBytes(_ bytes: [UInt8], to descriptor: Int32) {
     bytes.withUnsafeBytes { buffer in
         guard let base = buffer.baseAddress else { return }
         var offset = 0
         while offset < buffer.count {
-            let written = write(STDOUT_FILENO, base + offset, buffer.count - offset)
+            let written = write(descriptor, base + offset, buffer.count - offset)
             if written > 0 {
                 offset += written
             } else if written < 0 && errno == EINTR {

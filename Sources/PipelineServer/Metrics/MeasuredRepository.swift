@@ -15,6 +15,10 @@ struct MeasuredRepository<Base: PipelineRunRepository>: PipelineRunRepository {
         try await base.prepare()
     }
 
+    func refreshStatistics() async throws {
+        try await base.refreshStatistics()
+    }
+
     func insert(_ run: PipelineInfo) async throws -> InsertOutcome {
         try await measure(.insert) { try await base.insert(run) }
     }
@@ -31,16 +35,12 @@ struct MeasuredRepository<Base: PipelineRunRepository>: PipelineRunRepository {
         try await measure(.summaries) { try await base.summaries() }
     }
 
-    func run(dateCode: String) async throws -> PipelineInfo? {
-        try await measure(.runByDateCode) { try await base.run(dateCode: dateCode) }
+    func count(matching filter: RunFilter) async throws -> Int {
+        try await measure(.countRuns) { try await base.count(matching: filter) }
     }
 
-    func recentSamples(of signature: PipelineSignature, limit: Int) async throws -> [RunSample] {
-        try await measure(.recentSamples) { try await base.recentSamples(of: signature, limit: limit) }
-    }
-
-    func countRuns(of signature: PipelineSignature, since: UTCInstant) async throws -> Int {
-        try await measure(.countRuns) { try await base.countRuns(of: signature, since: since) }
+    func samples(matching filter: RunFilter, limit: Int) async throws -> [RunSample] {
+        try await measure(.samples) { try await base.samples(matching: filter, limit: limit) }
     }
 
     func historySamples(matching filter: RunFilter) async throws -> [HistorySample] {

@@ -13,8 +13,6 @@ import Synchronization
 final class PipelineGauges: Sendable {
     /// The most pipelines reported, bounding the scrape's work and the series count.
     static let maximumPipelines = 500
-    /// How many of a pipeline's latest runs are searched for one with a null environment.
-    static let nullEnvironmentSearchWindow = 100
 
     /// One pipeline's series.
     struct Key: Hashable, Sendable {
@@ -57,7 +55,7 @@ final class PipelineGauges: Sendable {
             guard let name = summary.signature.pipelineName else { continue }
             let key = Key(pipelineName: name, environment: summary.signature.environment)
             if var reading = readings[key] {
-                reading.totalRuns += summary.totalRuns
+                reading.totalRuns = Saturating.add(reading.totalRuns, summary.totalRuns)
                 reading.lastRunStart = max(reading.lastRunStart, summary.lastRun)
                 readings[key] = reading
             } else if order.count < maximumPipelines {
@@ -78,15 +76,10 @@ final class PipelineGauges: Sendable {
         return result
     }
 
-    /// The pipeline's run with the latest `start_utc`. The filter cannot ask for a null environment,
-    /// so for one the latest runs of the name are searched for it.
+    /// The pipeline's run with the latest `start_utc` (in its environment, or without one).
     private static func latestRun(of key: Key, in repository: some PipelineRunRepository) async throws -> PipelineInfo? {
-        if let environment = key.environment {
-            let query = RunQuery(filter: RunFilter(pipelineName: key.pipelineName, environment: environment), paging: .window(limit: 1, offset: 0))
-            return try await repository.runs(matching: query).runs.first?.info
-        }
-        let query = RunQuery(filter: RunFilter(pipelineName: key.pipelineName), paging: .window(limit: nullEnvironmentSearchWindow, offset: 0))
-        return try await repository.runs(matching: query).runs.first { $0.info.environment == nil }?.info
+        let filter = RunFilter(pipelineName: .equals(key.pipelineName), environment: FieldCondition(exactly: key.environment))
+        return try await repository.runs(matching: RunQuery(filter: filter, paging: .window(limit: 1, offset: 0))).runs.first?.info
     }
 
     /// Sets the gauges to `readings`, removing the series of pipelines no longer among them.

@@ -79,8 +79,7 @@ enum StorageOperation: String, Sendable, CaseIterable {
     case insertBatch = "insert_batch"
     case runs
     case summaries
-    case runByDateCode = "run_by_date_code"
-    case recentSamples = "recent_samples"
+    case samples
     case countRuns = "count_runs"
     case historySamples = "history_samples"
     case countRunsBefore = "count_runs_before"

@@ -30,10 +30,14 @@ struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
 }
 
 extension HTTPField.Name {
+    // Constant, valid field names: the initializer fails only for a name with characters a
+    // field name cannot hold, which these do not have.
     /// `X-Request-ID`.
     static var requestID: Self { Self("X-Request-ID")! }
     /// `X-API-Key`.
     static var apiKey: Self { Self("X-API-Key")! }
+    /// `Referrer-Policy`.
+    static var referrerPolicy: Self { Self("Referrer-Policy")! }
 }
 
 /// Metadata keys this service's log lines use.

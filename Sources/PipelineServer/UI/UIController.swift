@@ -67,7 +67,7 @@ struct UIController<Repository: PipelineRunRepository, Context: RequestContext>:
     static func html(_ document: HTML, status: HTTPResponse.Status = .ok) -> Response {
         Response(
             status: status,
-            headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+            headers: SecurityHeaders.dashboard,
             body: .init(byteBuffer: ByteBuffer(string: document.markup))
         )
     }
@@ -81,13 +81,13 @@ extension DailyRuns {
         insights: InsightService<Repository>,
         links: DashboardLinks
     ) async throws -> DailyRuns {
-        let day: Int64 = 86_400_000_000
+        let day = UTCInstant.microsecondsPerDay
         let now = insights.now().microsecondsSinceEpoch
         let today = now - ((now % day) + day) % day
         let from = UTCInstant(microsecondsSinceEpoch: today - Int64(days - 1) * day)
         let to = UTCInstant(microsecondsSinceEpoch: now)
         // The history endpoint reads an empty parameter as absent; so does this filter.
-        let set: (String?) -> String? = { $0?.isEmpty == false ? $0 : nil }
+        let set: (String?) -> FieldCondition? = { $0?.isEmpty == false ? $0.map(FieldCondition.equals) : nil }
         let filter = RunFilter(
             pipelineName: set(signature.pipelineName),
             scriptName: set(signature.scriptName),

@@ -1,4 +1,5 @@
 import Dispatch
+import PipelineCore
 
 #if canImport(Glibc)
 import Glibc
@@ -7,11 +8,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
-/// `close(2)`, reachable under a name that no `close()` method shadows.
-func closeFileDescriptor(_ descriptor: Int32) {
-    _ = close(descriptor)
-}
 
 /// The JSONL file on disk: opened once, locked exclusively for the life of the process,
 /// appended to and fsync'ed by one writer at a time.
@@ -41,18 +37,18 @@ final class JSONLFile: @unchecked Sendable {
         self.path = path
         let descriptor = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
-            throw ConfigurationError("PIPELINE_JSONL_PATH", "cannot open \(path) for writing (\(Self.errorText(errno)))")
+            throw ConfigurationError(.jsonlPath, "cannot open \(path) for writing (\(Self.errorText(errno)))")
         }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             let code = errno
             closeFileDescriptor(descriptor)
             if code == EWOULDBLOCK {
                 throw ConfigurationError(
-                    "PIPELINE_JSONL_PATH",
+                    .jsonlPath,
                     "\(path) is in use by another pipeline-service process (it holds the file's lock); stop that process or choose another file"
                 )
             }
-            throw ConfigurationError("PIPELINE_JSONL_PATH", "cannot lock \(path) (\(Self.errorText(code)))")
+            throw ConfigurationError(.jsonlPath, "cannot lock \(path) (\(Self.errorText(code)))")
         }
         self.descriptor = descriptor
         var info = stat()
@@ -114,7 +110,7 @@ final class JSONLFile: @unchecked Sendable {
             }
             if let last = inFlight { finish(last.job, lineNumbers: last.lineNumbers) }
         } catch {
-            throw ConfigurationError("PIPELINE_JSONL_PATH", "cannot read \(path) (\(Self.errorText(error.code)))")
+            throw ConfigurationError(.jsonlPath, "cannot read \(path) (\(Self.errorText(error.code)))")
         }
         let carry = reader.tail
         let lastNewlineEnd = reader.endOfLastLine
@@ -127,14 +123,14 @@ final class JSONLFile: @unchecked Sendable {
                 do {
                     try append([0x0A])
                 } catch {
-                    throw ConfigurationError("PIPELINE_JSONL_PATH", "cannot complete the last line of \(path) (\(error))")
+                    throw ConfigurationError(.jsonlPath, "cannot complete the last line of \(path) (\(error))")
                 }
                 report.addedFinalNewline = true
                 return report
             }
             report.tornBytes = carry
             guard ftruncate(descriptor, off_t(lastNewlineEnd)) == 0 else {
-                throw ConfigurationError("PIPELINE_JSONL_PATH", "cannot repair the torn last line of \(path) (\(Self.errorText(errno)))")
+                throw ConfigurationError(.jsonlPath, "cannot repair the torn last line of \(path) (\(Self.errorText(errno)))")
             }
             fsync(descriptor)
             committedSize = lastNewlineEnd
@@ -149,18 +145,8 @@ final class JSONLFile: @unchecked Sendable {
             // A previous failed append could not be cut back then; do it before writing more.
             guard ftruncate(descriptor, off_t(committedSize)) == 0 else { throw Self.storageError(errno) }
         }
-        var written = 0
-        let failure: Int32? = bytes.withUnsafeBytes { raw -> Int32? in
-            while written < raw.count {
-                let result = write(descriptor, raw.baseAddress! + written, raw.count - written)
-                if result < 0 {
-                    if errno == EINTR { continue }
-                    return errno
-                }
-                written += result
-            }
-            return fsync(descriptor) == 0 ? nil : errno
-        }
+        var failure = writeAll(bytes, to: descriptor)
+        if failure == nil, fsync(descriptor) != 0 { failure = errno }
         if let failure {
             _ = ftruncate(descriptor, off_t(committedSize))
             throw Self.storageError(failure)
@@ -189,7 +175,20 @@ final class JSONLFile: @unchecked Sendable {
     }
 
     static func errorText(_ code: Int32) -> String {
-        String(cString: strerror(code))
+        systemErrorText(code)
+    }
+
+    /// Writes `bytes` to a new file at `path` (replacing one there); false when that fails.
+    static func save(_ bytes: [UInt8], to path: String) -> Bool {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { return false }
+        defer { closeFileDescriptor(descriptor) }
+        return writeAll(bytes, to: descriptor) == nil
+    }
+
+    /// The wall clock in whole seconds since the epoch (names of saved files).
+    static func secondsSinceEpoch() -> Int {
+        time(nil)
     }
 }
 

@@ -117,7 +117,7 @@ extension JSONLFile {
 
         func flush() {
             guard failure == nil, !output.isEmpty else { return }
-            failure = Self.writeAll(output, to: copy)
+            failure = writeAll(output, to: copy)
             written += Int64(output.count)
             output.removeAll(keepingCapacity: true)
         }
@@ -150,22 +150,6 @@ extension JSONLFile {
             throw StorageError.corrupt("the data file does not match the runs in memory")
         }
         return written
-    }
-
-    /// Writes every byte, retrying interrupted writes; the `errno` of a failure.
-    private static func writeAll(_ bytes: [UInt8], to descriptor: Int32) -> Int32? {
-        bytes.withUnsafeBytes { raw -> Int32? in
-            var offset = 0
-            while offset < raw.count {
-                let result = write(descriptor, raw.baseAddress! + offset, raw.count - offset)
-                if result < 0 {
-                    if errno == EINTR { continue }
-                    return errno
-                }
-                offset += result
-            }
-            return nil
-        }
     }
 
     /// Makes `descriptor` refer to the open file of `source` (its lock included), keeping it

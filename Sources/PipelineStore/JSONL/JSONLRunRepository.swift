@@ -1,15 +1,8 @@
 public import Logging
 import NIOPosix
 public import PipelineCore
+public import ServiceLifecycle
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The default backend: one JSON object per line in a plain file that other tools (and the old
 /// service) can read.
@@ -19,6 +12,7 @@ import Darwin
 /// The file is locked exclusively while the repository is open.
 public final class JSONLRunRepository: PipelineRunRepository {
     public let backendName = "jsonl"
+    public var services: [any Service] { [] }
     let file: JSONLFile
     let index: SharedRunIndex
     let logger: Logger
@@ -28,7 +22,12 @@ public final class JSONLRunRepository: PipelineRunRepository {
     ///
     /// Corrupt lines are reported in the log with their numbers and left in the file; a torn last
     /// line (a crash mid-write) is moved to `<path>.torn-<time>` and cut from the file.
-    public init(path: String, logger: Logger, onBatch: @escaping @Sendable (Int) -> Void = { _ in }) throws(ConfigurationError) {
+    public init(
+        path: String,
+        limits: RepositoryLimits = .standard,
+        logger: Logger,
+        onBatch: @escaping @Sendable (Int) -> Void = { _ in }
+    ) throws(ConfigurationError) {
         let file = try JSONLFile(path: path)
         var index = RunIndex()
         // Stored runs take 300–700 bytes a line: room for them all up front spares the indexes their growth.
@@ -47,8 +46,8 @@ public final class JSONLRunRepository: PipelineRunRepository {
             )
         }
         if !report.tornBytes.isEmpty {
-            let sidecar = "\(path).torn-\(time(nil))"
-            let saved = Self.save(report.tornBytes, to: sidecar)
+            let sidecar = "\(path).torn-\(JSONLFile.secondsSinceEpoch())"
+            let saved = JSONLFile.save(report.tornBytes, to: sidecar)
             logger.warning(
                 "The data file ended in a torn line (\(report.tornBytes.count) bytes, an interrupted write); it was cut from the file\(saved ? " and saved to \(sidecar)" : "")",
                 metadata: ["path": "\(path)"]
@@ -59,8 +58,9 @@ public final class JSONLRunRepository: PipelineRunRepository {
         self.logger = logger
         let sharedIndex = SharedRunIndex(index)
         self.index = sharedIndex
+        let limit = limits.maximumSignatures
         self.committer = GroupCommitter(onBatch: onBatch) { requests in
-            await Self.commit(requests, file: file, index: sharedIndex, logger: logger)
+            await Self.commit(requests, file: file, index: sharedIndex, limit: limit, logger: logger)
         }
     }
 
@@ -71,9 +71,15 @@ public final class JSONLRunRepository: PipelineRunRepository {
 
     // MARK: - PipelineRunRepository
 
+    /// Nothing to ready: the file was opened, locked and read when the repository was made.
+    public func prepare() async throws {}
+
+    /// Nothing to refresh: queries run on the in-memory index.
+    public func refreshStatistics() async throws {}
+
     public func insert(_ run: PipelineInfo) async throws -> InsertOutcome {
-        let outcomes = try await committer.submit(.one(run))
-        return outcomes[0]
+        guard let outcome = try await committer.submit(.one(run)).first else { throw StorageError.unavailable("the write was not committed") }
+        return outcome
     }
 
     public func insert(contentsOf runs: [PipelineInfo]) async throws -> [InsertOutcome] {
@@ -82,27 +88,23 @@ public final class JSONLRunRepository: PipelineRunRepository {
     }
 
     public func runs(matching query: RunQuery) async throws -> RunPage {
-        index.lock.withLock { $0.evaluate(query) }
+        index.read(query.filter) { $0.evaluate(query) }
+    }
+
+    public func count(matching filter: RunFilter) async throws -> Int {
+        index.read(filter) { $0.count(matching: filter) }
     }
 
     public func summaries() async throws -> [PipelineSummary] {
         index.lock.withLock { $0.summaries() }
     }
 
-    public func run(dateCode: String) async throws -> PipelineInfo? {
-        index.lock.withLock { $0.run(dateCode: dateCode)?.info }
-    }
-
-    public func recentSamples(of signature: PipelineSignature, limit: Int) async throws -> [RunSample] {
-        index.lock.withLock { $0.recentSamples(of: signature, limit: limit) }
-    }
-
-    public func countRuns(of signature: PipelineSignature, since: UTCInstant) async throws -> Int {
-        index.lock.withLock { $0.countRuns(of: signature, since: since) }
+    public func samples(matching filter: RunFilter, limit: Int) async throws -> [RunSample] {
+        index.read(filter) { $0.samples(matching: filter, limit: limit) }
     }
 
     public func historySamples(matching filter: RunFilter) async throws -> [HistorySample] {
-        index.lock.withLock { $0.historySamples(matching: filter) }
+        index.read(filter) { $0.historySamples(matching: filter) }
     }
 
     public func checkHealth() async throws {
@@ -117,6 +119,7 @@ public final class JSONLRunRepository: PipelineRunRepository {
         _ requests: [WriteRequest],
         file: JSONLFile,
         index: SharedRunIndex,
+        limit: Int,
         logger: Logger
     ) async -> [Result<[InsertOutcome], any Error>] {
         var results: [Result<[InsertOutcome], any Error>] = []
@@ -124,11 +127,13 @@ public final class JSONLRunRepository: PipelineRunRepository {
         index.lock.withLock { index in
             var pending: [RunKey: StoredRun] = [:]
             var nextSequence = index.nextSequence
+            var admission = SignatureAdmission(limit: limit, knownCount: index.signatureCount) { [index] in index.hasSignature($0) }
             for request in requests {
                 var outcomes: [InsertOutcome] = []
                 var staged: [RunKey: StoredRun] = [:]
                 var stagedRuns: [PipelineInfo] = []
                 do {
+                    try admission.admit(request.runs)
                     for run in request.runs {
                         if let key = run.runKey, let stored = index.run(forKey: key) ?? pending[key] ?? staged[key] {
                             outcomes.append(try Self.outcome(forExisting: stored, incoming: run))
@@ -153,7 +158,7 @@ public final class JSONLRunRepository: PipelineRunRepository {
         var writer = JSONWriter(reservingCapacity: newRuns.count * 640)
         for run in newRuns {
             run.write(to: &writer)
-            writer.raw("\n")
+            writer.endLine()
         }
         let bytes = writer.bytes
         do {
@@ -168,13 +173,6 @@ public final class JSONLRunRepository: PipelineRunRepository {
         }
         return results
     }
-
-    private static func save(_ bytes: [UInt8], to path: String) -> Bool {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { return false }
-        defer { closeFileDescriptor(descriptor) }
-        return bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) } == bytes.count
-    }
 }
 
 /// The in-memory index behind a lock, shared by readers and the group committer.
@@ -183,5 +181,14 @@ final class SharedRunIndex: Sendable {
 
     init(_ index: consuming RunIndex) {
         lock = Mutex(index)
+    }
+
+    /// Reads the index under its lock, building the date-code index first when the filter asks
+    /// for a date code.
+    func read<Value>(_ filter: RunFilter, _ body: (RunIndex) -> Value) -> Value {
+        lock.withLock { index in
+            if filter.dateCode != nil { index.indexDateCodes() }
+            return body(index)
+        }
     }
 }

@@ -3,19 +3,22 @@ import PipelineCore
 import PostgresNIO
 
 /// Commits the writes a `GroupCommitter` collected in ONE transaction, each write all-or-nothing
-/// on its own: a write that fails (a conflict in a batch) rolls back to its savepoint and the
-/// others still commit.
+/// on its own: a write that fails (a conflict in a batch, a refused new signature) fails alone
+/// and the others still commit.
 ///
-/// On a table the service owns nothing needs a savepoint, since an insert skips a stored key
-/// (`ON CONFLICT DO NOTHING`) and so writes nothing to undo on a conflict:
-/// - one run alone is one statement (insert and summary together);
-/// - a group of single runs, or one batch, takes a fixed number of statements whatever its size
-///   (`insertGroup`): a multi-row insert, then the summary rows it touches are created if missing,
-///   locked and read, and rewritten.
-/// Other groups (batches among other writes, tables the service does not own) go write by write.
+/// On a table the service owns, an insert skips a stored key (`ON CONFLICT DO NOTHING`) and so
+/// writes nothing to undo on a conflict: a group of single runs, or one batch, takes a fixed
+/// number of statements whatever its size — one multi-row insert per thousand runs, then the
+/// summary rows they touch are created if missing, locked, read and rewritten. A batch among
+/// other writes goes in a savepoint of its own. Tables the service does not own go run by run.
 struct PostgresBatchWriter: Sendable {
     let connections: PostgresConnections
     let schema: PostgresSchemaSlot
+    let knownSignatures: KnownSignatures
+    let limit: Int
+
+    /// Runs per multi-row insert: 19 binds each stays far below PostgreSQL's 65,535.
+    static let rowsPerInsert = 1000
 
     func commit(_ requests: [WriteRequest]) async -> [Result<[InsertOutcome], any Error>] {
         // Another process writing the same keys or signatures can deadlock with this transaction, or
@@ -24,6 +27,8 @@ struct PostgresBatchWriter: Sendable {
         if results.contains(where: { if case .failure(let error) = $0 { Self.isRetryable(error) } else { false } }) {
             results = await commitOnce(requests)
         }
+        let created = results.flatMap { (try? $0.get()) ?? [] }.filter(\.isCreated).map(\.storedRun.info.signature)
+        knownSignatures.insert(Set(created))
         return results.map { result in result.mapError { Self.isRetryable($0) ? connections.storageError(for: $0, during: "insert") : $0 } }
     }
 
@@ -36,36 +41,18 @@ struct PostgresBatchWriter: Sendable {
     private func commitOnce(_ requests: [WriteRequest]) async -> [Result<[InsertOutcome], any Error>] {
         do {
             let schema = try schema.current()
+            if !knownSignatures.isLoaded { knownSignatures.replace(with: try await storedSignatures(schema)) }
+            var refusals = knownSignatures.admit(requests, limit: limit)
+            if refusals.contains(where: { $0 != nil }) {
+                knownSignatures.replace(with: try await storedSignatures(schema))
+                refusals = knownSignatures.admit(requests, limit: limit)
+            }
             let logger = connections.logger
+            let admitted = refusals
             return try await connections.withBoundedLease { connection in
                 try await connection.inTransaction("BEGIN", logger: logger) { connection in
-                    if let summary = schema.summary {
-                        if requests.count == 1, case .all(let runs) = requests[0] {
-                            // A batch alone: its first failure rolls back the whole transaction.
-                            let results = try await insertGroup(runs, schema: schema, summary: summary, on: connection)
-                            return [.success(try results.map { try $0.get() })]
-                        }
-                        if requests.count > 1, let runs = Self.singleRuns(requests) {
-                            return try await insertGroup(runs, schema: schema, summary: summary, on: connection).map { $0.map { [$0] } }
-                        }
-                    }
-                    // One write alone needs no savepoint: its failure rolls back the whole transaction.
-                    if requests.count == 1 {
-                        return [.success(try await insert(requests[0].runs, schema: schema, on: connection))]
-                    }
-                    var results: [Result<[InsertOutcome], any Error>] = []
-                    for request in requests {
-                        if schema.summary != nil, case .one(let run) = request {
-                            do {
-                                results.append(.success([try await insert(run, schema: schema, on: connection)]))
-                            } catch let error as StorageError where error.conflictingKey != nil {
-                                results.append(.failure(error))
-                            }
-                        } else {
-                            results.append(try await inSavepoint(on: connection) { try await insert(request.runs, schema: schema, on: connection) })
-                        }
-                    }
-                    return results
+                    let transaction = Transaction(writer: self, schema: schema, connection: connection)
+                    return try await transaction.store(requests, refusals: admitted)
                 }
             }
         } catch {
@@ -76,194 +63,160 @@ struct PostgresBatchWriter: Sendable {
         }
     }
 
-    /// The runs of a group made only of single-run writes, in order; nil when a batch is among them.
-    static func singleRuns(_ requests: [WriteRequest]) -> [PipelineInfo]? {
-        var runs: [PipelineInfo] = []
-        runs.reserveCapacity(requests.count)
-        for request in requests {
-            guard case .one(let run) = request else { return nil }
-            runs.append(run)
-        }
-        return runs
-    }
-
-    /// Runs per multi-row insert: 19 binds each stays far below PostgreSQL's 65,535.
-    static let rowsPerInsert = 1000
-
-    /// Runs on a table the service owns, with a fixed number of round trips per group instead of
-    /// one per run: one multi-row insert (per thousand runs) that skips stored keys, then the
-    /// totals of the touched signatures (`addToTotals`). Totals are added one run at a time in
-    /// Swift, in the order of `runs`, so they stay bit for bit what one insert after another gives.
-    ///
-    /// A run not inserted was stored before (or earlier in `runs`): identical → existing,
-    /// different → a conflict, that run's result alone. Any other failure throws.
-    private func insertGroup(
-        _ incoming: [PipelineInfo],
-        schema: PostgresSchema,
-        summary: PostgresSummaryTable,
-        on connection: PostgresConnection
-    ) async throws -> [Result<InsertOutcome, any Error>] {
+    private func storedSignatures(_ schema: PostgresSchema) async throws -> [PipelineSignature] {
         let logger = connections.logger
-        let runs = incoming.map(schema.layout.storable)
-        // The lock the totals' update will need, taken before any row lock: a prune holds the table
-        // in a mode that excludes it, so taking it only at the update, after locking rows the prune
-        // is about to update, would deadlock.
-        try await connection.execute(summary.lockForWriting, logger: logger)
-        var keyedIDs: [StoredKey: Int64] = [:]
-        var unkeyedIDs: [Int64] = []
-        var start = 0
-        while start < runs.count {
-            let end = min(start + Self.rowsPerInsert, runs.count)
-            for try await row in try await connection.query(schema.insertSkippingStoredKeys(runs[start..<end]), logger: logger) {
-                var cells = Cells(row: row)
-                let id = try cells.next(Int64.self)
-                let pipelineName = try cells.next(String?.self)
-                let dateCode = try cells.next(String.self)
-                try cells.end()
-                if let pipelineName {
-                    keyedIDs[StoredKey(pipelineName: pipelineName, dateCode: dateCode)] = id
-                } else {
-                    unkeyedIDs.append(id)
+        return try await connections.withConnection("read signatures") { connection in
+            try await schema.aggregates(on: connection, logger: logger).map(\.signature)
+        }
+    }
+}
+
+// MARK: - One transaction
+
+extension PostgresBatchWriter {
+    /// The statements of one group's transaction.
+    private struct Transaction {
+        let writer: PostgresBatchWriter
+        let schema: PostgresSchema
+        let connection: PostgresConnection
+
+        var logger: Logger { writer.connections.logger }
+
+        func store(_ requests: [WriteRequest], refusals: [StorageError?]) async throws -> [Result<[InsertOutcome], any Error>] {
+            guard let summary = schema.summary else { return try await storeRunByRun(requests, refusals: refusals) }
+            try await connection.execute(schema.lockSummaryForWriting(summary), logger: logger)
+            var results: [Result<[InsertOutcome], any Error>?] = refusals.map { $0.map { .failure($0) } }
+            let admitted = requests.indices.filter { results[$0] == nil }
+            if admitted.count == 1, case .all(let runs) = requests[admitted[0]] {
+                // A batch alone: its first failure rolls back the whole transaction.
+                results[admitted[0]] = .success(try await insertSkippingStoredKeys(runs).map { try $0.get() })
+            } else if admitted.allSatisfy({ if case .one = requests[$0] { true } else { false } }) {
+                // Single runs, however many: one statement, one result each.
+                let outcomes = try await insertSkippingStoredKeys(admitted.map { requests[$0].runs[0] })
+                for (index, outcome) in zip(admitted, outcomes) { results[index] = outcome.map { [$0] } }
+            } else {
+                for index in admitted {
+                    results[index] = try await inSavepoint { try await insertSkippingStoredKeys(requests[index].runs).map { try $0.get() } }
                 }
             }
-            start = end
+            let done = results.map { $0 ?? .failure(StorageError.unavailable(PostgresConnections.notCompleted)) }
+            let created = done.flatMap { (try? $0.get()) ?? [] }.filter(\.isCreated).map(\.storedRun.info)
+            try await add(created, to: summary)
+            return done
         }
-        // Runs without a name are never skipped; their ids follow their order.
-        unkeyedIDs.sort()
-        var nextUnkeyed = unkeyedIDs.makeIterator()
-        var results: [Result<InsertOutcome, any Error>?] = Array(repeating: nil, count: runs.count)
-        var inserted: [PipelineInfo] = []
-        var skipped: [Int] = []
-        for (index, run) in runs.enumerated() {
-            let id: Int64?
-            if let name = run.pipelineName {
-                id = keyedIDs.removeValue(forKey: StoredKey(pipelineName: name, dateCode: run.dateCode))
-            } else {
-                id = nextUnkeyed.next()
+
+        /// Runs on a table the service owns, one multi-row insert (per thousand runs) that skips
+        /// stored keys. A run not inserted was stored before (or earlier in `runs`): identical →
+        /// existing, different → a conflict, that run's result alone. Any other failure throws.
+        private func insertSkippingStoredKeys(_ incoming: [PipelineInfo]) async throws -> [Result<InsertOutcome, any Error>] {
+            let runs = incoming.map(schema.layout.storable)
+            var keyedIDs: [StoredKey: Int64] = [:]
+            var unkeyedIDs: [Int64] = []
+            for start in stride(from: 0, to: runs.count, by: PostgresBatchWriter.rowsPerInsert) {
+                let chunk = runs[start..<min(start + PostgresBatchWriter.rowsPerInsert, runs.count)]
+                for try await row in try await connection.query(schema.insertSkippingStoredKeys(chunk), logger: logger) {
+                    var reader = PostgresRowReader(row)
+                    let id = try reader.integer(column: SQLTableLayout.idKey)
+                    if let name = try reader.optionalText(.pipelineName) {
+                        keyedIDs[StoredKey(pipelineName: name, dateCode: try reader.text(.dateCode))] = id
+                    } else {
+                        unkeyedIDs.append(id)
+                    }
+                }
             }
-            if let id {
-                results[index] = .success(.created(StoredRun(sequence: id, info: run)))
-                inserted.append(run)
-            } else {
-                skipped.append(index)
+            // Runs without a name are never skipped; their ids follow their order.
+            var nextUnkeyed = unkeyedIDs.sorted().makeIterator()
+            var results: [Result<InsertOutcome, any Error>] = []
+            for run in runs {
+                let id =
+                    run.pipelineName.map { keyedIDs.removeValue(forKey: StoredKey(pipelineName: $0, dateCode: run.dateCode)) } ?? nextUnkeyed.next()
+                if let id {
+                    results.append(.success(.created(StoredRun(sequence: id, info: run))))
+                } else {
+                    do {
+                        results.append(.success(try await existingOutcome(for: run)))
+                    } catch let error as StorageError where error.conflictingKey != nil {
+                        results.append(.failure(error))
+                    }
+                }
+            }
+            return results
+        }
+
+        /// The outcome for a run whose key was already stored when it was inserted.
+        private func existingOutcome(for run: PipelineInfo) async throws -> InsertOutcome {
+            guard let key = run.runKey,
+                let stored = try await connection.rows(schema.statements.runByKey(key), logger: logger, { try StoredRun(reading: &$0) }).first
+            else { throw StorageError.unavailable(PostgresConnections.notCompleted) }
+            return try PostgresRunRepository.outcome(forExisting: stored, incoming: run)
+        }
+
+        /// Adds newly inserted runs to their signatures' totals (``SummaryFold/Addition``).
+        private func add(_ runs: [PipelineInfo], to summary: SQLSummaryTable) async throws {
+            guard !runs.isEmpty else { return }
+            let addition = SummaryFold.Addition(runs)
+            var stored: [SignatureAggregate] = []
+            for (placeholders, keys) in zip(addition.placeholderChunks, addition.keyChunks) {
+                try await connection.execute(summary.createMissing(placeholders).postgresQuery, logger: logger)
+                stored += try await connection.rows(summary.select(keys: keys), logger: logger) {
+                    try SignatureAggregate(reading: &$0, split: .sixtyThree)
+                }
+            }
+            for totals in addition.adding(to: stored) {
+                try await connection.execute(summary.setTotals(totals).postgresQuery, logger: logger)
             }
         }
-        try await addToTotals(inserted, summary: summary, on: connection)
-        for index in skipped {
-            let run = runs[index]
-            guard let key = run.runKey, let stored = try await storedRun(schema.statements.runByKey(key), on: connection) else {
-                throw StorageError.unavailable(PostgresConnections.notCompleted)
+
+        /// A table the service does not own: each write in a savepoint (unless it is alone), each
+        /// run under an advisory lock on its key, looked up before it is inserted.
+        private func storeRunByRun(_ requests: [WriteRequest], refusals: [StorageError?]) async throws -> [Result<[InsertOutcome], any Error>] {
+            var results: [Result<[InsertOutcome], any Error>] = []
+            for (request, refusal) in zip(requests, refusals) {
+                if let refusal {
+                    results.append(.failure(refusal))
+                } else if requests.count == 1 {
+                    results.append(.success(try await insertOneByOne(request.runs)))
+                } else {
+                    results.append(try await inSavepoint { try await insertOneByOne(request.runs) })
+                }
             }
+            return results
+        }
+
+        private func insertOneByOne(_ incoming: [PipelineInfo]) async throws -> [InsertOutcome] {
+            var outcomes: [InsertOutcome] = []
+            for run in incoming.map(schema.layout.storable) {
+                if let key = run.runKey {
+                    try await connection.execute(schema.lockRunKey(key), logger: logger)
+                    if let stored = try await connection.rows(schema.statements.runByKey(key), logger: logger, { try StoredRun(reading: &$0) }).first
+                    {
+                        outcomes.append(try PostgresRunRepository.outcome(forExisting: stored, incoming: run))
+                        continue
+                    }
+                }
+                guard let row = try await connection.rows(schema.insertReturningID(run), logger: logger).first else {
+                    throw StorageError.unavailable(PostgresConnections.notCompleted)
+                }
+                outcomes.append(.created(StoredRun(sequence: try row.read { try $0.integer(column: SQLTableLayout.idKey) }, info: run)))
+            }
+            return outcomes
+        }
+
+        /// Runs one write inside a savepoint; its failure is its own result, unless rolling back
+        /// fails too (the connection is gone), which fails the whole group.
+        private func inSavepoint(_ body: () async throws -> [InsertOutcome]) async throws -> Result<[InsertOutcome], any Error> {
+            try await connection.execute("SAVEPOINT write", logger: logger)
             do {
-                results[index] = .success(try PostgresRunRepository.outcome(forExisting: stored, incoming: run))
+                let outcomes = try await body()
+                try await connection.execute("RELEASE SAVEPOINT write", logger: logger)
+                return .success(outcomes)
             } catch {
-                results[index] = .failure(error)
+                try await connection.execute("ROLLBACK TO SAVEPOINT write", logger: logger)
+                try await connection.execute("RELEASE SAVEPOINT write", logger: logger)
+                if PostgresBatchWriter.isRetryable(error) { throw error }
+                return .failure(writer.connections.storageError(for: error, during: "insert"))
             }
         }
-        return results.map { $0 ?? .failure(StorageError.unavailable(PostgresConnections.notCompleted)) }
-    }
-
-    /// Adds newly inserted runs to their signatures' totals, in the order of `runs`.
-    ///
-    /// Every touched signature gets a row first (zero totals, `ON CONFLICT DO NOTHING`), then all of
-    /// them are locked and read, and their new totals written: so totals are always added to the
-    /// stored ones one run at a time, even when another process created a signature's row meanwhile.
-    /// Both steps go in the byte order of the signature keys (`COLLATE "C"`), so two writers cannot
-    /// lock each other's rows in opposite orders. Signatures are told apart by their bytes, as the
-    /// primary key does (Swift's `==` would merge canonically equivalent spellings).
-    private func addToTotals(_ runs: [PipelineInfo], summary: PostgresSummaryTable, on connection: PostgresConnection) async throws {
-        guard !runs.isEmpty else { return }
-        let logger = connections.logger
-        let runKeys = runs.map { Array(PostgresSummaryTable.key($0.signature).utf8) }
-        // First the placeholder of each missing row: zero totals, and as last run the earliest start
-        // among the runs about to be added, which adding them then leaves at the latest.
-        var totals: [[UInt8]: SignatureAggregate] = [:]
-        for (run, key) in zip(runs, runKeys) {
-            if let placeholder = totals[key] {
-                totals[key]?.lastRun = min(placeholder.lastRun, run.startUTC)
-            } else {
-                var placeholder = SignatureAggregate(empty: run.signature)
-                placeholder.lastRun = run.startUTC
-                totals[key] = placeholder
-            }
-        }
-        let keys = totals.keys.sorted { $0.lexicographicallyPrecedes($1) }
-        for start in stride(from: 0, to: keys.count, by: Self.signaturesPerStatement) {
-            let chunk = Array(keys[start..<min(start + Self.signaturesPerStatement, keys.count)])
-            try await connection.execute(summary.createMissing(chunk.compactMap { totals[$0] }), logger: logger)
-            for try await row in try await connection.query(summary.lockTotals(of: chunk.map { String(decoding: $0, as: UTF8.self) }), logger: logger)
-            {
-                let stored = try SignatureAggregate(row: row)
-                totals[Array(PostgresSummaryTable.key(stored.signature).utf8)] = stored
-            }
-        }
-        for (run, key) in zip(runs, runKeys) {
-            totals[key]?.add(run)
-        }
-        for start in stride(from: 0, to: keys.count, by: Self.signaturesPerStatement) {
-            let chunk = keys[start..<min(start + Self.signaturesPerStatement, keys.count)]
-            try await connection.execute(summary.setTotals(chunk.compactMap { totals[$0] }), logger: logger)
-        }
-    }
-
-    /// Signatures per summary statement: 12 binds each stays far below PostgreSQL's 65,535.
-    static let signaturesPerStatement = 1000
-
-    /// Runs one write inside a savepoint; its failure is its own result, unless rolling back
-    /// fails too (the connection is gone), which fails the whole batch.
-    private func inSavepoint(
-        on connection: PostgresConnection,
-        _ body: () async throws -> [InsertOutcome]
-    ) async throws -> Result<[InsertOutcome], any Error> {
-        let logger = connections.logger
-        try await connection.execute("SAVEPOINT write", logger: logger)
-        do {
-            let outcomes = try await body()
-            try await connection.execute("RELEASE SAVEPOINT write", logger: logger)
-            return .success(outcomes)
-        } catch {
-            try await connection.execute("ROLLBACK TO SAVEPOINT write", logger: logger)
-            try await connection.execute("RELEASE SAVEPOINT write", logger: logger)
-            return .failure(connections.storageError(for: error, during: "insert"))
-        }
-    }
-
-    private func insert(_ runs: [PipelineInfo], schema: PostgresSchema, on connection: PostgresConnection) async throws -> [InsertOutcome] {
-        var outcomes: [InsertOutcome] = []
-        outcomes.reserveCapacity(runs.count)
-        for run in runs {
-            outcomes.append(try await insert(run, schema: schema, on: connection))
-        }
-        return outcomes
-    }
-
-    /// Stores one run unless its key is already stored; the same key with other content is a conflict.
-    private func insert(_ incoming: PipelineInfo, schema: PostgresSchema, on connection: PostgresConnection) async throws -> InsertOutcome {
-        let logger = connections.logger
-        let run = schema.layout.storable(incoming)
-        if schema.summary == nil, let key = run.runKey {
-            // A foreign table has no unique key to rely on: hold the key's lock until commit, then look.
-            try await connection.execute(schema.lockRunKey(key), logger: logger)
-            if let stored = try await storedRun(schema.statements.runByKey(key), on: connection) {
-                return try PostgresRunRepository.outcome(forExisting: stored, incoming: run)
-            }
-        }
-        if let query = schema.insertWithSummary(run) {
-            if let row = try await connection.rows(query, logger: logger).first {
-                return .created(StoredRun(sequence: try row.decode(Int64.self), info: run))
-            }
-        } else if let row = try await connection.rows(schema.insertReturningID(run), logger: logger).first {
-            return .created(StoredRun(sequence: try row.decode(Int64.self), info: run))
-        }
-        // Nothing was inserted (owned table): a run with this key was committed before the insert ran.
-        guard let key = run.runKey, let stored = try await storedRun(schema.statements.runByKey(key), on: connection) else {
-            throw StorageError.unavailable(PostgresConnections.notCompleted)
-        }
-        return try PostgresRunRepository.outcome(forExisting: stored, incoming: run)
-    }
-
-    private func storedRun(_ statement: SQLStatement, on connection: PostgresConnection) async throws -> StoredRun? {
-        try await connection.rows(statement.postgresQuery, logger: connections.logger).first.map(StoredRun.init(row:))
     }
 }
 

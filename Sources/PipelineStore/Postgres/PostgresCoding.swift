@@ -87,131 +87,60 @@ struct PostgresLocalDateTime: PostgresNonThrowingEncodable, PostgresDecodable {
 
 extension SQLStatement {
     /// The statement with every value bound as a parameter. The SQL text comes from
-    /// `SQLStatements`, whose only spliced parts are validated, quoted identifiers.
+    /// ``SQLStatements`` and ``SQLSummaryTable``, whose only spliced parts are validated, quoted identifiers.
     var postgresQuery: PostgresQuery {
-        PostgresQuery(unsafeSQL: sql, binds: PostgresBindings(binds))
-    }
-}
-
-extension PostgresBindings {
-    init(_ binds: [SQLBind]) {
-        self.init(capacity: binds.count)
+        var bindings = PostgresBindings(capacity: binds.count)
         for bind in binds {
             switch bind {
-            case .text(let value): append(value)
-            case .optionalText(let value): append(value)
-            case .integer(let value): append(value)
-            case .optionalInteger(let value): append(value)
-            case .double(let value): append(value)
-            case .instant(let value): append(PostgresInstant(value))
-            case .local(let value): append(PostgresLocalDateTime(value))
+            case .text(let value): bindings.append(value)
+            case .integer(let value): bindings.append(value)
+            case .double(let value): bindings.append(value)
+            case .instant(let value): bindings.append(PostgresInstant(value))
+            case .local(let value): bindings.append(PostgresLocalDateTime(value))
             }
         }
+        return PostgresQuery(unsafeSQL: sql, binds: bindings)
     }
 }
 
-extension StoredRun {
-    /// A run from a row of `SQLStatements.selectList`: the id, then every field in `PipelineField.allCases` order.
-    /// Decoded cell by cell, like ``HistorySample/init(row:)``: a 19-element tuple's generic metadata
-    /// would be looked up for every row of an `all_data` answer.
-    init(row: PostgresRow) throws {
-        var cells = Cells(row: row)
-        let id = try cells.next(Int64.self)
-        let info = PipelineInfo(
-            startLocal: try cells.next(PostgresLocalDateTime.self).local,
-            endLocal: try cells.next(PostgresLocalDateTime.self).local,
-            startUTC: try cells.next(PostgresInstant.self).instant,
-            endUTC: try cells.next(PostgresInstant.self).instant,
-            elapsedSeconds: try cells.next(Double.self),
-            elapsedHuman: try cells.next(String.self),
-            outputFile: try cells.next(String.self),
-            rowcount: try cells.next(Int64.self),
-            logFile: try cells.next(String.self),
-            pid: try cells.next(Int64.self),
-            dateCode: try cells.next(String.self),
-            pipelineName: try cells.next(String?.self),
-            scriptName: try cells.next(String?.self),
-            pipelineType: try cells.next(String?.self),
-            environment: try cells.next(String?.self),
-            archivedFile: try cells.next(String?.self),
-            status: try cells.next(String?.self),
-            exitCode: try cells.next(Int64?.self)
-        )
-        try cells.end()
-        self.init(sequence: id, info: info)
-    }
-}
-
-/// The cells of a row, decoded one at a time in column order.
-struct Cells {
+/// Reads the cells of a row one at a time in column order. Cell by cell rather than as a tuple:
+/// decoding a tuple looks up the tuple's generic metadata for every row, which dominated an
+/// `all_data` answer of 60,000 runs.
+struct PostgresRowReader: SQLRowReader {
     private var iterator: PostgresRow.Iterator
 
-    init(row: PostgresRow) {
+    init(_ row: PostgresRow) {
         iterator = row.makeIterator()
     }
 
-    mutating func next<Value: PostgresDecodable>(_ type: Value.Type) throws -> Value {
+    private mutating func next<Value: PostgresDecodable>(_ type: Value.Type) throws -> Value {
         guard let cell = iterator.next() else { throw StorageError.corrupt("a stored row has too few columns") }
         return try cell.decode(Value.self)
     }
 
-    /// Throws when the row has columns left over (the statement and the decoder disagree).
-    mutating func end() throws {
-        guard iterator.next() == nil else { throw StorageError.corrupt("a stored row has too many columns") }
+    /// The driver's decoding errors say what went wrong; the backend logs them and answers without them.
+    mutating func identify(as subject: String) {}
+
+    mutating func text(column name: String) throws -> String { try next(String.self) }
+    mutating func optionalText(column name: String) throws -> String? { try next(String?.self) }
+    mutating func integer(column name: String) throws -> Int64 { try next(Int64.self) }
+    mutating func optionalInteger(column name: String) throws -> Int64? { try next(Int64?.self) }
+    mutating func instant(column name: String) throws -> UTCInstant { try next(PostgresInstant.self).instant }
+    mutating func localDateTime(column name: String) throws -> LocalDateTime { try next(PostgresLocalDateTime.self).local }
+
+    mutating func double(column name: String) throws -> Double {
+        guard let cell = iterator.next() else { throw StorageError.corrupt("a stored row has too few columns") }
+        if cell.dataType == .float8 || cell.dataType == .float4 { return try cell.decode(Double.self) }
+        // An exact sum, written as text (`NUMERIC` cast), that may lie beyond the double range.
+        guard let value = Double(try cell.decode(String.self)) else { throw StorageError.corrupt("\(name) is not a number") }
+        return value
     }
 }
 
-extension RunSample {
-    /// A sample from a row of `SQLStatements.sampleSelectList`.
-    init(row: PostgresRow) throws {
-        let (startUTC, elapsedSeconds, rowcount, status, exitCode, dateCode) =
-            try row.decode((PostgresInstant, Double, Int64, String?, Int64?, String).self)
-        self.init(
-            startUTC: startUTC.instant,
-            elapsedSeconds: elapsedSeconds,
-            rowcount: rowcount,
-            status: status,
-            exitCode: exitCode,
-            dateCode: dateCode
-        )
-    }
-}
-
-extension HistorySample {
-    /// A sample from a row of `SQLStatements.historySamples(matching:)`: start_utc, elapsed_seconds,
-    /// rowcount, failed (1 or 0). Read cell by cell: decoding the row as a tuple looks up the tuple's
-    /// generic metadata for every row, which dominated a history of 60,000 runs.
-    init(row: PostgresRow) throws {
-        var cells = Cells(row: row)
-        self.init(
-            startUTC: try cells.next(PostgresInstant.self).instant,
-            elapsedSeconds: try cells.next(Double.self),
-            rowcount: try cells.next(Int64.self),
-            isFailed: try cells.next(Int32.self) != 0
-        )
-        try cells.end()
-    }
-}
-
-extension SignatureAggregate {
-    /// Totals from a row of the four signature fields, total runs, last start, positive-duration
-    /// sum and count, positive-rowcount sum and count, failed runs (the shape of `SQLStatements.aggregatesByGroupedScan()`
-    /// and of the summary table).
-    init(row: PostgresRow) throws {
-        let (
-            pipelineName, scriptName, pipelineType, environment, totalRuns, lastRun, durationSum, durationCount, rowcountSum, rowcountCount,
-            failedRuns
-        ) =
-            try row.decode((String?, String?, String?, String?, Int64, PostgresInstant, Double, Int64, Int64, Int64, Int64).self)
-        self.init(
-            signature: PipelineSignature(pipelineName: pipelineName, scriptName: scriptName, pipelineType: pipelineType, environment: environment),
-            totalRuns: totalRuns,
-            lastRun: lastRun.instant,
-            positiveDurationSum: durationSum,
-            positiveDurationCount: durationCount,
-            positiveRowcountSum: rowcountSum,
-            positiveRowcountCount: rowcountCount,
-            failedRuns: failedRuns
-        )
+extension PostgresRow {
+    /// The row read by `read`, through a fresh reader.
+    func read<Value>(_ read: (inout PostgresRowReader) throws -> Value) throws -> Value {
+        var reader = PostgresRowReader(self)
+        return try read(&reader)
     }
 }

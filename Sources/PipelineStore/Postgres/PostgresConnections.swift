@@ -1,4 +1,5 @@
 import Logging
+import PipelineCore
 import PostgresNIO
 import Synchronization
 

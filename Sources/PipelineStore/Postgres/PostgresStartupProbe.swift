@@ -1,13 +1,6 @@
 import Logging
+import PipelineCore
 import PostgresNIO
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// One direct connection at start-up, to say why the server cannot be used (refused, unknown
 /// database, authentication failed) rather than only that the pool found no connection in time.
@@ -19,7 +12,7 @@ enum PostgresStartupProbe {
         do {
             configuration = try url.connectionConfiguration(connectTimeout: timeout)
         } catch {
-            throw ConfigurationError(PostgresURL.setting, "cannot set up TLS for \(url): \(error)")
+            throw ConfigurationError(.postgresURL, "cannot set up TLS for \(url): \(error)")
         }
         do {
             let connection = try await PostgresConnections.withTimeout(timeout) {
@@ -28,7 +21,7 @@ enum PostgresStartupProbe {
             try? await connection.close()
         } catch {
             logger.error("Cannot connect to PostgreSQL", metadata: ["server": "\(url)", "error": "\(String(reflecting: error))"])
-            throw ConfigurationError(PostgresURL.setting, "cannot connect to \(url): \(reason(error, url: url, timeout: timeout))")
+            throw ConfigurationError(.postgresURL, "cannot connect to \(url): \(reason(error, url: url, timeout: timeout))")
         }
     }
 
@@ -55,7 +48,7 @@ enum PostgresStartupProbe {
             if let failure = error.connectionErrors.first { return reason(failure.error, url: url, timeout: timeout) }
             return error.dnsAError != nil || error.dnsAAAAError != nil ? "the host name cannot be resolved" : "the connection failed"
         case let error as IOError:
-            return String(cString: strerror(error.errnoCode)).lowercased()
+            return systemErrorText(error.errnoCode).lowercased()
         case let error as ChannelError:
             if case .connectTimeout = error { return "no answer within \(timeout)" }
             return "\(error)"

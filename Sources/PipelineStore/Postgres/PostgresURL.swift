@@ -1,3 +1,4 @@
+import PipelineCore
 import PostgresNIO
 
 /// `PIPELINE_POSTGRES_URL` taken apart: `postgres://user:password@host:port/database?sslmode=…`
@@ -15,7 +16,6 @@ struct PostgresURL: Sendable, CustomStringConvertible {
         case verifyFull = "verify-full"
     }
 
-    static let setting = "PIPELINE_POSTGRES_URL"
     static let shape = "expected postgres://user:password@host:port/database"
 
     var host: String
@@ -143,7 +143,7 @@ struct PostgresURL: Sendable, CustomStringConvertible {
     // MARK: - Parsing
 
     private static func error(_ message: String) -> ConfigurationError {
-        ConfigurationError(setting, message)
+        ConfigurationError(.postgresURL, message)
     }
 
     private static func hostAndPort(_ text: Substring) throws(ConfigurationError) -> (String, Int) {

@@ -1,6 +1,7 @@
 import GRDB
 public import Logging
 public import PipelineCore
+public import ServiceLifecycle
 import Synchronization
 
 /// Pipeline runs in an SQLite file, through a GRDB `DatabasePool`.
@@ -11,23 +12,24 @@ import Synchronization
 /// undoes another request's runs.
 ///
 /// On a table the service owns (no column map, created by its migrations) per-signature totals
-/// are kept in `<table>_summary`, updated in the transaction of each insert. Someone else's
-/// table is never altered: its summaries come from one grouped scan.
+/// are kept in its summary table, updated in the transaction of each group of inserts. Someone
+/// else's table is never altered: its summaries come from one grouped scan.
 public struct SQLiteRunRepository: PipelineRunRepository {
     public var backendName: String { "sqlite" }
+    public var services: [any Service] { [] }
 
     let pool: DatabasePool
     private let layout: SQLTableLayout
     let logger: Logger
     let tables: PreparedTables
+    let knownSignatures: KnownSignatures
     private let committer: GroupCommitter<WriteRequest, [InsertOutcome]>
 
     /// Opens the database file, creating it when missing. Call ``prepare()`` before anything else.
     ///
-    /// - Parameter layout: the table and its columns; by default the service's own `pipeline_runs`
-    ///   (a constant name that always validates, hence the `try!`).
+    /// - Parameter layout: the table and its columns; by default the service's own `pipeline_runs`.
     /// - Throws: ``ConfigurationError`` for `PIPELINE_SQLITE_PATH` when the file cannot be opened or created.
-    public init(path: String, layout: SQLTableLayout = .standard, logger: Logger) throws {
+    public init(path: String, layout: SQLTableLayout = .standard, limits: RepositoryLimits = .standard, logger: Logger) throws {
         var configuration = Configuration()
         configuration.label = "pipeline-runs"
         // Another process's write makes this one wait instead of failing at once.
@@ -45,15 +47,17 @@ public struct SQLiteRunRepository: PipelineRunRepository {
             // a 201 promises the run is on disk. The pool's writer is one connection for its lifetime.
             try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
         } catch {
-            throw ConfigurationError("PIPELINE_SQLITE_PATH", "cannot open or create the SQLite database \"\(path)\": \(Self.reason(error))")
+            throw ConfigurationError(.sqlitePath, "cannot open or create the SQLite database \"\(path)\": \(Self.reason(error))")
         }
         let tables = PreparedTables()
+        let knownSignatures = KnownSignatures()
         self.pool = pool
         self.layout = layout
         self.logger = logger
         self.tables = tables
+        self.knownSignatures = knownSignatures
         self.committer = GroupCommitter { requests in
-            await Self.commit(requests, tables: tables, pool: pool, logger: logger)
+            await Self.commit(requests, tables: tables, known: knownSignatures, limit: limits.maximumSignatures, pool: pool, logger: logger)
         }
     }
 
@@ -66,7 +70,7 @@ public struct SQLiteRunRepository: PipelineRunRepository {
         do {
             let prepared = try await SQLiteTables.prepare(layout, in: pool)
             tables.set(prepared)
-            SQLTableLayout.reportAbsentColumns(prepared.statements.layout.absentFields, table: layout.table, logger: logger)
+            prepared.statements.layout.reportAbsentColumns(logger: logger)
             if prepared.summary != nil {
                 // On its own table only: fresh statistics let the planner choose between the start, name
                 // and rowcount indexes (without them a combined filter can walk the wrong one).
@@ -76,7 +80,7 @@ public struct SQLiteRunRepository: PipelineRunRepository {
             throw error
         } catch {
             logger.error("SQLite prepare failed", metadata: ["error": "\(error)"])
-            throw ConfigurationError("PIPELINE_SQLITE_PATH", "cannot prepare table \"\(layout.table)\": \(Self.reason(error))")
+            throw ConfigurationError(.sqlitePath, "cannot prepare table \"\(layout.table)\": \(Self.reason(error))")
         }
     }
 
@@ -118,17 +122,29 @@ public struct SQLiteRunRepository: PipelineRunRepository {
         return try await committer.submit(.all(runs))
     }
 
-    /// Commits a group of writes in one transaction. A conflict fails only its own request;
-    /// any other failure fails the whole group, since nothing of it was committed.
+    /// Commits a group of writes in one transaction. A conflict or a refused new signature fails
+    /// only its own request; any other failure fails the whole group, since nothing of it was committed.
     private static func commit(
         _ requests: [WriteRequest],
         tables: PreparedTables,
+        known: KnownSignatures,
+        limit: Int,
         pool: DatabasePool,
         logger: Logger
     ) async -> [Result<[InsertOutcome], any Error>] {
         do {
             let tables = try tables.prepared()
-            return try await pool.write { db in try tables.store(requests, in: db) }
+            let results = try await pool.write { db in
+                if !known.isLoaded { known.replace(with: try tables.aggregates(in: db).map(\.signature)) }
+                var refusals = known.admit(requests, limit: limit)
+                if refusals.contains(where: { $0 != nil }) {
+                    known.replace(with: try tables.aggregates(in: db).map(\.signature))
+                    refusals = known.admit(requests, limit: limit)
+                }
+                return try tables.store(requests, refusals: refusals, in: db)
+            }
+            known.insert(Set(results.flatMap { (try? $0.get()) ?? [] }.filter(\.isCreated).map(\.storedRun.info.signature)))
+            return results
         } catch {
             let failure = StorageError.fromSQLite(error, during: .write, logger: logger)
             return requests.map { _ in .failure(failure) }
@@ -141,28 +157,34 @@ public struct SQLiteRunRepository: PipelineRunRepository {
         try await read { tables, db in try tables.page(query, in: db) }
     }
 
+    public func count(matching filter: RunFilter) async throws -> Int {
+        try await read { tables, db in try tables.count(tables.statements.count(filter, summary: tables.summary), in: db) }
+    }
+
     public func summaries() async throws -> [PipelineSummary] {
         PipelineSummary.ordered(try await read { tables, db in try tables.aggregates(in: db) })
     }
 
-    public func run(dateCode: String) async throws -> PipelineInfo? {
-        try await read { tables, db in try tables.run(tables.statements.runByDateCode(dateCode), in: db)?.info }
-    }
-
-    public func recentSamples(of signature: PipelineSignature, limit: Int) async throws -> [RunSample] {
-        try await read { tables, db in try tables.samples(tables.statements.recentSamples(of: signature, limit: limit), in: db) }
-    }
-
-    public func countRuns(of signature: PipelineSignature, since: UTCInstant) async throws -> Int {
-        try await read { tables, db in try tables.count(tables.statements.countRuns(of: signature, since: since), in: db) }
+    public func samples(matching filter: RunFilter, limit: Int) async throws -> [RunSample] {
+        try await read { tables, db in
+            try SQLiteRow.each(tables.statements.samples(matching: filter, limit: limit), in: db, subject: "a run sample") {
+                try RunSample(reading: &$0)
+            }
+        }
     }
 
     public func historySamples(matching filter: RunFilter) async throws -> [HistorySample] {
-        try await read { tables, db in try tables.historySamples(tables.statements.historySamples(matching: filter), in: db) }
+        try await read { tables, db in
+            try SQLiteRow.each(tables.statements.historySamples(matching: filter), in: db, subject: "a run sample") {
+                try HistorySample(reading: &$0)
+            }
+        }
     }
 
     public func checkHealth() async throws {
-        try await read(during: .healthCheck) { tables, db in try tables.probe(in: db) }
+        try await read(during: .healthCheck) { tables, db in
+            _ = try Row.fetchOne(db, sql: "SELECT 1 FROM \(tables.statements.layout.quotedTable) LIMIT 1")
+        }
     }
 
     /// One read transaction (a consistent snapshot), with database errors made client-safe.
@@ -196,131 +218,6 @@ final class PreparedTables: Sendable {
     func prepared() throws(StorageError) -> SQLiteTables {
         guard let tables = tables.withLock({ $0 }) else { throw StorageError.unavailable("the storage was not prepared") }
         return tables
-    }
-}
-
-// MARK: - Statements in a transaction
-
-extension SQLiteTables {
-    /// Stores each request in a savepoint of its own: all of its runs, or none when one conflicts.
-    /// Errors other than conflicts are rethrown, failing the whole transaction.
-    func store(_ requests: [WriteRequest], in db: Database) throws -> [Result<[InsertOutcome], any Error>] {
-        try requests.map { request in
-            do {
-                var outcomes: [InsertOutcome] = []
-                try db.inSavepoint {
-                    outcomes = try request.runs.map { try store($0, in: db) }
-                    return .commit
-                }
-                return .success(outcomes)
-            } catch let error as StorageError where error.conflictingKey != nil {
-                return .failure(error)
-            }
-        }
-    }
-
-    /// Stores one run unless its key is already stored; the stored run decides the outcome then.
-    private func store(_ incoming: PipelineInfo, in db: Database) throws -> InsertOutcome {
-        let run = statements.layout.storable(incoming)
-        // Someone else's table may have no unique index on the key: look before inserting.
-        if summary == nil, let key = run.runKey, let stored = try self.run(statements.runByKey(key), in: db) {
-            return try SQLiteRunRepository.outcome(forExisting: stored, incoming: run)
-        }
-        let insert = statements.insert(run)
-        // On an owned table the unique index on the key decides; a run it turns away returns no row.
-        let sql = insert.sql + (summary == nil ? "" : " ON CONFLICT DO NOTHING") + " RETURNING \(statements.layout.quotedIDColumn)"
-        if let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: insert.arguments) {
-            let sequence = try StoredValues(row, subject: "a new run").integer(0, SQLTableLayout.idKey)
-            try summary?.add(run, in: db)
-            return .created(StoredRun(sequence: sequence, info: run))
-        }
-        guard let key = run.runKey, let stored = try self.run(statements.runByKey(key), in: db) else {
-            throw StorageError.unavailable("the run could not be stored")
-        }
-        return try SQLiteRunRepository.outcome(forExisting: stored, incoming: run)
-    }
-
-    /// The page a query asks for and the number of all its matches, from the same snapshot.
-    func page(_ query: RunQuery, in db: Database) throws -> RunPage {
-        var fetched = query
-        var afterLimit: Int?
-        if case .after(let position, let limit) = query.paging {
-            // One run more than asked for tells whether another page follows.
-            let wanted = max(0, limit)
-            afterLimit = wanted
-            fetched.paging = .after(position, limit: wanted < Int.max ? wanted + 1 : wanted)
-        }
-        let total =
-            try query.knownTotal
-            ?? count((summary == nil ? nil : statements.countFromSummary(query.filter)) ?? statements.count(query.filter), in: db)
-        var runs: [StoredRun] = []
-        if total > 0 {
-            // The count tells how wide a row count range is, which SQLite's statistics do not; the
-            // table's size comes from the summary table (a table without one keeps the planner's choice).
-            var walk = false
-            if summary != nil, query.filter.minRowcount != nil || query.filter.maxRowcount != nil,
-                let everyRun = statements.countFromSummary(RunFilter())
-            {
-                walk = SQLStatements.prefersWalkingResultOrder(for: query, matches: total, tableSize: try count(everyRun, in: db))
-            }
-            runs = try self.runs(statements.page(fetched, walkingResultOrder: walk), in: db)
-        }
-        let isBeyond: Bool
-        switch query.paging {
-        case .all:
-            isBeyond = false
-        case .window(_, let offset):
-            isBeyond = runs.count < total - min(max(0, offset), total)
-        case .after:
-            let wanted = afterLimit ?? runs.count
-            isBeyond = runs.count > wanted
-            runs = Array(runs.prefix(wanted))
-        }
-        return RunPage(total: total, runs: runs, nextCursor: query.nextCursor(after: runs, totalIsBeyond: isBeyond))
-    }
-
-    /// Every signature's totals: the summary table when the service owns the table, else one grouped scan.
-    func aggregates(in db: Database) throws -> [SignatureAggregate] {
-        if let summary { return try summary.aggregates(in: db) }
-        let scan = statements.aggregatesByGroupedScan()
-        return try Row.fetchAll(db.cachedStatement(sql: scan.sql), arguments: scan.arguments).map(SignatureAggregate.init(row:))
-    }
-
-    /// The first run a statement selects, if any.
-    func run(_ statement: SQLStatement, in db: Database) throws -> StoredRun? {
-        try Row.fetchOne(db.cachedStatement(sql: statement.sql), arguments: statement.arguments).map(StoredRun.init(row:))
-    }
-
-    /// Reads the run table without touching its rows, to prove the database answers.
-    func probe(in db: Database) throws {
-        _ = try Row.fetchOne(db, sql: "SELECT 1 FROM \(statements.layout.quotedTable) LIMIT 1")
-    }
-
-    private func runs(_ statement: SQLStatement, in db: Database) throws -> [StoredRun] {
-        try StoredValues.each(statement, in: db, subject: "a stored run", StoredRun.init(values:))
-    }
-
-    /// The samples a statement of `SQLStatements.sampleSelectList` selects.
-    func samples(_ statement: SQLStatement, in db: Database) throws -> [RunSample] {
-        try StoredValues.each(statement, in: db, subject: "a run sample", RunSample.init(values:))
-    }
-
-    /// The history samples a statement of `SQLStatements.historySamples(matching:)` selects, read
-    /// straight from a cursor (no row copies).
-    func historySamples(_ statement: SQLStatement, in db: Database) throws -> [HistorySample] {
-        try StoredValues.each(statement, in: db, subject: "a run sample") { values throws(StorageError) in
-            HistorySample(
-                startUTC: try values.instant(0, "start_utc"),
-                elapsedSeconds: try values.double(1, "elapsed_seconds"),
-                rowcount: try values.integer(2, "rowcount"),
-                isFailed: try values.integer(3, "status") != 0
-            )
-        }
-    }
-
-    func count(_ statement: SQLStatement, in db: Database) throws -> Int {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: statement.sql), arguments: statement.arguments) else { return 0 }
-        return Int(clamping: try StoredValues(row, subject: "the match count").integer(0, "count"))
     }
 }
 

@@ -1,4 +1,4 @@
-public import Logging
+import Logging
 public import PipelineCore
 
 /// The table a SQL backend reads and writes, and the column behind each model field.
@@ -14,9 +14,9 @@ public struct SQLTableLayout: Sendable, Hashable {
     /// The table name, validated.
     public let table: String
     /// The column of each model field, validated; unmapped fields keep their own names.
-    public let columns: [PipelineField: String]
+    private var columns: [PipelineField: String]
     /// The column holding the insertion sequence (the stable tie-break).
-    public let idColumn: String
+    public private(set) var idColumn: String
     /// Whether a column map was given: the table is then someone else's and is never created or altered.
     public let isMapped: Bool
     /// Extension fields (``PipelineField/isExtension``) the table has no column for: they are
@@ -24,12 +24,7 @@ public struct SQLTableLayout: Sendable, Hashable {
     public private(set) var absentFields: Set<PipelineField> = []
 
     /// The service's own table with every column under its field's name.
-    public static let standard = SQLTableLayout(
-        table: defaultTable,
-        columns: Dictionary(uniqueKeysWithValues: PipelineField.allCases.map { ($0, $0.rawValue) }),
-        idColumn: idKey,
-        isMapped: false
-    )
+    public static let standard = SQLTableLayout(table: defaultTable, columns: [:], idColumn: idKey, isMapped: false)
 
     private init(table: String, columns: [PipelineField: String], idColumn: String, isMapped: Bool) {
         self.table = table
@@ -43,12 +38,9 @@ public struct SQLTableLayout: Sendable, Hashable {
     ///   - columnMapJSON: `PIPELINE_COLUMN_MAP`, a JSON object model field → column name; nil or empty for none.
     public init(table: String = SQLTableLayout.defaultTable, columnMapJSON: String? = nil) throws(ConfigurationError) {
         guard Self.isSafeIdentifier(table) else {
-            throw ConfigurationError(
-                "PIPELINE_TABLE",
-                "\"\(table)\" is not a safe SQL identifier (a letter or _, then letters, digits or _, at most 63)"
-            )
+            throw ConfigurationError(.table, "\"\(table)\" is not a safe SQL identifier (a letter or _, then letters, digits or _, at most 63)")
         }
-        var columns = Dictionary(uniqueKeysWithValues: PipelineField.allCases.map { ($0, $0.rawValue) })
+        var columns: [PipelineField: String] = [:]
         var idColumn = Self.idKey
         var isMapped = false
         if let columnMapJSON, !columnMapJSON.trimmingASCIIWhitespace().isEmpty {
@@ -57,18 +49,18 @@ public struct SQLTableLayout: Sendable, Hashable {
             do {
                 value = try JSONParser.parse(columnMapJSON)
             } catch {
-                throw ConfigurationError("PIPELINE_COLUMN_MAP", "not valid JSON (\(error))")
+                throw ConfigurationError(.columnMap, "not valid JSON (\(error))")
             }
             guard case .object(let members) = value else {
-                throw ConfigurationError("PIPELINE_COLUMN_MAP", "must be a JSON object of model field → column name")
+                throw ConfigurationError(.columnMap, "must be a JSON object of model field → column name")
             }
             for (field, column) in members.sorted(by: { $0.key < $1.key }) {
                 guard case .string(let name) = column else {
-                    throw ConfigurationError("PIPELINE_COLUMN_MAP", "the column for \(field) must be a string")
+                    throw ConfigurationError(.columnMap, "the column for \(field) must be a string")
                 }
                 guard Self.isSafeIdentifier(name) else {
                     throw ConfigurationError(
-                        "PIPELINE_COLUMN_MAP",
+                        .columnMap,
                         "\"\(name)\" (for \(field)) is not a safe SQL identifier (a letter or _, then letters, digits or _, at most 63)"
                     )
                 }
@@ -78,41 +70,26 @@ public struct SQLTableLayout: Sendable, Hashable {
                     columns[modelField] = name
                 } else {
                     let known = (PipelineField.allCases.map(\.rawValue) + [Self.idKey]).joined(separator: ", ")
-                    throw ConfigurationError("PIPELINE_COLUMN_MAP", "unknown field \"\(field)\" (known: \(known))")
+                    throw ConfigurationError(.columnMap, "unknown field \"\(field)\" (known: \(known))")
                 }
-            }
-            var seen: [String: String] = [idColumn.lowercased(): Self.idKey]
-            for field in PipelineField.allCases {
-                let name = columns[field]!
-                if let other = seen[name.lowercased()] {
-                    throw ConfigurationError("PIPELINE_COLUMN_MAP", "\(field.rawValue) and \(other) both map to column \"\(name)\"")
-                }
-                seen[name.lowercased()] = field.rawValue
             }
         }
-        self.table = table
-        self.columns = columns
-        self.idColumn = idColumn
-        self.isMapped = isMapped
+        self.init(table: table, columns: columns, idColumn: idColumn, isMapped: isMapped)
+        var seen: [String: String] = [idColumn.lowercased(): Self.idKey]
+        for field in PipelineField.allCases {
+            let name = column(field)
+            if let other = seen[name.lowercased()] {
+                throw ConfigurationError(.columnMap, "\(field.rawValue) and \(other) both map to column \"\(name)\"")
+            }
+            seen[name.lowercased()] = field.rawValue
+        }
     }
 
-    /// The same layout without columns for these extension fields (an existing table that predates them).
-    public func withoutColumns(for fields: Set<PipelineField>) -> SQLTableLayout {
-        precondition(fields.allSatisfy(\.isExtension), "only extension fields may be absent")
-        var layout = self
-        layout.absentFields.formUnion(fields)
-        return layout
-    }
+    /// Whether the table has a column for this field.
+    public func hasColumn(_ field: PipelineField) -> Bool { !absentFields.contains(field) }
 
-    /// Says once, at start-up, which extension fields an existing table cannot store.
-    public static func reportAbsentColumns(_ fields: Set<PipelineField>, table: String, logger: Logger) {
-        guard !fields.isEmpty else { return }
-        let names = fields.map(\.rawValue).sorted()
-        logger.warning(
-            "Table \"\(table)\" has no column for \(names.joined(separator: ", ")): the service runs without them (they are accepted, not stored, and read as null). Add the columns, or map them in PIPELINE_COLUMN_MAP, to keep them.",
-            metadata: ["table": "\(table)", "fields": "\(names.joined(separator: ","))"]
-        )
-    }
+    /// The fields the table has columns for, in ``PipelineField`` order.
+    public var storedFields: [PipelineField] { PipelineField.allCases.filter(hasColumn) }
 
     /// The run as this table stores it: extension fields without a column become nil, so the run an
     /// insert returns, and the one idempotency compares, is the run a read gives back.
@@ -124,23 +101,17 @@ public struct SQLTableLayout: Sendable, Hashable {
         return run
     }
 
-    /// Whether the table has a column for this field.
-    public func hasColumn(_ field: PipelineField) -> Bool { !absentFields.contains(field) }
-
-    /// The fields the table has columns for, in `PipelineField.allCases` order.
-    public var storedFields: [PipelineField] { PipelineField.allCases.filter(hasColumn) }
-
     /// What a SELECT lists for a field: its quoted column, or a typed NULL when the table lacks it.
     public func selectExpression(_ field: PipelineField) -> String {
-        guard hasColumn(field) else { return field == .exitCode ? "CAST(NULL AS BIGINT)" : "CAST(NULL AS TEXT)" }
+        guard hasColumn(field) else { return field.kind == .optionalInteger ? "CAST(NULL AS BIGINT)" : "CAST(NULL AS TEXT)" }
         return quoted(field)
     }
 
     /// The column name for a field (unquoted).
-    public func column(_ field: PipelineField) -> String { columns[field]! }
+    public func column(_ field: PipelineField) -> String { columns[field] ?? field.rawValue }
 
     /// The quoted column name for a field, ready to splice into SQL.
-    public func quoted(_ field: PipelineField) -> String { Self.quote(columns[field]!) }
+    public func quoted(_ field: PipelineField) -> String { Self.quote(column(field)) }
 
     /// The quoted table name.
     public var quotedTable: String { Self.quote(table) }
@@ -148,7 +119,8 @@ public struct SQLTableLayout: Sendable, Hashable {
     /// The quoted id column.
     public var quotedIDColumn: String { Self.quote(idColumn) }
 
-    /// A validated identifier in double quotes. Only ever called with names that passed `isSafeIdentifier`.
+    /// A validated identifier in double quotes. Only ever called with names that passed
+    /// `isSafeIdentifier` (configuration, checked at start-up) or the service's own constants.
     public static func quote(_ identifier: String) -> String {
         precondition(isSafeIdentifier(identifier), "unvalidated identifier")
         return "\"" + identifier + "\""
@@ -163,6 +135,74 @@ public struct SQLTableLayout: Sendable, Hashable {
                 || byte == UInt8(ascii: "_")
         }
         return isLetter(first) && bytes.allSatisfy { isLetter($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+    }
+}
+
+// MARK: - Adopting an existing table
+
+/// A column of an existing table, as the database describes it.
+struct SQLColumnDescription: Sendable, Hashable {
+    var name: String
+    /// The type name as the database reports it (`int8`, `TEXT`); empty where it is not checked.
+    var type: String
+    /// Whether the database fills it in when an insert leaves it out (an identity or serial column).
+    var hasDefault: Bool
+}
+
+extension SQLTableLayout {
+    /// The layout with each column's actual name, found among `actual`: an exact match, else the
+    /// one column whose name differs only in ASCII case (a table created unquoted, `START_UTC`
+    /// for `start_utc`). An extension field without a column is absent; any other missing
+    /// column, or a column `problem` objects to, stops start-up naming `setting`.
+    ///
+    /// - Parameter problem: what is wrong with a found column for a key (`id` or a field's name), if anything.
+    func resolved(
+        against actual: [SQLColumnDescription],
+        setting: Setting,
+        problem: (_ key: String, _ column: SQLColumnDescription) -> String? = { _, _ in nil }
+    ) throws(ConfigurationError) -> SQLTableLayout {
+        func find(_ wanted: String) -> SQLColumnDescription? {
+            if let exact = actual.first(where: { $0.name == wanted }) { return exact }
+            let sameButCase = actual.filter { Self.asciiLowercased($0.name) == Self.asciiLowercased(wanted) }
+            return sameButCase.count == 1 ? sameButCase.first : nil
+        }
+        var resolved = self
+        var missing: [String] = []
+        var problems: [String] = []
+        let wanted = [(Self.idKey, nil as PipelineField?, idColumn)] + PipelineField.allCases.map { ($0.rawValue, $0, column($0)) }
+        for (key, field, name) in wanted {
+            guard let found = find(name) else {
+                if let field, field.isExtension {
+                    resolved.absentFields.insert(field)
+                } else {
+                    missing.append(key == name ? name : "\(name) (\(key))")
+                }
+                continue
+            }
+            if let field { resolved.columns[field] = found.name } else { resolved.idColumn = found.name }
+            if let trouble = problem(key, found) { problems.append("column \"\(found.name)\" (\(key)) \(trouble)") }
+        }
+        guard missing.isEmpty else {
+            throw ConfigurationError(setting, "table \"\(table)\" lacks columns: \(missing.joined(separator: ", "))")
+        }
+        guard problems.isEmpty else {
+            throw ConfigurationError(setting, "table \"\(table)\": \(problems.joined(separator: "; "))")
+        }
+        return resolved
+    }
+
+    /// Says once, at start-up, which extension fields the table cannot store.
+    func reportAbsentColumns(logger: Logger) {
+        guard !absentFields.isEmpty else { return }
+        let names = absentFields.map(\.rawValue).sorted()
+        logger.warning(
+            "Table \"\(table)\" has no column for \(names.joined(separator: ", ")): the service runs without them (they are accepted, not stored, and read as null). Add the columns, or map them in PIPELINE_COLUMN_MAP, to keep them.",
+            metadata: ["table": "\(table)", "fields": "\(names.joined(separator: ","))"]
+        )
+    }
+
+    private static func asciiLowercased(_ name: String) -> String {
+        String(decoding: name.utf8.map { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) ? $0 + 32 : $0 }, as: UTF8.self)
     }
 }
 

@@ -1,8 +1,9 @@
 import PipelineCore
+import PipelineServer
 import PipelineTestSupport
 import Testing
 
-@Suite("Response writers (SPEC §2.3, §3.2)")
+@Suite("Response writers")
 struct ResponseTests {
     // MARK: - PipelineInfoResponse
 
@@ -16,11 +17,8 @@ struct ResponseTests {
             return StoredRun(sequence: Int64(10 - index), info: info)
         }
         let cursor = RunCursor(position: try #require(runs.last).position, filterFingerprint: RunFilter().fingerprint)
-        let response = PipelineInfoResponse(page: RunPage(total: 10, runs: runs, nextCursor: cursor))
-        #expect(response.count == 4)
-        #expect(response.pipelines == ["a", "b"])
-
-        let body = try #require(members(of: try parseWritten(response.jsonBytes)))
+        let written = PipelineInfoResponseWriter.bytes(for: RunPage(total: 10, runs: runs, nextCursor: cursor))
+        let body = try #require(members(of: try parseWritten(written)))
         #expect(Set(body.keys) == ["total", "count", "results", "pipelines", "next_cursor"])
         #expect(body["total"] == 10)
         #expect(body["count"] == 4)
@@ -40,8 +38,8 @@ struct ResponseTests {
 
     @Test("An empty page is written with empty lists and a null cursor")
     func emptyInfoResponse() {
-        let response = PipelineInfoResponse(page: RunPage(total: 0, runs: []))
-        #expect(String(decoding: response.jsonBytes, as: UTF8.self) == #"{"total":0,"count":0,"results":[],"pipelines":[],"next_cursor":null}"#)
+        let written = PipelineInfoResponseWriter.bytes(for: RunPage(total: 0, runs: []))
+        #expect(String(decoding: written, as: UTF8.self) == #"{"total":0,"results":[],"count":0,"pipelines":[],"next_cursor":null}"#)
     }
 
     @Test("For random pages, pipelines are the distinct non-null names of the results, sorted", arguments: [1, 2] as [UInt64])
@@ -49,7 +47,7 @@ struct ResponseTests {
         let (runs, queries) = RunDataSet(seed: seed, runCount: 150, hasManyTies: false).make(queryCount: 30)
         for query in queries {
             let page = query.evaluate(over: runs)
-            let body = try #require(members(of: try parseWritten(PipelineInfoResponse(page: page).jsonBytes)))
+            let body = try #require(members(of: try parseWritten(PipelineInfoResponseWriter.bytes(for: page))))
             let expectedNames = page.runs.compactMap(\.info.pipelineName).reduce(into: [String]()) { names, name in
                 if !names.contains(name) { names.append(name) }
             }.sorted()
@@ -82,21 +80,21 @@ struct ResponseTests {
                 avgRowcount: 7
             ),
         ]
-        let written = String(decoding: PipelineListResponse(pipelines: summaries).jsonBytes, as: UTF8.self)
+        let written = String(decoding: PipelineListResponse.bytes(summaries), as: UTF8.self)
         let expected =
             #"{"pipelines":[{"pipeline_name":"a","script_name":null,"pipeline_type":"batch","environment":null,"total_runs":3,"#
             + #""last_run":"2025-09-02T12:07:02Z","avg_duration":12.5,"avg_rowcount":null,"failed_runs":0},"#
             + #"{"pipeline_name":null,"script_name":"s.py","pipeline_type":null,"environment":"prod","total_runs":1,"#
             + #""last_run":"1970-01-01T00:00:01.500000Z","avg_duration":null,"avg_rowcount":7.0,"failed_runs":0}]}"#
         #expect(written == expected)
-        #expect(String(decoding: PipelineListResponse(pipelines: []).jsonBytes, as: UTF8.self) == #"{"pipelines":[]}"#)
+        #expect(String(decoding: PipelineListResponse.bytes([]), as: UTF8.self) == #"{"pipelines":[]}"#)
     }
 
     @Test("Summaries of random runs are written with numbers that read back exactly")
     func listResponseNumbersReadBack() throws {
         let infos = RunDataSet(seed: 8, runCount: 200, hasManyTies: false).make(queryCount: 0).runs.map(\.info)
         let summaries = PipelineSummary.summarize(infos)
-        let body = try #require(members(of: try parseWritten(PipelineListResponse(pipelines: summaries).jsonBytes)))
+        let body = try #require(members(of: try parseWritten(PipelineListResponse.bytes(summaries))))
         let written = try #require(elements(of: body["pipelines"]))
         try #require(written.count == summaries.count)
         for (object, summary) in zip(written, summaries) {
@@ -126,7 +124,7 @@ struct ResponseTests {
 
     @Test("A validation error is written as FastAPI's detail list")
     func validationErrorBodyShape() throws {
-        var body = try specSampleMembers()
+        var body = try sampleRecordMembers()
         body["rowcount"] = "abc"
         body["pid"] = .number("-1")
         let issues = validationIssues(body)
@@ -147,7 +145,7 @@ struct ResponseTests {
 
     @Test("Every detail entry carries type, loc, msg and input, as FastAPI writes them")
     func everyDetailEntryHasInput() throws {
-        var body = try specSampleMembers()
+        var body = try sampleRecordMembers()
         body["rowcount"] = nil
         let written = try #require(members(of: try parseWritten(ValidationError(validationIssues(body)).jsonBody)))
         let entry = try #require(members(of: elements(of: written["detail"])?.first))

@@ -1,0 +1,153 @@
+/// A condition on one signature field: exactly this value, or no value at all.
+public enum FieldCondition: Sendable, Hashable, ExpressibleByStringLiteral, CustomStringConvertible {
+    case equals(String)
+    /// The field is absent (`null`): a signature's missing value is a value of its own.
+    case isNull
+
+    public init(stringLiteral value: String) {
+        self = .equals(value)
+    }
+
+    /// Exactly `value`, where a missing value asks for a missing field.
+    public init(exactly value: String?) {
+        self = value.map(FieldCondition.equals) ?? .isNull
+    }
+
+    public func matches(_ value: String?) -> Bool {
+        switch self {
+        case .equals(let wanted): value == wanted
+        case .isNull: value == nil
+        }
+    }
+
+    /// The value asked for; nil for `.isNull`.
+    public var value: String? {
+        if case .equals(let value) = self { return value }
+        return nil
+    }
+
+    public var description: String {
+        switch self {
+        case .equals(let value): value
+        case .isNull: "null"
+        }
+    }
+}
+
+/// Which runs a query wants. Every condition is optional; all given ones must hold.
+public struct RunFilter: Sendable, Hashable {
+    /// Runs with `start_utc >= startUTCFrom`.
+    public var startUTCFrom: UTCInstant?
+    /// Runs with `end_utc <= endUTCTo` (and so, since a run ends after it starts, `start_utc <= endUTCTo`:
+    /// that is checked too, so a stored run whose end precedes its start cannot slip into a window it starts after).
+    public var endUTCTo: UTCInstant?
+    /// Inclusive lower bound on `rowcount`.
+    public var minRowcount: Int64?
+    /// Inclusive upper bound on `rowcount`.
+    public var maxRowcount: Int64?
+    public var pipelineName: FieldCondition?
+    public var scriptName: FieldCondition?
+    public var pipelineType: FieldCondition?
+    public var environment: FieldCondition?
+    /// Runs with exactly this `date_code`.
+    public var dateCode: String?
+
+    public init(
+        startUTCFrom: UTCInstant? = nil,
+        endUTCTo: UTCInstant? = nil,
+        minRowcount: Int64? = nil,
+        maxRowcount: Int64? = nil,
+        pipelineName: FieldCondition? = nil,
+        scriptName: FieldCondition? = nil,
+        pipelineType: FieldCondition? = nil,
+        environment: FieldCondition? = nil,
+        dateCode: String? = nil
+    ) {
+        self.startUTCFrom = startUTCFrom
+        self.endUTCTo = endUTCTo
+        self.minRowcount = minRowcount
+        self.maxRowcount = maxRowcount
+        self.pipelineName = pipelineName
+        self.scriptName = scriptName
+        self.pipelineType = pipelineType
+        self.environment = environment
+        self.dateCode = dateCode
+    }
+
+    /// The runs of exactly this signature: each field equal to its value, or null where it has none.
+    public init(signature: PipelineSignature) {
+        self.init()
+        for field in PipelineField.signatureFields {
+            self[signatureField: field] = FieldCondition(exactly: signature[field])
+        }
+    }
+
+    /// The condition on one of the ``PipelineField/signatureFields`` (always nil for other fields).
+    public subscript(signatureField field: PipelineField) -> FieldCondition? {
+        get {
+            switch field {
+            case .pipelineName: pipelineName
+            case .scriptName: scriptName
+            case .pipelineType: pipelineType
+            case .environment: environment
+            default: nil
+            }
+        }
+        set {
+            switch field {
+            case .pipelineName: pipelineName = newValue
+            case .scriptName: scriptName = newValue
+            case .pipelineType: pipelineType = newValue
+            case .environment: environment = newValue
+            default: break
+            }
+        }
+    }
+
+    /// The conditions on signature fields, in signature order.
+    public var signatureConditions: [(field: PipelineField, condition: FieldCondition)] {
+        PipelineField.signatureFields.compactMap { field in self[signatureField: field].map { (field, $0) } }
+    }
+
+    /// Whether the filter has no condition but on signature fields (a summary can count its matches).
+    public var isSignatureOnly: Bool {
+        startUTCFrom == nil && endUTCTo == nil && minRowcount == nil && maxRowcount == nil && dateCode == nil
+    }
+
+    /// Whether the run satisfies every condition.
+    @inlinable
+    public func matches(_ run: PipelineInfo) -> Bool {
+        if let startUTCFrom, run.startUTC < startUTCFrom { return false }
+        if let endUTCTo, run.endUTC > endUTCTo || run.startUTC > endUTCTo { return false }
+        if let minRowcount, run.rowcount < minRowcount { return false }
+        if let maxRowcount, run.rowcount > maxRowcount { return false }
+        if let pipelineName, !pipelineName.matches(run.pipelineName) { return false }
+        if let scriptName, !scriptName.matches(run.scriptName) { return false }
+        if let pipelineType, !pipelineType.matches(run.pipelineType) { return false }
+        if let environment, !environment.matches(run.environment) { return false }
+        if let dateCode, run.dateCode != dateCode { return false }
+        return true
+    }
+
+    /// A stable hash of the filter set, so a cursor can prove it belongs to these filters.
+    public var fingerprint: UInt64 {
+        func condition(_ condition: FieldCondition?) -> String {
+            switch condition {
+            case nil: "-"
+            // Length-prefixed, so no value can imitate a separator.
+            case .equals(let value): "=\(value.utf8.count):" + value
+            case .isNull: "0"
+            }
+        }
+        var parts: [String] = [
+            startUTCFrom.map { String($0.microsecondsSinceEpoch) } ?? "-",
+            endUTCTo.map { String($0.microsecondsSinceEpoch) } ?? "-",
+            minRowcount.map { String($0) } ?? "-",
+            maxRowcount.map { String($0) } ?? "-",
+        ]
+        parts += PipelineField.signatureFields.map { condition(self[signatureField: $0]) }
+        // Added after the others, and only when set: cursors of filters without it keep their fingerprint.
+        if let dateCode { parts.append("=\(dateCode.utf8.count):" + dateCode) }
+        return FNV1a.hash(parts.joined(separator: "\u{1F}").utf8)
+    }
+}

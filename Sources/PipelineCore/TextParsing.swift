@@ -1,0 +1,43 @@
+/// Integer parsing shared by bodies and query strings.
+public enum IntegerText {
+    /// `"12"`, `" 12 "`, `"-3"`; with `allowIntegralFraction`, also `12.0` and `1.2e3`
+    /// (JSON numbers with no fractional part, as Python accepts them). Nil when out of range.
+    public static func parse(_ raw: String, allowIntegralFraction: Bool) -> Int64? {
+        let text = raw.trimmingASCIIWhitespace()
+        // Int64("…") accepts one sign; a leading "+" is dropped first only when a digit follows.
+        let unsigned = text.hasPrefix("+") && text.dropFirst().first?.isASCIIDigit == true ? String(text.dropFirst()) : text
+        if let exact = Int64(unsigned) { return exact }
+        guard allowIntegralFraction, isJSONNumber(text), let number = Double(text), number.isFinite,
+            number == number.rounded(), abs(number) < 9.2e18
+        else { return nil }
+        return Int64(number)
+    }
+
+    /// Whether `text` has the grammar of a JSON number (so `nan`, `inf`, `0x10` are not numbers).
+    public static func isJSONNumber(_ text: String) -> Bool {
+        guard !text.isEmpty else { return false }
+        var sawDigit = false
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "0"..."9": sawDigit = true
+            case "-", "+", ".", "e", "E": continue
+            default: return false
+            }
+        }
+        return sawDigit
+    }
+}
+
+extension Character {
+    fileprivate var isASCIIDigit: Bool { isASCII && isWholeNumber }
+}
+
+extension String {
+    /// The string without leading and trailing spaces, tabs and line breaks (`\r\n` included).
+    public func trimmingASCIIWhitespace() -> String {
+        let bytes = Array(utf8)
+        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }), let last = bytes.lastIndex(where: { !isSpace($0) }) else { return "" }
+        return String(decoding: bytes[first...last], as: UTF8.self)
+    }
+}

@@ -1,0 +1,52 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import PipelineDashboard
+
+/// The headers every page the service renders for a browser carries (the dashboard, the API
+/// docs): a Content-Security-Policy allowing exactly what the page loads — its own inline styles,
+/// its one inline script by hash, requests to its own origin — and nothing from anywhere else;
+/// no sniffing of types; no referrer leaking a pipeline's name to another site; no framing.
+enum SecurityHeaders {
+    /// For the dashboard's pages: their styles and their one script; forms post to the service itself.
+    static let dashboard = headers(
+        policy: "default-src 'none'; style-src 'unsafe-inline'; script-src \(hash(DashboardPage.script)); img-src 'self' data:; "
+            + "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    )
+
+    /// For the API docs: their styles and script, which reads `openapi.json` and tries operations on the service itself.
+    static let docs = headers(
+        policy: "default-src 'none'; style-src 'unsafe-inline'; script-src \(hash(DocsPage.script)); connect-src 'self'; "
+            + "base-uri 'none'; frame-ancestors 'none'"
+    )
+
+    private static func headers(policy: String) -> HTTPFields {
+        [
+            .contentType: "text/html; charset=utf-8",
+            .cacheControl: "no-store",
+            .contentSecurityPolicy: policy,
+            .xContentTypeOptions: "nosniff",
+            .referrerPolicy: "no-referrer",
+        ]
+    }
+
+    /// A CSP source allowing exactly this inline script: `'sha256-…'` of its UTF-8 text.
+    private static func hash(_ script: String) -> String {
+        "'sha256-" + Data(SHA256.hash(data: Array(script.utf8))).base64EncodedString() + "'"
+    }
+}
+
+/// Answers `HEAD` wherever `GET` is answered: the request is routed as a `GET`, and its response
+/// goes out with the same status and headers (`Content-Length` included) and no body.
+struct HeadRequestMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard request.method == .head else { return try await next(request, context) }
+        var head = request.head
+        head.method = .get
+        let response = try await next(Request(head: head, body: request.body), context)
+        var headers = response.headers
+        if headers[.contentLength] == nil, let length = response.body.contentLength { headers[.contentLength] = String(length) }
+        return Response(status: response.status, headers: headers, body: ResponseBody())
+    }
+}

@@ -1,0 +1,240 @@
+public import PipelineCore
+
+/// Runs held in memory with the indexes queries need, so that no request sorts or rescans
+/// more than its filters require:
+///
+/// - the runs in result order as columns (`start_utc`, `end_utc`, `rowcount`, interned names),
+///   so a filter scans a few contiguous arrays, and a time window is a binary search;
+/// - per pipeline name, its runs in result order, so a name filter touches only that pipeline;
+/// - idempotency keys, per-signature aggregates kept on insert, and the runs of each date code
+///   (built on first use: only archived-file downloads and the date code filter ask for it).
+///
+/// Loading hashes each run's signature once (one lookup of its four strings together); the
+/// interned ids of its fields, its aggregate and the per-name lists follow from that one slot.
+///
+/// Query semantics are the pure query module's (`RunFilter`, `RunPaging`, `RunQuery.nextCursor`);
+/// the contract tests compare this type with `RunQuery.evaluate(over:)` on random data.
+public struct RunIndex: Sendable {
+    /// Every run in insertion order; `runs[i].sequence == i + 1`.
+    public private(set) var runs: [StoredRun] = []
+
+    // Columns in ascending result position (start_utc, then sequence); result order reads them backwards.
+    private(set) var order: [Int32] = []
+    private(set) var startColumn: [Int64] = []
+    private(set) var endColumn: [Int64] = []
+    private(set) var rowcountColumn: [Int64] = []
+    private(set) var nameColumn: [Int32] = []
+    private(set) var scriptColumn: [Int32] = []
+    private(set) var typeColumn: [Int32] = []
+    private(set) var environmentColumn: [Int32] = []
+
+    /// Runs of each pipeline name (by name id), as indices into `runs`, ascending by position.
+    private(set) var runsByName: [Int32: [Int32]] = [:]
+    private var byKey: [RunKey: Int32] = [:]
+    /// The runs of each date code, as indices into `runs`, in insertion order; nil until first
+    /// asked for (only archived-file downloads and the date code filter use it), then kept up to date.
+    private(set) var byDateCode: [String: [Int32]]?
+    /// Per run (by index into `runs`), its signature's slot.
+    private var signatureOfRun: [Int32] = []
+    /// The slot of each signature seen.
+    private var signatureSlots: [PipelineSignature: Int32] = [:]
+    /// Per slot: the interned ids of the signature's fields, and its running totals.
+    private var signatureIDs: [SignatureIDs] = []
+    private var aggregates: [SignatureAggregate] = []
+    private(set) var names = StringTable()
+    private(set) var scripts = StringTable()
+    private(set) var types = StringTable()
+    private(set) var environments = StringTable()
+
+    public init() {}
+
+    /// Makes room for `count` runs in all, so loading does not grow (and rehash) the indexes step by step.
+    public mutating func reserveCapacity(_ count: Int) {
+        runs.reserveCapacity(count)
+        signatureOfRun.reserveCapacity(count)
+        byKey.reserveCapacity(count)
+    }
+
+    /// An index over runs in insertion order, built in one pass and one sort (start-up).
+    public init(runs infos: some Sequence<PipelineInfo>) {
+        for info in infos { appendUnordered(info) }
+        restoreOrder()
+    }
+
+    /// Adds a run without ordering the columns (bulk loading); `restoreOrder()` must follow before any query.
+    mutating func appendDeferringOrder(_ info: PipelineInfo) {
+        appendUnordered(info)
+    }
+
+    /// Builds the ordered columns and per-name lists after bulk loading: one sort.
+    mutating func restoreOrder() {
+        runsByName = [:]
+        let positions = runs.map(\.position)
+        let sorted = (0..<Int32(runs.count)).sorted { positions[Int($0)] < positions[Int($1)] }
+        rebuildColumns(order: sorted)
+        for index in sorted {
+            runsByName[ids(ofRun: index).name, default: []].append(index)
+        }
+    }
+
+    public var count: Int { runs.count }
+
+    /// The sequence the next inserted run will get.
+    public var nextSequence: Int64 { Int64(runs.count + 1) }
+
+    /// Adds a run at the next sequence and returns it as stored.
+    @discardableResult
+    public mutating func append(_ info: PipelineInfo) -> StoredRun {
+        let index = appendUnordered(info)
+        let stored = runs[Int(index)]
+        let slot = upperSlot(for: stored.position)
+        order.insert(index, at: slot)
+        startColumn.insert(stored.info.startUTC.microsecondsSinceEpoch, at: slot)
+        endColumn.insert(stored.info.endUTC.microsecondsSinceEpoch, at: slot)
+        rowcountColumn.insert(stored.info.rowcount, at: slot)
+        let ids = ids(ofRun: index)
+        nameColumn.insert(ids.name, at: slot)
+        scriptColumn.insert(ids.script, at: slot)
+        typeColumn.insert(ids.type, at: slot)
+        environmentColumn.insert(ids.environment, at: slot)
+        let nameID = ids.name
+        var list = runsByName[nameID, default: []]
+        runsByName[nameID] = nil
+        let position = stored.position
+        var listSlot = list.count
+        if let last = list.last, runs[Int(last)].position > position {
+            listSlot = partition(list.count) { runs[Int(list[$0])].position < position }
+        }
+        list.insert(index, at: listSlot)
+        runsByName[nameID] = list
+        return stored
+    }
+
+    /// The first stored run with this idempotency key.
+    public func run(forKey key: RunKey) -> StoredRun? {
+        byKey[key].map { runs[Int($0)] }
+    }
+
+    /// Summaries in API order, from the aggregates kept on insert.
+    public func summaries() -> [PipelineSummary] {
+        PipelineSummary.ordered(aggregates)
+    }
+
+    /// How many distinct signatures the runs have.
+    var signatureCount: Int { signatureSlots.count }
+
+    /// Whether some run has this signature.
+    func hasSignature(_ signature: PipelineSignature) -> Bool { signatureSlots[signature] != nil }
+
+    /// Builds the date-code index when it is first needed.
+    mutating func indexDateCodes() {
+        guard byDateCode == nil else { return }
+        var built: [String: [Int32]] = [:]
+        built.reserveCapacity(runs.count)
+        for (index, run) in runs.enumerated() { built[run.info.dateCode, default: []].append(Int32(index)) }
+        byDateCode = built
+    }
+
+    // MARK: - Maintenance
+
+    /// Appends to `runs` and the key, date-code and aggregate indexes, not to the ordered columns.
+    @discardableResult
+    private mutating func appendUnordered(_ original: PipelineInfo) -> Int32 {
+        var info = original
+        let signature = info.signature
+        let signatureSlot: Int32
+        if let known = signatureSlots[signature] {
+            signatureSlot = known
+        } else {
+            signatureSlot = Int32(signatureIDs.count)
+            signatureSlots[signature] = signatureSlot
+            signatureIDs.append(
+                SignatureIDs(
+                    name: names.id(signature.pipelineName),
+                    script: scripts.id(signature.scriptName),
+                    type: types.id(signature.pipelineType),
+                    environment: environments.id(signature.environment)
+                )
+            )
+            aggregates.append(SignatureAggregate(empty: signature))
+        }
+        // Identical strings share one storage: a million runs of fifty pipelines hold fifty names.
+        let ids = signatureIDs[Int(signatureSlot)]
+        info.pipelineName = names.value(ids.name)
+        info.scriptName = scripts.value(ids.script)
+        info.pipelineType = types.value(ids.type)
+        info.environment = environments.value(ids.environment)
+        let stored = StoredRun(sequence: nextSequence, info: info)
+        let index = Int32(runs.count)
+        runs.append(stored)
+        signatureOfRun.append(signatureSlot)
+        if let key = info.runKey, byKey[key] == nil { byKey[key] = index }
+        if byDateCode != nil { byDateCode?[info.dateCode, default: []].append(index) }
+        aggregates[Int(signatureSlot)].add(info)
+        return index
+    }
+
+    private mutating func rebuildColumns(order sorted: [Int32]) {
+        order = sorted
+        startColumn = sorted.map { runs[Int($0)].info.startUTC.microsecondsSinceEpoch }
+        endColumn = sorted.map { runs[Int($0)].info.endUTC.microsecondsSinceEpoch }
+        rowcountColumn = sorted.map { runs[Int($0)].info.rowcount }
+        nameColumn = sorted.map { ids(ofRun: $0).name }
+        scriptColumn = sorted.map { ids(ofRun: $0).script }
+        typeColumn = sorted.map { ids(ofRun: $0).type }
+        environmentColumn = sorted.map { ids(ofRun: $0).environment }
+    }
+
+    /// The interned ids of a run's signature fields.
+    func ids(ofRun index: Int32) -> SignatureIDs {
+        signatureIDs[Int(signatureOfRun[Int(index)])]
+    }
+
+    /// The slot after every run positioned at or before `position` (new runs usually go last).
+    private func upperSlot(for position: RunPosition) -> Int {
+        guard let last = order.last, runs[Int(last)].position > position else { return order.count }
+        return partition(order.count) { runs[Int(order[$0])].position < position }
+    }
+}
+
+/// The first index in `0..<count` for which `isBefore` is false (`isBefore` must be true then false).
+func partition(_ count: Int, _ isBefore: (Int) -> Bool) -> Int {
+    var low = 0
+    var high = count
+    while low < high {
+        let mid = (low + high) / 2
+        if isBefore(mid) { low = mid + 1 } else { high = mid }
+    }
+    return low
+}
+
+/// Interns the values of one optional string field: a small integer id per distinct value
+/// (`-1` for nil), and one shared storage per distinct string.
+struct StringTable: Sendable {
+    private var ids: [String: Int32] = [:]
+    private var values: [String] = []
+
+    mutating func id(_ value: String?) -> Int32 {
+        guard let value else { return -1 }
+        if let id = ids[value] { return id }
+        let id = Int32(values.count)
+        ids[value] = id
+        values.append(value)
+        return id
+    }
+
+    func existingID(_ value: String) -> Int32? { ids[value] }
+
+    /// The shared storage of an id's value (nil for -1).
+    func value(_ id: Int32) -> String? {
+        id < 0 ? nil : values[Int(id)]
+    }
+}
+
+/// The interned ids of a signature's four fields.
+struct SignatureIDs: Hashable, Sendable {
+    var name: Int32
+    var script: Int32
+    var type: Int32
+    var environment: Int32
+}

@@ -1,0 +1,48 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// The few system calls used beyond the files that manage the data file itself, in one place.
+
+/// `close(2)`, reachable under a name that no `close()` method shadows.
+func closeFileDescriptor(_ descriptor: Int32) {
+    _ = close(descriptor)
+}
+
+/// The system's text for an `errno` value (`No such file or directory`).
+func systemErrorText(_ code: Int32) -> String {
+    String(cString: strerror(code))
+}
+
+/// Writes every byte, retrying interrupted writes; the `errno` of a failure, nil on success.
+func writeAll(_ bytes: [UInt8], to descriptor: Int32) -> Int32? {
+    bytes.withUnsafeBytes { raw -> Int32? in
+        guard let base = raw.baseAddress else { return nil }
+        var offset = 0
+        while offset < raw.count {
+            let result = write(descriptor, base + offset, raw.count - offset)
+            if result < 0 {
+                if errno == EINTR { continue }
+                return errno
+            }
+            offset += result
+        }
+        return nil
+    }
+}
+
+/// Opens a file for reading; the descriptor, or the `errno` of the failure.
+func openForReading(_ path: String) -> Result<Int32, SystemError> {
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    return descriptor >= 0 ? .success(descriptor) : .failure(SystemError(code: errno))
+}
+
+/// A failed system call's `errno`, with the system's text for it.
+struct SystemError: Error, CustomStringConvertible {
+    var code: Int32
+    var description: String { systemErrorText(code) }
+}

@@ -1,0 +1,127 @@
+import PipelineCore
+
+/// The versioned schema of a table the service owns. Each migration runs once per table, in
+/// order, in one transaction with the record of it in `pipeline_service_migrations`. A
+/// migration, once released, never changes: a new need is a new migration.
+struct PostgresMigration: Sendable {
+    static let ledgerTable = "pipeline_service_migrations"
+    /// The longest table name the service creates: it adds suffixes of up to 12 characters for its
+    /// index names, and PostgreSQL truncates names beyond 63.
+    static let maximumTableNameLength = 51
+
+    let name: String
+    let statements: @Sendable (SQLTableLayout) -> [String]
+
+    static let all: [PostgresMigration] = [
+        PostgresMigration(name: "1_create_runs_and_summary") { layout in
+            let q = SQLTableLayout.quote
+            let columns =
+                [layout.quotedIDColumn + " BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"]
+                // The first release's fields; extension fields are added by later migrations.
+                + PipelineField.allCases.filter { !$0.isExtension }.map { field in
+                    layout.quoted(field) + " " + columnType(field) + (field.isOptional ? "" : " NOT NULL")
+                }
+            let key = "\(layout.quoted(.pipelineName)), \(layout.quoted(.dateCode))"
+            return [
+                """
+                CREATE TABLE \(layout.quotedTable) (
+                    \(columns.joined(separator: ",\n    ")),
+                    CONSTRAINT \(q(layout.table + "_run_key")) UNIQUE (\(key))
+                )
+                """,
+                "CREATE INDEX \(q(layout.table + "_by_start")) ON \(layout.quotedTable) (\(layout.quoted(.startUTC)) DESC, \(layout.quotedIDColumn) DESC)",
+                "CREATE INDEX \(q(layout.table + "_by_pipeline")) ON \(layout.quotedTable) (\(layout.quoted(.pipelineName)), \(layout.quoted(.startUTC)) DESC, \(layout.quotedIDColumn) DESC)",
+                """
+                CREATE TABLE \(q(layout.table + "_summary")) (
+                    "signature" TEXT PRIMARY KEY,
+                    "pipeline_name" TEXT,
+                    "script_name" TEXT,
+                    "pipeline_type" TEXT,
+                    "environment" TEXT,
+                    "total_runs" BIGINT NOT NULL,
+                    "last_run" TIMESTAMPTZ NOT NULL,
+                    "duration_sum" DOUBLE PRECISION NOT NULL,
+                    "duration_count" BIGINT NOT NULL,
+                    "rowcount_sum" BIGINT NOT NULL,
+                    "rowcount_count" BIGINT NOT NULL
+                )
+                """,
+            ]
+        },
+        // Row count ranges are a query class of their own: without this index each one scans the table.
+        PostgresMigration(name: "2_index_rowcount") { layout in
+            [
+                "CREATE INDEX \(SQLTableLayout.quote(layout.table + "_by_rowcount")) ON \(layout.quotedTable) (\(layout.quoted(.rowcount)), \(layout.quoted(.startUTC)) DESC, \(layout.quotedIDColumn) DESC)"
+            ]
+        },
+        // Run status. Runs stored before have neither, so none of them failed: 0 is exact.
+        PostgresMigration(name: "3_add_status_exit_code") { layout in
+            [
+                "ALTER TABLE \(layout.quotedTable) ADD COLUMN \(layout.quoted(.status)) TEXT, ADD COLUMN \(layout.quoted(.exitCode)) BIGINT",
+                "ALTER TABLE \(SQLTableLayout.quote(layout.table + "_summary")) ADD COLUMN \"failed_runs\" BIGINT NOT NULL DEFAULT 0",
+            ]
+        },
+        // Covering indexes: the columns filters, counts and history samples read ride in the start and
+        // pipeline indexes (INCLUDE), so those queries are index-only scans on a vacuumed table instead
+        // of a heap fetch per matching run.
+        PostgresMigration(name: "4_covering_indexes") { layout in
+            let q = SQLTableLayout.quote
+            let order = "\(layout.quoted(.startUTC)) DESC, \(layout.quotedIDColumn) DESC"
+            let byStart = q(layout.table + "_by_start")
+            let byPipeline = q(layout.table + "_by_pipeline")
+            let startColumns = SQLTableLayout.coveredByStartIndex.map(layout.quoted).joined(separator: ", ")
+            let pipelineColumns = SQLTableLayout.coveredByPipelineIndex.map(layout.quoted).joined(separator: ", ")
+            return [
+                "DROP INDEX \(byStart)",
+                "CREATE INDEX \(byStart) ON \(layout.quotedTable) (\(order)) INCLUDE (\(startColumns))",
+                "DROP INDEX \(byPipeline)",
+                "CREATE INDEX \(byPipeline) ON \(layout.quotedTable) (\(layout.quoted(.pipelineName)), \(order)) INCLUDE (\(pipelineColumns))",
+            ]
+        },
+        // Rowcount sums 128 bits wide: a signature's sum can pass Int64.max (legacy rowcounts near it,
+        // or billions of large runs), and a summary must never overflow.
+        PostgresMigration(name: "5_wide_rowcount_sums") { layout in
+            [SQLSummaryTable(runsTable: layout.table, dialect: .postgres).addHighRowcountSum]
+        },
+        // Runs are looked up by date code (archived files, the date_code filter).
+        PostgresMigration(name: "6_index_date_code") { layout in
+            [
+                "CREATE INDEX \(SQLTableLayout.quote(layout.table + "_date_code")) ON \(layout.quotedTable) (\(layout.quoted(.dateCode)), \(layout.quotedIDColumn))"
+            ]
+        },
+    ]
+
+    static func columnType(_ field: PipelineField) -> String {
+        switch field.kind {
+        case .localDateTime: "TIMESTAMP"
+        case .instant: "TIMESTAMPTZ"
+        case .number: "DOUBLE PRECISION"
+        case .integer, .optionalInteger: "BIGINT"
+        case .text, .optionalText: "TEXT"
+        }
+    }
+
+    /// The column types (`udt_name`) a field can be stored in and read back from exactly.
+    static func acceptedTypes(_ field: PipelineField) -> Set<String> {
+        switch field.kind {
+        case .localDateTime, .instant: ["timestamp", "timestamptz"]
+        case .number: ["float8"]
+        case .integer: ["int8", "int4"]
+        case .optionalInteger: ["int8", "int4", "int2"]
+        case .text, .optionalText: ["text", "varchar"]
+        }
+    }
+
+    /// The ledger itself; created by the first starter, under the migration lock.
+    static let createLedger = """
+        CREATE TABLE pipeline_service_migrations (
+            "table_name" TEXT NOT NULL,
+            "migration" TEXT NOT NULL,
+            "applied_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
+            PRIMARY KEY ("table_name", "migration")
+        )
+        """
+
+    /// The key of the advisory lock that serializes every starter's migrations.
+    static let lockKey: Int64 = 0x7069_7065_6c69_6e65  // "pipeline"
+}

@@ -1,0 +1,137 @@
+public import Logging
+public import PipelineCore
+import ServiceLifecycle
+import Synchronization
+
+/// Which backend to open, with its settings.
+public enum BackendConfiguration: Sendable, Hashable {
+    case jsonl(path: String)
+    case sqlite(path: String, layout: SQLTableLayout)
+    case postgres(url: String, layout: SQLTableLayout)
+
+    public var name: String {
+        switch self {
+        case .jsonl: "jsonl"
+        case .sqlite: "sqlite"
+        case .postgres: "postgres"
+        }
+    }
+}
+
+extension BackendConfiguration {
+    /// A backend named on the command line: `jsonl:PATH`, `sqlite:PATH` or `postgres:URL`
+    /// (SQL tables with the default name and columns). `argument` names the flag in errors, which
+    /// never repeat a password.
+    public init(spec: String, argument: String) throws(ConfigurationError) {
+        let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
+        guard parts.count == 2, !parts[1].isEmpty else {
+            throw ConfigurationError(argument: argument, "\"\(Redaction.credentials(in: spec))\" is not jsonl:PATH, sqlite:PATH or postgres:URL")
+        }
+        switch parts[0].lowercased() {
+        case "jsonl": self = .jsonl(path: parts[1])
+        case "sqlite": self = .sqlite(path: parts[1], layout: .standard)
+        case "postgres", "postgresql":
+            self = .postgres(url: spec.hasPrefix("postgres") && parts[1].hasPrefix("//") ? spec : parts[1], layout: .standard)
+        default:
+            throw ConfigurationError(
+                argument: argument,
+                "unknown backend \"\(parts[0])\" in \"\(Redaction.credentials(in: spec))\"; use jsonl:, sqlite: or postgres:"
+            )
+        }
+    }
+
+    /// The backend as a command line names it, any password replaced by `***`.
+    public var redactedDescription: String {
+        switch self {
+        case .jsonl(let path): "jsonl:\(path)"
+        case .sqlite(let path, _): "sqlite:\(path)"
+        case .postgres(let url, _): Redaction.credentials(in: url)
+        }
+    }
+}
+
+/// Opens the configured backend. Misconfiguration throws a ``ConfigurationError`` naming the setting.
+public func openRepository(
+    _ backend: BackendConfiguration,
+    limits: RepositoryLimits = .standard,
+    logger: Logger
+) throws -> any PipelineRunRepository {
+    switch backend {
+    case .jsonl(let path): try JSONLRunRepository(path: path, limits: limits, logger: logger)
+    case .sqlite(let path, let layout): try SQLiteRunRepository(path: path, layout: layout, limits: limits, logger: logger)
+    case .postgres(let url, let layout): try PostgresRunRepository(url: url, layout: layout, limits: limits, logger: logger)
+    }
+}
+
+/// Opens the configured backend outside the server (command-line tools): runs its services (a
+/// connection pool) in a service group beside `body`, prepares the storage, and shuts the group
+/// down gracefully once `body` is done, whether it returned or threw.
+public func withRepository<T: Sendable>(
+    _ backend: BackendConfiguration,
+    limits: RepositoryLimits = .standard,
+    logger: Logger,
+    _ body: @escaping @Sendable (any PipelineRunRepository) async throws -> T
+) async throws -> T {
+    let repository = try openRepository(backend, limits: limits, logger: logger)
+    let work = CommandWork {
+        try await repository.prepare()
+        return try await body(repository)
+    }
+    let group = ServiceGroup(
+        configuration: ServiceGroupConfiguration(
+            services: repository.services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) } + [
+                ServiceGroupConfiguration.ServiceConfiguration(
+                    service: work,
+                    successTerminationBehavior: .gracefullyShutdownGroup,
+                    failureTerminationBehavior: .gracefullyShutdownGroup
+                )
+            ],
+            logger: logger
+        )
+    )
+    do {
+        try await group.run()
+    } catch {
+        // The group reports the work's own failure; the work's result below says the same.
+        if case .none = work.outcome() { throw error }
+    }
+    guard let outcome = work.outcome() else { throw StorageError.unavailable("the command did not run") }
+    return try outcome.get()
+}
+
+/// A command's work as a service of its group, keeping its outcome for the caller.
+private final class CommandWork<Value: Sendable>: Service, Sendable {
+    private let body: @Sendable () async throws -> Value
+    private let result = Mutex<Result<Value, any Error>?>(nil)
+
+    init(_ body: @escaping @Sendable () async throws -> Value) {
+        self.body = body
+    }
+
+    func run() async throws {
+        do {
+            let value = try await body()
+            result.withLock { $0 = .success(value) }
+        } catch {
+            result.withLock { $0 = .failure(error) }
+            throw error
+        }
+    }
+
+    func outcome() -> Result<Value, any Error>? {
+        result.withLock { $0 }
+    }
+}
+
+extension PipelineRunRepository {
+    /// After a command-line load stored runs (`import`, `migrate`): refreshes the planner's
+    /// statistics, and only warns when that fails, since the runs are stored either way and stale
+    /// statistics only slow queries down until autovacuum or the next start.
+    public func refreshStatisticsAfterLoading(logger: Logger) async {
+        do {
+            try await refreshStatistics()
+        } catch {
+            logger.warning("Could not refresh the planner's statistics after loading: \(error)")
+        }
+    }
+}

@@ -1,0 +1,41 @@
+public import PipelineCore
+
+/// Every run matching a filter, in result order, one page at a time: the one way anything reads
+/// more runs than a page holds (exports, `all_data`, `migrate`). Pages follow keyset cursors, so
+/// memory stays flat however many runs match and runs stored meanwhile never shift a page; the
+/// sequence ends when a page has no next cursor, and pages after the first reuse its total
+/// instead of counting the matches again.
+public struct RunPages: AsyncSequence, Sendable {
+    public typealias Element = RunPage
+
+    private let repository: any PipelineRunRepository
+    private let first: RunQuery
+
+    /// - Parameter position: where to start (after this run), or nil for the first run.
+    public init(of repository: any PipelineRunRepository, matching filter: RunFilter, pageSize: Int, after position: RunPosition? = nil) {
+        self.repository = repository
+        self.first = RunQuery(filter: filter, paging: position.map { .after($0, limit: pageSize) } ?? .window(limit: pageSize, offset: 0))
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol, Sendable {
+        fileprivate let repository: any PipelineRunRepository
+        fileprivate var next: RunQuery?
+
+        public mutating func next() async throws -> RunPage? {
+            guard var query = next else { return nil }
+            let page = try await repository.runs(matching: query)
+            if let cursor = page.nextCursor, let limit = query.paging.limit {
+                query.paging = .after(cursor.position, limit: limit)
+                query.knownTotal = page.total
+                next = query
+            } else {
+                next = nil
+            }
+            return page
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(repository: repository, next: first)
+    }
+}

@@ -1,0 +1,84 @@
+public import PipelineCore
+
+// MARK: - Summaries of a table the service does not own
+
+extension SQLStatements {
+    /// Per-signature totals computed by one grouped scan, for tables the service does not own
+    /// (owned tables keep them in their summary table), in the row shape ``SignatureAggregate``
+    /// reads with `.splitThirtyTwo`: the four signature fields, total runs, last start,
+    /// positive-duration sum and count, the positive-rowcount sum as the sums of its high and low
+    /// 32 bits (each fits in 64 bits for any table, so no database can overflow adding them),
+    /// positive-rowcount count, failed runs.
+    ///
+    /// Durations are summed as doubles, as ``SignatureAggregate`` adds them. PostgreSQL refuses a
+    /// double sum that overflows (stored durations near the largest double): with `exactDurations`
+    /// they are summed as NUMERIC instead, and a sum beyond the largest double reads back as
+    /// infinity. NaN, which PostgreSQL orders above every number, is left out as everywhere else.
+    public func aggregatesByGroupedScan(exactDurations: Bool = false) -> SQLStatement {
+        let elapsed = layout.quoted(.elapsedSeconds)
+        let rows = layout.quoted(.rowcount)
+        let positive = dialect == .postgres ? "\(elapsed) > 0 AND \(elapsed) <> 'NaN'" : "\(elapsed) > 0"
+        let durationSum =
+            exactDurations
+            ? "CAST(SUM(CASE WHEN \(positive) THEN CAST(\(elapsed) AS NUMERIC) ELSE 0 END) AS TEXT)"
+            : "SUM(CASE WHEN \(positive) THEN \(elapsed) ELSE 0 END)"
+        let sql = """
+            SELECT \(signatureColumns), COUNT(*), MAX(\(layout.quoted(.startUTC))), \(durationSum), \
+            CAST(SUM(CASE WHEN \(elapsed) > 0 THEN 1 ELSE 0 END) AS BIGINT), \
+            CAST(SUM(CASE WHEN \(rows) > 0 THEN \(rows) >> 32 ELSE 0 END) AS BIGINT), \
+            CAST(SUM(CASE WHEN \(rows) > 0 THEN \(rows) & 4294967295 ELSE 0 END) AS BIGINT), \
+            CAST(SUM(CASE WHEN \(rows) > 0 THEN 1 ELSE 0 END) AS BIGINT), \
+            CAST(SUM(\(failedRunIndicator)) AS BIGINT) \
+            FROM \(layout.quotedTable) GROUP BY \(signatureColumns)
+            """
+        return SQLStatement(sql: sql, binds: [])
+    }
+
+    /// The number of runs matching a filter, read from the summary table kept beside a table the
+    /// service owns, when the filter has only conditions on signature fields (or none): then the
+    /// answer is a sum over a few summary rows instead of a count over every matching run.
+    /// Nil for any other filter.
+    func countFromSummary(_ filter: RunFilter, in summary: SQLSummaryTable) -> SQLStatement? {
+        guard filter.isSignatureOnly else { return nil }
+        var binds = SQLBinds(dialect)
+        // The summary table's columns carry the model's own names, whatever the run table's map says.
+        let conditions = filter.signatureConditions.map { Self.condition(SQLTableLayout.quote($0.field.rawValue), $0.condition, binds: &binds) }
+        return binds.statement("SELECT CAST(COALESCE(SUM(\"total_runs\"), 0) AS BIGINT) FROM \(summary.quotedName)\(whereClause(conditions))")
+    }
+}
+
+// MARK: - Retention
+
+extension SQLStatements {
+    /// The number of runs that started before `cutoff`.
+    public func countRuns(startedBefore cutoff: UTCInstant) -> SQLStatement {
+        var binds = SQLBinds(dialect)
+        return binds.statement("SELECT COUNT(*) FROM \(layout.quotedTable) WHERE \(layout.quoted(.startUTC)) < \(binds.bind(.instant(cutoff)))")
+    }
+
+    /// Deletes the `limit` oldest runs (`start_utc`, then id) that started before `cutoff`, and
+    /// returns the signature fields of each.
+    public func deleteOldestRuns(startedBefore cutoff: UTCInstant, limit: Int) -> SQLStatement {
+        var binds = SQLBinds(dialect)
+        let (table, id, start) = (layout.quotedTable, layout.quotedIDColumn, layout.quoted(.startUTC))
+        let sql = """
+            DELETE FROM \(table) WHERE \(id) IN (SELECT \(id) FROM \(table) WHERE \(start) < \(binds.bind(.instant(cutoff))) \
+            ORDER BY \(start), \(id) LIMIT \(binds.bind(.integer(Int64(limit))))) RETURNING \(signatureColumns)
+            """
+        return binds.statement(sql)
+    }
+
+    /// The runs of these signatures in insertion order, as the signature fields followed by the
+    /// columns of ``sampleSelectList``: what a summary is folded from, one run at a time.
+    public func summaryInputs(of signatures: some Sequence<PipelineSignature>) -> SQLStatement {
+        var binds = SQLBinds(dialect)
+        let matches = signatures.map { signature in
+            "("
+                + RunFilter(signature: signature).signatureConditions.map { Self.condition(layout.quoted($0.field), $0.condition, binds: &binds) }
+                .joined(separator: " AND ") + ")"
+        }
+        return binds.statement(
+            "SELECT \(signatureColumns), \(sampleSelectList) FROM \(layout.quotedTable) WHERE \(matches.joined(separator: " OR ")) ORDER BY \(layout.quotedIDColumn)"
+        )
+    }
+}
