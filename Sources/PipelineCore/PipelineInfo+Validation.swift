@@ -106,21 +106,20 @@ private struct FieldReader: FieldDecoder {
     }
 
     mutating func instant(_ field: PipelineField) -> UTCInstant {
-        guard let text = checkedString(field) else { return UTCInstant(microsecondsSinceEpoch: 0) }
-        guard let instant = UTCInstant(iso8601: text) else {
-            fail(field, "datetime_from_date_parsing", "Input should be a valid ISO 8601 date-time, e.g. 2025-09-02T12:07:02Z", .string(text))
-            return UTCInstant(microsecondsSinceEpoch: 0)
-        }
-        return instant
+        dateTime(field, example: "2025-09-02T12:07:02Z", UTCInstant.init(iso8601:)) ?? UTCInstant(microsecondsSinceEpoch: 0)
     }
 
     mutating func localDateTime(_ field: PipelineField) -> LocalDateTime {
-        guard let text = checkedString(field) else { return LocalDateTime(wallMicroseconds: 0) }
-        guard let local = LocalDateTime(iso8601: text) else {
-            fail(field, "datetime_from_date_parsing", "Input should be a valid ISO 8601 date-time, e.g. 2025-09-02 05:07:02", .string(text))
-            return LocalDateTime(wallMicroseconds: 0)
+        dateTime(field, example: "2025-09-02 05:07:02", LocalDateTime.init(iso8601:)) ?? LocalDateTime(wallMicroseconds: 0)
+    }
+
+    private mutating func dateTime<Value>(_ field: PipelineField, example: String, _ parse: (String) -> Value?) -> Value? {
+        guard let text = checkedString(field) else { return nil }
+        guard let value = parse(text) else {
+            fail(field, "datetime_from_date_parsing", "Input should be a valid ISO 8601 date-time, e.g. \(example)", .string(text))
+            return nil
         }
-        return local
+        return value
     }
 
     mutating func integer(_ field: PipelineField) -> Int64 {

@@ -41,3 +41,16 @@ extension String {
         return String(decoding: bytes[first...last], as: UTF8.self)
     }
 }
+
+/// Hexadecimal digits, as URLs, JSON escapes and key digests spell bytes.
+public enum HexDigit {
+    /// The value of one hexadecimal digit, either case; nil for any other byte.
+    public static func value(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}

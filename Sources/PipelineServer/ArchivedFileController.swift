@@ -38,11 +38,7 @@ struct ArchivedFileController<Repository: PipelineRunRepository, Context: Reques
         var parameters = QueryParameters(QueryString.parse(request.uri.query ?? ""))
         var filter = RunFilter(dateCode: dateCode)
         filter.pipelineName = parameters.text(PipelineField.pipelineName.rawValue).map(FieldCondition.equals)
-        do {
-            try parameters.validate()
-        } catch {
-            throw APIError.validation(error)
-        }
+        try parameters.validate()
         let candidates = try await repository.runs(matching: RunQuery(filter: filter, paging: .window(limit: Self.candidateLimit, offset: 0))).runs
         guard let run = candidates.first?.info else {
             throw APIError.detail(.notFound, "No run with date_code \(dateCode)")

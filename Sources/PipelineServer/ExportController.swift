@@ -57,16 +57,12 @@ struct ExportController<Repository: PipelineRunRepository, Context: RequestConte
     }
 
     /// The export encoder (NDJSON by default) and the filters; every bad parameter is reported at once.
-    static func parameters(_ pairs: [(name: String, value: String)]) throws(APIError) -> (RunExportEncoder, RunFilter) {
+    static func parameters(_ pairs: [(name: String, value: String)]) throws(ValidationError) -> (RunExportEncoder, RunFilter) {
         var parameters = QueryParameters(pairs)
         let format = parameters.choice("format", of: RunExportFormat.self) ?? .ndjson
         let raw = parameters.flag("raw") ?? false
         let filter = RunFilter(reading: &parameters)
-        do {
-            try parameters.validate()
-        } catch {
-            throw APIError.validation(error)
-        }
+        try parameters.validate()
         return (RunExportEncoder(format: format, neutralisesFormulas: !raw), filter)
     }
 }

@@ -23,12 +23,7 @@ struct RunController<Repository: PipelineRunRepository, Context: RequestContext>
     /// run was already stored, 409 when its key holds a different run.
     @Sendable func createRun(_ request: Request, context: Context) async throws -> Response {
         let body = try await RequestBody.json(from: request, limit: maxBodySize)
-        let run: PipelineInfo
-        do {
-            run = try PipelineInfo(jsonBytes: body.readableBytesView)
-        } catch {
-            throw APIError.validation(error)
-        }
+        let run = try PipelineInfo(jsonBytes: body.readableBytesView)
         let outcome = try await repository.insert(run)
         WriteAudit.record(outcome, logger: context.logger)
         return Self.json(outcome.storedRun.info.jsonBytes, status: outcome.isCreated ? .created : .ok)
@@ -36,12 +31,7 @@ struct RunController<Repository: PipelineRunRepository, Context: RequestContext>
 
     /// `GET /get_pipeline_info`: filtered, paged run history.
     @Sendable func listRuns(_ request: Request, context: Context) async throws -> Response {
-        let query: RunQuery
-        do {
-            query = try RunQuery(parameters: QueryString.parse(request.uri.query ?? ""))
-        } catch {
-            throw APIError.validation(error)
-        }
+        let query = try RunQuery(parameters: QueryString.parse(request.uri.query ?? ""))
         if query.paging == .all {
             return try await streamAllRuns(matching: query.filter, logger: context.logger)
         }
@@ -79,12 +69,7 @@ struct RunController<Repository: PipelineRunRepository, Context: RequestContext>
     /// `GET /pipelines`: one summary per pipeline signature, with its trends and health; the
     /// optional signature filters, `limit` and `offset` select a part of the list.
     @Sendable func listSummaries(_ request: Request, context: Context) async throws -> Response {
-        let query: SummaryQuery
-        do {
-            query = try SummaryQuery(parameters: QueryString.parse(request.uri.query ?? ""))
-        } catch {
-            throw APIError.validation(error)
-        }
+        let query = try SummaryQuery(parameters: QueryString.parse(request.uri.query ?? ""))
         return Self.json(PipelineListResponse.bytes(try await insights.summaries(selecting: query)))
     }
 

@@ -85,31 +85,20 @@ struct Export: AsyncParsableCommand {
 
     func run() async throws {
         let filter = try self.filter()
-        try await StartupFailure.reporting(flags: storage.flags) { values in
-            let settings = try StorageSettings.resolve(values)
-            // stdout may carry the export itself: log to stderr.
-            let logger = bootstrapLogging(
-                level: settings.logLevel,
-                format: settings.logFormat,
-                label: "pipeline-service.export",
-                toStandardError: true
-            )
+        let format = RunExportFormat(rawValue: self.format.lowercased()) ?? .ndjson
+        let (encoder, pageSize, output) = (RunExportEncoder(format: format, neutralisesFormulas: !raw), self.pageSize, self.output)
+        try await storage.withRepository(label: "pipeline-service.export") { repository, _ in
             let destination = try ExportDestination(path: output)
-            let format = RunExportFormat(rawValue: self.format.lowercased()) ?? .ndjson
-            let (encoder, pageSize) = (RunExportEncoder(format: format, neutralisesFormulas: !raw), self.pageSize)
             do {
-                let written = try await withRepository(settings.backend, limits: settings.limits, logger: logger) { repository in
-                    var written = 0
-                    try destination.write(encoder.header)
-                    for try await page in RunPages(of: repository, matching: filter, pageSize: pageSize) {
-                        var bytes: [UInt8] = []
-                        bytes.reserveCapacity(page.runs.count * 640)
-                        for run in page.runs { encoder.append(run.info, to: &bytes) }
-                        try destination.write(bytes)
-                        written += page.runs.count
-                        destination.progress("\r\(written) runs written")
-                    }
-                    return written
+                var written = 0
+                try destination.write(encoder.header)
+                for try await page in RunPages(of: repository, matching: filter, pageSize: pageSize) {
+                    var bytes: [UInt8] = []
+                    bytes.reserveCapacity(page.runs.count * 640)
+                    for run in page.runs { encoder.append(run.info, to: &bytes) }
+                    try destination.write(bytes)
+                    written += page.runs.count
+                    destination.progress("\r\(written) runs written")
                 }
                 try destination.complete()
                 destination.progress("\r\(written) runs written\n")

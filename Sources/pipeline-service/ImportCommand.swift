@@ -20,21 +20,17 @@ struct Import: AsyncParsableCommand {
     @OptionGroup var storage: StorageOptions
 
     func run() async throws {
-        try await StartupFailure.reporting(flags: storage.flags) { values in
-            let settings = try StorageSettings.resolve(values)
-            let logger = bootstrapLogging(level: settings.logLevel, format: settings.logFormat, toStandardError: true)
-            let file = self.file
-            let importer = RunImporter(batchSize: batchSize)
-            let report = try await withRepository(settings.backend, limits: settings.limits, logger: logger) { repository in
-                let report = try await importer.importFile(at: file, into: repository) { report in
-                    FileHandle.standardError.write(Data("\r\(report.linesRead) lines read, \(report.created) stored".utf8))
-                }
-                if report.created > 0 { await repository.refreshStatisticsAfterLoading(logger: logger) }
-                return report
+        let file = self.file
+        let importer = RunImporter(batchSize: batchSize)
+        let report = try await storage.withRepository(label: "pipeline-service.import") { repository, logger in
+            let report = try await importer.importFile(at: file, into: repository) { report in
+                FileHandle.standardError.write(Data("\r\(report.linesRead) lines read, \(report.created) stored".utf8))
             }
-            FileHandle.standardError.write(Data("\n".utf8))
-            print("import \(file): \(report)")
-            if report.invalid > 0 || report.conflicts > 0 { throw ExitCode(3) }
+            if report.created > 0 { await repository.refreshStatisticsAfterLoading(logger: logger) }
+            return report
         }
+        FileHandle.standardError.write(Data("\n".utf8))
+        print("import \(file): \(report)")
+        if report.invalid > 0 || report.conflicts > 0 { throw ExitCode(3) }
     }
 }

@@ -41,6 +41,23 @@ struct StorageOptions: ParsableArguments {
     @Option(name: .setting(.logLevel), help: .setting(.logLevel)) var logLevel: String?
     @Option(name: .setting(.logFormat), help: .setting(.logFormat)) var logFormat: String?
 
+    /// Runs `body` on the configured storage, for a command other than `serve`: the settings read,
+    /// logs written to standard error (standard output carries the command's own result), the
+    /// repository opened, its services run and the storage prepared. A start-up failure ends the
+    /// process with one line.
+    func withRepository<T: Sendable>(
+        label: String,
+        _ body: @escaping @Sendable (any PipelineRunRepository, Logger) async throws -> T
+    ) async throws -> T {
+        try await StartupFailure.reporting(flags: flags) { values in
+            let settings = try StorageSettings.resolve(values)
+            let logger = bootstrapLogging(level: settings.logLevel, format: settings.logFormat, label: label, toStandardError: true)
+            return try await PipelineStore.withRepository(settings.backend, limits: settings.limits, logger: logger) { repository in
+                try await body(repository, logger)
+            }
+        }
+    }
+
     /// The settings given as flags.
     var flags: [Setting: String] {
         [
@@ -103,16 +120,9 @@ func bootstrapLogging(
 ) -> Logger {
     let output: LogLineOutput = toStandardError ? .standardError : .standardOutput
     LoggingSystem.bootstrap { label in
-        switch format {
-        case .text:
-            var handler = TextLogHandler(label: label, output: output)
-            handler.logLevel = level
-            return handler
-        case .json:
-            var handler = JSONLogHandler(label: label, output: output)
-            handler.logLevel = level
-            return handler
-        }
+        var handler = LineLogHandler(label: label, format: format, output: output)
+        handler.logLevel = level
+        return handler
     }
     var logger = Logger(label: name)
     logger.logLevel = level
@@ -124,14 +134,14 @@ func bootstrapLogging(
 enum StartupFailure {
     /// Reads the settings (`flags` over the environment over defaults) and runs `body` with them;
     /// a bad setting, even one found later (a database that refuses), is named as it was given.
-    static func reporting(flags: [Setting: String], _ body: (SettingValues) async throws -> Void) async throws {
+    static func reporting<T>(flags: [Setting: String], _ body: (SettingValues) async throws -> T) async throws -> T {
         var sources: [Setting: SettingSource] = [:]
         do {
             let values = try SettingValues(flags: flags, environment: ProcessInfo.processInfo.environment) { path in
                 try String(contentsOfFile: path, encoding: .utf8)
             }
             sources = values.sources
-            try await body(values)
+            return try await body(values)
         } catch let error as ConfigurationError {
             FileHandle.standardError.write(Data("error: \(Redaction.credentials(in: error.attributed(to: sources).description))\n".utf8))
             throw ExitCode(2)

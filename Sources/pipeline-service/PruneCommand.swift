@@ -46,35 +46,25 @@ struct Prune: AsyncParsableCommand {
 
     func run() async throws {
         let period = try self.period()
-        try await StartupFailure.reporting(flags: storage.flags) { values in
-            let settings = try StorageSettings.resolve(values)
-            // stdout carries the result line: log to stderr.
-            let logger = bootstrapLogging(
-                level: settings.logLevel,
-                format: settings.logFormat,
-                label: "pipeline-service.prune",
-                toStandardError: true
-            )
-            let cutoff = period.cutoff(now: ServiceConfiguration.systemClock())
-            let (dryRun, batchSize) = (self.dryRun, self.batchSize)
-            let count = try await withRepository(settings.backend, limits: settings.limits, logger: logger) { repository in
-                let total = try await repository.countRuns(startedBefore: cutoff)
-                guard !dryRun else { return total }
-                var deleted = 0
-                while true {
-                    let batch = try await repository.deleteRuns(startedBefore: cutoff, limit: batchSize)
-                    deleted += batch
-                    FileHandle.standardError.write(Data("\r\(deleted) of \(total) runs deleted".utf8))
-                    if batch < batchSize { break }
-                }
-                FileHandle.standardError.write(Data("\n".utf8))
-                return deleted
+        let cutoff = period.cutoff(now: ServiceConfiguration.systemClock())
+        let (dryRun, batchSize) = (self.dryRun, self.batchSize)
+        let count = try await storage.withRepository(label: "pipeline-service.prune") { repository, _ in
+            let total = try await repository.countRuns(startedBefore: cutoff)
+            guard !dryRun else { return total }
+            var deleted = 0
+            while true {
+                let batch = try await repository.deleteRuns(startedBefore: cutoff, limit: batchSize)
+                deleted += batch
+                FileHandle.standardError.write(Data("\r\(deleted) of \(total) runs deleted".utf8))
+                if batch < batchSize { break }
             }
-            if dryRun {
-                print("prune --dry-run: \(count) runs started before \(cutoff) (older than \(period)); nothing was deleted")
-            } else {
-                print("prune: deleted \(count) runs that started before \(cutoff) (older than \(period))")
-            }
+            FileHandle.standardError.write(Data("\n".utf8))
+            return deleted
+        }
+        if dryRun {
+            print("prune --dry-run: \(count) runs started before \(cutoff) (older than \(period)); nothing was deleted")
+        } else {
+            print("prune: deleted \(count) runs that started before \(cutoff) (older than \(period))")
         }
     }
 }

@@ -17,7 +17,7 @@ final class LogRecorder: Sendable {
     /// A logger at `trace` whose every line lands here.
     var logger: Logger {
         var logger = Logger(label: "pipeline-service") { label in
-            var handler = JSONLogHandler(label: label, output: LogLineOutput { line in self.lines.withLock { $0.append(line) } })
+            var handler = LineLogHandler(label: label, format: .json, output: LogLineOutput { line in self.lines.withLock { $0.append(line) } })
             handler.logLevel = .trace
             return handler
         }

@@ -176,7 +176,7 @@ struct JSONLogTimestampTests {
         ]
     )
     func knownInstants(seconds: Double, expected: String) {
-        #expect(JSONLogHandler.timestamp(secondsSinceEpoch: seconds) == expected)
+        #expect(LogTimestamp.text(secondsSinceEpoch: seconds) == expected)
     }
 
     @Test("Instants from 1900 to 2100 agree with Foundation's ISO 8601 formatter")
@@ -193,7 +193,7 @@ struct JSONLogTimestampTests {
             let eighths = Int64(state & 7)
             let date = Date(timeIntervalSince1970: Double(seconds) + Double(eighths) / 8)
             #expect(
-                JSONLogHandler.timestamp(secondsSinceEpoch: date.timeIntervalSince1970) == formatter.string(from: date),
+                LogTimestamp.text(secondsSinceEpoch: date.timeIntervalSince1970) == formatter.string(from: date),
                 "\(seconds) + \(eighths)/8"
             )
         }

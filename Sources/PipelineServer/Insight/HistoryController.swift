@@ -12,12 +12,7 @@ struct HistoryController<Repository: PipelineRunRepository, Context: RequestCont
     }
 
     @Sendable func history(_ request: Request, context: Context) async throws -> Response {
-        let query: HistoryQuery
-        do {
-            query = try HistoryQuery(parameters: QueryString.parse(request.uri.query ?? ""))
-        } catch {
-            throw APIError.validation(error)
-        }
+        let query = try HistoryQuery(parameters: QueryString.parse(request.uri.query ?? ""))
         do {
             let history = try await insights.history(filter: query.filter, bucket: query.bucket, zone: query.zone, from: query.from, to: query.to)
             return RunController<Repository, Context>.json(history.jsonBytes)

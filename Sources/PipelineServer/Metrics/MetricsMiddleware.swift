@@ -10,20 +10,10 @@ struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     let routes: RouteTemplate
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let start = ContinuousClock.now
         metrics.requestStarted()
-        do {
-            let response = try await next(request, context)
-            finish(request, context: context, status: response.status.code, start: start)
-            return response
-        } catch {
-            finish(request, context: context, status: (error as? any HTTPResponseError)?.status.code ?? 500, start: start)
-            throw error
+        return try await RequestOutcome.observe(request, context: context, next: next) { status, elapsed in
+            metrics.requestFinished(method: request.method, route: routes.name(for: context), status: status, duration: elapsed)
         }
-    }
-
-    private func finish(_ request: Request, context: Context, status: Int, start: ContinuousClock.Instant) {
-        metrics.requestFinished(method: request.method, route: routes.name(for: context), status: status, duration: ContinuousClock.now - start)
     }
 }
 

@@ -11,22 +11,16 @@ struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
     let routes: RouteTemplate
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let start = ContinuousClock.now
         var context = context
         context.logger[metadataKey: LogMetadataKey.method] = .string(request.method.rawValue)
         context.logger[metadataKey: LogMetadataKey.route] = .string(routes.name(for: context))
-        do {
-            let response = try await next(request, context)
-            log(request, context: context, status: response.status.code, since: start)
-            return response
-        } catch {
-            log(request, context: context, status: (error as? any HTTPResponseError)?.status.code ?? 500, since: start)
-            throw error
+        return try await RequestOutcome.observe(request, context: context, next: next) { status, elapsed in
+            log(request, context: context, status: status, elapsed: elapsed)
         }
     }
 
-    private func log(_ request: Request, context: Context, status: Int, since start: ContinuousClock.Instant) {
-        let elapsed = (ContinuousClock.now - start).components
+    private func log(_ request: Request, context: Context, status: Int, elapsed duration: Duration) {
+        let elapsed = duration.components
         let milliseconds = Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds / 1_000_000_000) / 1_000_000
         context.logger.info(
             "request",

@@ -16,3 +16,25 @@ struct RouteTemplate: Sendable {
         return route.isEmpty ? "/" : String(route)
     }
 }
+
+/// The end of a request as the outer middleware see it (the access log, the request metrics).
+enum RequestOutcome {
+    /// Runs the rest of the chain and reports its final status — an error's own, else 500 — and
+    /// the time it took, whether it answered or threw.
+    static func observe<Context: RequestContext>(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response,
+        _ report: (_ status: Int, _ elapsed: Duration) -> Void
+    ) async throws -> Response {
+        let start = ContinuousClock.now
+        do {
+            let response = try await next(request, context)
+            report(response.status.code, ContinuousClock.now - start)
+            return response
+        } catch {
+            report((error as? any HTTPResponseError)?.status.code ?? 500, ContinuousClock.now - start)
+            throw error
+        }
+    }
+}

@@ -30,47 +30,42 @@ enum PostgresTimestamp {
     }
 }
 
-/// A `UTCInstant` as a `timestamptz` value.
-///
-/// A wrapper rather than a conformance of `UTCInstant` itself: a conformance of a public type to
-/// a public protocol is public, and would put PostgresNIO into this module's public interface.
-struct PostgresInstant: PostgresNonThrowingEncodable, PostgresDecodable {
-    static var psqlType: PostgresDataType { .timestamptz }
-    static var psqlFormat: PostgresFormat { .binary }
-
-    var instant: UTCInstant
-
-    init(_ instant: UTCInstant) {
-        self.instant = instant
-    }
-
-    func encode<JSONEncoder: PostgresJSONEncoder>(into byteBuffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
-        PostgresTimestamp.encode(unixMicroseconds: instant.microsecondsSinceEpoch, into: &byteBuffer)
-    }
-
-    init<JSONDecoder: PostgresJSONDecoder>(
-        from byteBuffer: inout ByteBuffer,
-        type: PostgresDataType,
-        format: PostgresFormat,
-        context: PostgresDecodingContext<JSONDecoder>
-    ) throws {
-        instant = UTCInstant(microsecondsSinceEpoch: try PostgresTimestamp.decodeUnixMicroseconds(from: &byteBuffer, type: type, format: format))
-    }
+/// A point in time as one of PostgreSQL's two timestamp types.
+protocol PostgresTimestampKind: Sendable {
+    /// `timestamptz` for an instant, `timestamp` for a wall-clock time.
+    static var psqlType: PostgresDataType { get }
+    init(microseconds: Int64)
+    var microseconds: Int64 { get }
 }
 
-/// A `LocalDateTime` as a `timestamp` (without time zone) value.
-struct PostgresLocalDateTime: PostgresNonThrowingEncodable, PostgresDecodable {
+extension UTCInstant: PostgresTimestampKind {
+    static var psqlType: PostgresDataType { .timestamptz }
+    init(microseconds: Int64) { self.init(microsecondsSinceEpoch: microseconds) }
+    var microseconds: Int64 { microsecondsSinceEpoch }
+}
+
+extension LocalDateTime: PostgresTimestampKind {
     static var psqlType: PostgresDataType { .timestamp }
+    init(microseconds: Int64) { self.init(wallMicroseconds: microseconds) }
+    var microseconds: Int64 { wallMicroseconds }
+}
+
+/// A `UTCInstant` or `LocalDateTime` as a PostgreSQL value.
+///
+/// A wrapper rather than a conformance of the core types themselves: a conformance of a public
+/// type to a public protocol is public, and would put PostgresNIO into this module's public interface.
+struct PostgresTimestampValue<Value: PostgresTimestampKind>: PostgresNonThrowingEncodable, PostgresDecodable {
+    static var psqlType: PostgresDataType { Value.psqlType }
     static var psqlFormat: PostgresFormat { .binary }
 
-    var local: LocalDateTime
+    var value: Value
 
-    init(_ local: LocalDateTime) {
-        self.local = local
+    init(_ value: Value) {
+        self.value = value
     }
 
     func encode<JSONEncoder: PostgresJSONEncoder>(into byteBuffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
-        PostgresTimestamp.encode(unixMicroseconds: local.wallMicroseconds, into: &byteBuffer)
+        PostgresTimestamp.encode(unixMicroseconds: value.microseconds, into: &byteBuffer)
     }
 
     init<JSONDecoder: PostgresJSONDecoder>(
@@ -79,7 +74,7 @@ struct PostgresLocalDateTime: PostgresNonThrowingEncodable, PostgresDecodable {
         format: PostgresFormat,
         context: PostgresDecodingContext<JSONDecoder>
     ) throws {
-        local = LocalDateTime(wallMicroseconds: try PostgresTimestamp.decodeUnixMicroseconds(from: &byteBuffer, type: type, format: format))
+        value = Value(microseconds: try PostgresTimestamp.decodeUnixMicroseconds(from: &byteBuffer, type: type, format: format))
     }
 }
 
@@ -95,8 +90,8 @@ extension SQLStatement {
             case .text(let value): bindings.append(value)
             case .integer(let value): bindings.append(value)
             case .double(let value): bindings.append(value)
-            case .instant(let value): bindings.append(PostgresInstant(value))
-            case .local(let value): bindings.append(PostgresLocalDateTime(value))
+            case .instant(let value): bindings.append(PostgresTimestampValue(value))
+            case .local(let value): bindings.append(PostgresTimestampValue(value))
             }
         }
         return PostgresQuery(unsafeSQL: sql, binds: bindings)
@@ -125,8 +120,8 @@ struct PostgresRowReader: SQLRowReader {
     mutating func optionalText(column name: String) throws -> String? { try next(String?.self) }
     mutating func integer(column name: String) throws -> Int64 { try next(Int64.self) }
     mutating func optionalInteger(column name: String) throws -> Int64? { try next(Int64?.self) }
-    mutating func instant(column name: String) throws -> UTCInstant { try next(PostgresInstant.self).instant }
-    mutating func localDateTime(column name: String) throws -> LocalDateTime { try next(PostgresLocalDateTime.self).local }
+    mutating func instant(column name: String) throws -> UTCInstant { try next(PostgresTimestampValue<UTCInstant>.self).value }
+    mutating func localDateTime(column name: String) throws -> LocalDateTime { try next(PostgresTimestampValue<LocalDateTime>.self).value }
 
     mutating func double(column name: String) throws -> Double {
         guard let cell = iterator.next() else { throw StorageError.corrupt("a stored row has too few columns") }
