@@ -2,10 +2,10 @@ import PipelineCore
 import PipelineTestSupport
 import Testing
 
-/// 2025-09-02T12:07:02Z, the SPEC sample's `start_utc`.
+/// 2025-09-02T12:07:02Z, the sample record's `start_utc`.
 private let sampleInstant: Int64 = 1_756_814_822_000_000
 
-@Suite("Date-times (SPEC §2.1)")
+@Suite("Date-times")
 struct DateTimeTests {
     // MARK: - Accepted forms
 

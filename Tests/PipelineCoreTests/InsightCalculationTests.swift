@@ -17,7 +17,7 @@ private func run(
     exitCode: Int64? = nil,
     dateCode: String = "dc"
 ) -> RunSample {
-    RunSample(startUTC: instant(micros), elapsedSeconds: elapsed, rowcount: rowcount, status: status, exitCode: exitCode, dateCode: dateCode)
+    TestRun.sample(at: instant(micros), seconds: elapsed, rowcount: rowcount, status: status, exitCode: exitCode, code: dateCode)
 }
 
 /// `count` runs an hour apart, newest first, the newest at `last`; `configure` gets each run's
@@ -56,7 +56,7 @@ private func rowcountDropHistory(totalRuns: Int = 40, newestFailed: Bool = false
     }
 }
 
-@Suite("Run insight: quantiles, trends, overdue, anomalies, health (issue #7)")
+@Suite("Run insight: quantiles, trends, overdue, anomalies, health")
 struct InsightCalculationTests {
     // MARK: - Quantiles
 

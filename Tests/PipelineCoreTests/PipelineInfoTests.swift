@@ -8,11 +8,11 @@ private let stringFields: [PipelineField] = [
     .elapsedHuman, .outputFile, .logFile, .dateCode, .pipelineName, .scriptName, .pipelineType, .environment, .archivedFile,
 ]
 
-@Suite("PipelineInfo validation (SPEC §2.1)")
+@Suite("PipelineInfo validation")
 struct PipelineInfoTests {
     // MARK: - The sample record
 
-    @Test("The SPEC sample record parses with every field")
+    @Test("The sample record parses with every field")
     func specSampleParses() throws {
         let info = try PipelineInfo(jsonBytes: Array(sampleRecordJSON.utf8))
         #expect(info.startLocal.description == "2025-09-02T05:07:02")
@@ -381,7 +381,7 @@ struct PipelineInfoTests {
         #expect(text.hasPrefix("{\"start_local\":\"2025-09-02T05:07:02\",\"end_local\":\"2025-09-02T05:47:27\""))
     }
 
-    @Test("The SPEC sample re-parses from its output to an equal run")
+    @Test("The sample record re-parses from its output to an equal run")
     func sampleOutputRoundTrips() throws {
         let info = try PipelineInfo(jsonBytes: Array(sampleRecordJSON.utf8))
         #expect(try PipelineInfo(jsonBytes: info.jsonBytes) == info)

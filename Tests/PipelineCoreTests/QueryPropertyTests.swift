@@ -64,7 +64,7 @@ enum QueryOracle {
         return RunPage(total: matching.count, runs: selected, nextCursor: cursor)
     }
 
-    /// SPEC §2.2: group by the 4-tuple (nil a value of its own), count, latest start, means of
+    /// Summaries: group by the 4-tuple (nil a value of its own), count, latest start, means of
     /// positive values in input order; sorted by `last_run` descending, then by the tuple.
     static func summaries(_ runs: [PipelineInfo]) -> [PipelineSummary] {
         var keys: [[String?]] = []
@@ -140,7 +140,7 @@ private let looseningSteps: [(name: String, loosen: @Sendable (inout RunFilter) 
 
 @Suite("Query module properties over random runs")
 struct QueryPropertyTests {
-    @Test("Every random query gives the page the plain reading of SPEC §3.1 gives", arguments: RunDataSet.all)
+    @Test("Every random query gives the page the plain reading of the query rules gives", arguments: RunDataSet.all)
     func queriesMatchOracle(dataSet: RunDataSet) {
         let (runs, queries) = dataSet.make()
         for query in queries {

@@ -15,7 +15,7 @@ private func run(
     status: String? = "success",
     exitCode: Int64? = nil
 ) -> RunSample {
-    RunSample(startUTC: utc(start), elapsedSeconds: elapsed, rowcount: rowcount, status: status, exitCode: exitCode, dateCode: start)
+    TestRun.sample(at: utc(start), seconds: elapsed, rowcount: rowcount, status: status, exitCode: exitCode, code: start)
 }
 
 private func isClose(_ actual: Double?, _ expected: Double) -> Bool {
@@ -47,7 +47,7 @@ private let parisAutumn = SwitchingOffset(before: 7200, after: 3600, change: utc
 private let saoPauloGap = SwitchingOffset(before: -10_800, after: -7200, change: utc("2018-11-04T03:00:00Z"))
 
 /// What tests check of a bucket: where it starts and how many runs it holds.
-private struct BucketShape: Equatable, CustomStringConvertible {
+struct BucketShape: Equatable, Sendable, CustomStringConvertible {
     var start: UTCInstant
     var localStart: LocalDateTime
     var offsetSeconds: Int
@@ -72,7 +72,7 @@ private struct BucketShape: Equatable, CustomStringConvertible {
 
 private func shapes(_ history: RunHistory) -> [BucketShape] { history.buckets.map(BucketShape.init) }
 
-@Suite("Run history buckets (issue #7)")
+@Suite("Run history buckets")
 struct RunHistoryTests {
     // MARK: - Bucketing in UTC
 
@@ -188,145 +188,135 @@ struct RunHistoryTests {
         #expect(inverted.buckets.isEmpty)
     }
 
-    @Test("Weekly buckets start on Monday 00:00, before the epoch too")
-    func weekly() throws {
-        let samples = [
-            run("2025-03-05T08:00:00Z"),
-            run("2025-03-09T23:59:59Z"),
-            run("2025-03-10T00:00:00Z"),
-            run("2025-03-26T12:00:00Z"),
-        ]
-        let history = try RunHistory(samples: samples, bucket: .week, zone: FixedUTCOffset.utc, from: nil, to: nil)
-        #expect(
-            shapes(history) == [
+    /// One bucket layout to check: runs starting at `starts`, bucketed by `bucket` in `zone`.
+    struct LayoutCase: Sendable, CustomTestStringConvertible {
+        var testDescription: String
+        var starts: [String]
+        var bucket: HistoryBucketSize
+        var zone: any UTCOffsetRule
+        var from: String? = nil
+        var to: String? = nil
+        var expected: [BucketShape]
+    }
+
+    static let layouts: [LayoutCase] = [
+        LayoutCase(
+            testDescription: "weeks start on Monday 00:00",
+            starts: ["2025-03-05T08:00:00Z", "2025-03-09T23:59:59Z", "2025-03-10T00:00:00Z", "2025-03-26T12:00:00Z"],
+            bucket: .week,
+            zone: FixedUTCOffset.utc,
+            expected: [
                 BucketShape("2025-03-03T00:00:00Z", "2025-03-03T00:00:00", 0, runs: 2),
                 BucketShape("2025-03-10T00:00:00Z", "2025-03-10T00:00:00", 0, runs: 1),
                 BucketShape("2025-03-17T00:00:00Z", "2025-03-17T00:00:00", 0, runs: 0),
                 BucketShape("2025-03-24T00:00:00Z", "2025-03-24T00:00:00", 0, runs: 1),
             ]
-        )
-
+        ),
         // 1970-01-01 was a Thursday: its week began on Monday 1969-12-29.
-        let early = [run("1969-12-31T12:00:00Z"), run("1970-01-04T23:00:00Z"), run("1970-01-05T00:00:00Z")]
-        #expect(
-            shapes(try RunHistory(samples: early, bucket: .week, zone: FixedUTCOffset.utc, from: nil, to: nil)) == [
+        LayoutCase(
+            testDescription: "weeks before the epoch",
+            starts: ["1969-12-31T12:00:00Z", "1970-01-04T23:00:00Z", "1970-01-05T00:00:00Z"],
+            bucket: .week,
+            zone: FixedUTCOffset.utc,
+            expected: [
                 BucketShape("1969-12-29T00:00:00Z", "1969-12-29T00:00:00", 0, runs: 2),
                 BucketShape("1970-01-05T00:00:00Z", "1970-01-05T00:00:00", 0, runs: 1),
             ]
-        )
-    }
-
-    // MARK: - Fixed offsets
-
-    @Test("A fixed +05:30 offset moves bucket boundaries to local midnight and the local hour")
-    func fixedOffset() throws {
-        let zone = try #require(FixedUTCOffset.fixedOffset(parsing: "+05:30"))
-        let days = try RunHistory(
-            samples: [run("2025-03-03T18:30:00Z"), run("2025-03-03T18:29:59Z")],
+        ),
+        LayoutCase(
+            testDescription: "a fixed +05:30 offset moves days to local midnight",
+            starts: ["2025-03-03T18:30:00Z", "2025-03-03T18:29:59Z"],
             bucket: .day,
-            zone: zone,
-            from: nil,
-            to: nil
-        )
-        #expect(days.zoneName == "+05:30")
-        #expect(
-            shapes(days) == [
+            zone: FixedUTCOffset(seconds: 19_800, name: "+05:30"),
+            expected: [
                 BucketShape("2025-03-02T18:30:00Z", "2025-03-03T00:00:00", 19_800, runs: 1),
                 BucketShape("2025-03-03T18:30:00Z", "2025-03-04T00:00:00", 19_800, runs: 1),
             ]
-        )
-
-        let hours = try RunHistory(samples: [run("2025-03-03T10:10:00Z")], bucket: .hour, zone: zone, from: nil, to: nil)
-        #expect(shapes(hours) == [BucketShape("2025-03-03T09:30:00Z", "2025-03-03T15:00:00", 19_800, runs: 1)])
-
+        ),
+        LayoutCase(
+            testDescription: "a fixed +05:30 offset moves hours to the local hour",
+            starts: ["2025-03-03T10:10:00Z"],
+            bucket: .hour,
+            zone: FixedUTCOffset(seconds: 19_800, name: "+05:30"),
+            expected: [BucketShape("2025-03-03T09:30:00Z", "2025-03-03T15:00:00", 19_800, runs: 1)]
+        ),
         // Monday 2025-03-10T03:00Z is still Sunday evening at −05:00.
-        let minusFive = try #require(FixedUTCOffset.fixedOffset(parsing: "-05:00"))
-        let weeks = try RunHistory(samples: [run("2025-03-10T03:00:00Z")], bucket: .week, zone: minusFive, from: nil, to: nil)
-        #expect(shapes(weeks) == [BucketShape("2025-03-03T05:00:00Z", "2025-03-03T00:00:00", -18_000, runs: 1)])
-    }
-
-    // MARK: - Clock changes
-
-    @Test("Spring forward: the day has 23 hours and the skipped local hour has no bucket")
-    func springForward() throws {
-        let days = try RunHistory(
-            samples: [run("2025-03-29T12:00:00Z"), run("2025-03-30T12:00:00Z"), run("2025-03-31T12:00:00Z")],
+        LayoutCase(
+            testDescription: "a week in a zone behind UTC",
+            starts: ["2025-03-10T03:00:00Z"],
+            bucket: .week,
+            zone: FixedUTCOffset(seconds: -18_000, name: "-05:00"),
+            expected: [BucketShape("2025-03-03T05:00:00Z", "2025-03-03T00:00:00", -18_000, runs: 1)]
+        ),
+        LayoutCase(
+            testDescription: "spring forward: the day has 23 hours",
+            starts: ["2025-03-29T12:00:00Z", "2025-03-30T12:00:00Z", "2025-03-31T12:00:00Z"],
             bucket: .day,
             zone: parisSpring,
-            from: nil,
-            to: nil
-        )
-        #expect(days.zoneName == "Test/Switching")
-        #expect(
-            shapes(days) == [
+            expected: [
                 BucketShape("2025-03-28T23:00:00Z", "2025-03-29T00:00:00", 3600, runs: 1),
                 BucketShape("2025-03-29T23:00:00Z", "2025-03-30T00:00:00", 3600, runs: 1),
                 BucketShape("2025-03-30T22:00:00Z", "2025-03-31T00:00:00", 7200, runs: 1),
             ]
-        )
-
-        let hours = try RunHistory(
-            samples: [run("2025-03-30T00:59:59Z"), run("2025-03-30T01:00:00Z")],
+        ),
+        LayoutCase(
+            testDescription: "spring forward: the skipped local hour has no bucket",
+            starts: ["2025-03-30T00:59:59Z", "2025-03-30T01:00:00Z"],
             bucket: .hour,
             zone: parisSpring,
-            from: utc("2025-03-30T00:00:00Z"),
-            to: utc("2025-03-30T01:30:00Z")
-        )
-        #expect(
-            shapes(hours) == [
+            from: "2025-03-30T00:00:00Z",
+            to: "2025-03-30T01:30:00Z",
+            expected: [
                 BucketShape("2025-03-30T00:00:00Z", "2025-03-30T01:00:00", 3600, runs: 1),
                 BucketShape("2025-03-30T01:00:00Z", "2025-03-30T03:00:00", 7200, runs: 1),
             ]
-        )
-    }
-
-    @Test("Fall back: the day has 25 hours and the repeated local hour is one bucket starting at its first occurrence")
-    func fallBack() throws {
-        let days = try RunHistory(
-            samples: [run("2025-10-25T12:00:00Z"), run("2025-10-26T12:00:00Z"), run("2025-10-27T12:00:00Z")],
+        ),
+        LayoutCase(
+            testDescription: "fall back: the day has 25 hours",
+            starts: ["2025-10-25T12:00:00Z", "2025-10-26T12:00:00Z", "2025-10-27T12:00:00Z"],
             bucket: .day,
             zone: parisAutumn,
-            from: nil,
-            to: nil
-        )
-        #expect(
-            shapes(days) == [
+            expected: [
                 BucketShape("2025-10-24T22:00:00Z", "2025-10-25T00:00:00", 7200, runs: 1),
                 BucketShape("2025-10-25T22:00:00Z", "2025-10-26T00:00:00", 7200, runs: 1),
                 BucketShape("2025-10-26T23:00:00Z", "2025-10-27T00:00:00", 3600, runs: 1),
             ]
-        )
-
-        let hours = try RunHistory(
-            samples: [run("2025-10-26T00:30:00Z"), run("2025-10-26T01:30:00Z"), run("2025-10-26T02:10:00Z")],
+        ),
+        LayoutCase(
+            testDescription: "fall back: the repeated local hour is one bucket starting at its first occurrence",
+            starts: ["2025-10-26T00:30:00Z", "2025-10-26T01:30:00Z", "2025-10-26T02:10:00Z"],
             bucket: .hour,
             zone: parisAutumn,
-            from: utc("2025-10-26T00:00:00Z"),
-            to: utc("2025-10-26T02:30:00Z")
-        )
-        #expect(
-            shapes(hours) == [
+            from: "2025-10-26T00:00:00Z",
+            to: "2025-10-26T02:30:00Z",
+            expected: [
                 BucketShape("2025-10-26T00:00:00Z", "2025-10-26T02:00:00", 7200, runs: 2),
                 BucketShape("2025-10-26T02:00:00Z", "2025-10-26T03:00:00", 3600, runs: 1),
             ]
-        )
-    }
-
-    @Test("A day whose midnight the clock skips starts at the first instant after the skip")
-    func midnightGap() throws {
-        let days = try RunHistory(
-            samples: [run("2018-11-03T12:00:00Z"), run("2018-11-04T12:00:00Z")],
+        ),
+        LayoutCase(
+            testDescription: "a day whose midnight the clock skips starts at the first instant after the skip",
+            starts: ["2018-11-03T12:00:00Z", "2018-11-04T12:00:00Z"],
             bucket: .day,
             zone: saoPauloGap,
-            from: nil,
-            to: nil
-        )
-        #expect(
-            shapes(days) == [
+            expected: [
                 BucketShape("2018-11-03T03:00:00Z", "2018-11-03T00:00:00", -10_800, runs: 1),
                 BucketShape("2018-11-04T03:00:00Z", "2018-11-04T01:00:00", -7200, runs: 1),
             ]
+        ),
+    ]
+
+    @Test("Buckets start at local boundaries, across weeks, offsets and clock changes", arguments: layouts)
+    func layout(_ layout: LayoutCase) throws {
+        let history = try RunHistory(
+            samples: layout.starts.map { run($0) },
+            bucket: layout.bucket,
+            zone: layout.zone,
+            from: layout.from.map(utc),
+            to: layout.to.map(utc)
         )
+        #expect(history.zoneName == layout.zone.name)
+        #expect(shapes(history) == layout.expected)
     }
 
     // MARK: - Limits

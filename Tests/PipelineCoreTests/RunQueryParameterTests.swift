@@ -4,7 +4,7 @@ import Testing
 
 private let sampleStart = UTCInstant(microsecondsSinceEpoch: 1_756_814_822_000_000)
 
-@Suite("Query parameters of GET /get_pipeline_info (SPEC §3.1)")
+@Suite("Query parameters of GET /get_pipeline_info")
 struct RunQueryParameterTests {
     // MARK: - Paging parameters
 

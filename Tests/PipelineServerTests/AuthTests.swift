@@ -7,7 +7,7 @@ import PipelineStore
 import PipelineTestSupport
 import Testing
 
-/// Issue 5 "Auth for writes" and "Audit": API keys from a file of hashes, 401/403, reads optionally
+/// Auth for writes, and the audit trail: API keys from a file of hashes, 401/403, reads optionally
 /// protected, `/health` always open, one audit line per accepted write that never holds the key.
 @Suite("API keys and audit")
 struct AuthTests {

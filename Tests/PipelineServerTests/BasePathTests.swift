@@ -7,7 +7,7 @@ import PipelineStore
 import PipelineTestSupport
 import Testing
 
-/// Issue 6 "Reverse proxy": `--base-path` serves every route under a prefix, and the API
+/// Reverse proxy: `--base-path` serves every route under a prefix, and the API
 /// description and docs stay correct under it.
 @Suite("Base path")
 struct BasePathTests {

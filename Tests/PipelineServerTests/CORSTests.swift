@@ -5,7 +5,7 @@ import PipelineServer
 import PipelineStore
 import Testing
 
-/// Issue 5 "CORS": the configured origins (none by default) may call the API from a browser.
+/// CORS: the configured origins (none by default) may call the API from a browser.
 @Suite("CORS")
 struct CORSTests {
     static let dashboard = "https://dashboard.example.com"

@@ -4,7 +4,7 @@ import PipelineTestSupport
 import Synchronization
 import Testing
 
-/// Issue 5, "nothing acknowledged is lost": the built service runs as a child process while 32
+/// nothing acknowledged is lost: the built service runs as a child process while 32
 /// clients POST; it is killed (SIGKILL) or stopped (SIGTERM) at a seeded random moment, started
 /// again on the same storage, and every run that got a 2xx must be there exactly once.
 @Suite("Crash durability (child process)", .serialized)

@@ -32,27 +32,19 @@ struct DashboardHTTPTests {
         rowcount: Int64 = 10_000,
         failed: Bool = false
     ) -> PipelineInfo {
-        let start = now.microsecondsSinceEpoch - minutesAgo * 60_000_000
-        let end = start + Int64(seconds * 1_000_000)
-        return PipelineInfo(
-            startLocal: LocalDateTime(wallMicroseconds: start),
-            endLocal: LocalDateTime(wallMicroseconds: end),
-            startUTC: UTCInstant(microsecondsSinceEpoch: start),
-            endUTC: UTCInstant(microsecondsSinceEpoch: end),
-            elapsedSeconds: seconds,
-            elapsedHuman: DashboardFormat.duration(seconds),
-            outputFile: "/data/\(name)/\(minutesAgo).csv",
+        var run = TestRun.make(
+            name,
+            start: TestRun.hours(Double(minutesAgo) / 60, before: now),
+            seconds: seconds,
             rowcount: rowcount,
-            logFile: "/data/\(name).log",
-            pid: 100,
-            dateCode: "\(environment ?? "none")_\(minutesAgo)",
-            pipelineName: name,
-            scriptName: script,
-            pipelineType: type,
+            code: "\(environment ?? "none")_\(minutesAgo)",
+            type: type,
             environment: environment,
             status: failed ? "failed" : "success",
             exitCode: failed ? 1 : 0
         )
+        run.scriptName = script
+        return run
     }
 
     /// A healthy, a failing, an overdue and a shrinking pipeline (48 hourly runs each), a

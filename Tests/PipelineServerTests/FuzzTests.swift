@@ -6,7 +6,7 @@ import PipelineCore
 import PipelineTestSupport
 import Testing
 
-/// Issue 5, "input that cannot hurt": seeded, bounded fuzzing of the real router with mutated
+/// input that cannot hurt: seeded, bounded fuzzing of the real router with mutated
 /// bodies, query strings and paths. No answer may be a 5xx, every 4xx carries a JSON `detail`,
 /// and the stored runs change only by the requests that were accepted.
 @Suite("Fuzzing the router")

@@ -8,7 +8,7 @@ import PipelineStore
 import PipelineTestSupport
 import Testing
 
-/// The HTTP API of SPEC §3 — statuses, shapes and errors — on every backend.
+/// The HTTP API — statuses, shapes and errors — on every backend.
 @Suite("HTTP API contract")
 struct HTTPContractTests {
     @Test("POST /pipelines answers 201 with the stored record, every field present", arguments: Backend.underTest)
@@ -170,7 +170,7 @@ struct HTTPContractTests {
             _ = try await fixture.repository.insert(contentsOf: runs)
             let response = try await client.get("/pipelines")
             #expect(response.status == .ok)
-            // The SPEC §2.2 fields are the oracle's; the added insight fields are the core's (InsightTests).
+            // The original summary fields are the oracle's; the added insight fields are the core's (InsightTests).
             let expected = PipelineListResponse.bytes(InsightTests.expectedSummaries(runs))
             #expect(Array(response.body.readableBytesView) == expected)
         }

@@ -7,7 +7,7 @@ import PipelineStore
 import PipelineTestSupport
 import Testing
 
-/// Run status, richer summaries and history over HTTP (issue #7): every backend answers with the
+/// Run status, richer summaries and history over HTTP: every backend answers with the
 /// numbers the pure core computes from the same runs.
 @Suite("Insight: status, trends and history")
 struct InsightTests {
@@ -31,23 +31,12 @@ struct InsightTests {
         exitCode: Int64? = nil,
         environment: String? = "prod"
     ) -> PipelineInfo {
-        let start = now.microsecondsSinceEpoch - Int64(hoursAgo * 3_600_000_000)
-        let end = start + Int64(duration * 1_000_000)
-        return PipelineInfo(
-            startLocal: LocalDateTime(wallMicroseconds: start),
-            endLocal: LocalDateTime(wallMicroseconds: end),
-            startUTC: UTCInstant(microsecondsSinceEpoch: start),
-            endUTC: UTCInstant(microsecondsSinceEpoch: end),
-            elapsedSeconds: duration,
-            elapsedHuman: "\(Int(duration))s",
-            outputFile: "/out/\(code)",
+        TestRun.make(
+            name,
+            start: TestRun.hours(hoursAgo, before: now),
+            seconds: duration,
             rowcount: rowcount,
-            logFile: "/log/\(code)",
-            pid: 100,
-            dateCode: code,
-            pipelineName: name,
-            scriptName: "\(name).py",
-            pipelineType: "batch",
+            code: code,
             environment: environment,
             status: status,
             exitCode: exitCode

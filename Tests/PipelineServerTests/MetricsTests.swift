@@ -8,7 +8,7 @@ import PipelineStore
 import PipelineTestSupport
 import Testing
 
-/// Issue 6 "Metrics": `/metrics` in the Prometheus text format, scraped and parsed line by line.
+/// Metrics: `/metrics` in the Prometheus text format, scraped and parsed line by line.
 @Suite("Metrics")
 struct MetricsTests {
     @Test("/metrics is Prometheus text whose every line parses")

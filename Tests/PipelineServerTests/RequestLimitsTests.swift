@@ -8,7 +8,7 @@ import PipelineStore
 import PipelineTestSupport
 import Testing
 
-/// Issue 5 "Input that cannot hurt": URL and header caps, request and idle timeouts.
+/// Input that cannot hurt: URL and header caps, request and idle timeouts.
 @Suite("Request limits and timeouts")
 struct RequestLimitsTests {
     @Test("A request URI over 8 KiB is 414 with a JSON detail; 8 KiB itself is served")

@@ -8,7 +8,7 @@ import PipelineStore
 import PipelineTestSupport
 import Testing
 
-/// Issue 6 "Logs": request ids propagated or generated and returned, one access line per request,
+/// Logs: request ids propagated or generated and returned, one access line per request,
 /// and the JSON line format of the log handler.
 @Suite("Request ids and logs")
 struct RequestLoggingTests {

@@ -4,7 +4,7 @@ import PipelineServer
 import PipelineStore
 import Testing
 
-/// SPEC §6: flags win over the environment, the environment over defaults; a bad setting is one
+/// Flags win over the environment, the environment over defaults; a bad setting is one
 /// clear error naming it.
 @Suite("Configuration")
 struct ServiceConfigurationTests {

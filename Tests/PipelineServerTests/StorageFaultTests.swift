@@ -3,7 +3,7 @@ import PipelineCore
 import PipelineTestSupport
 import Testing
 
-/// Issue 5, "storage faults": the built service runs as a child process under a file size limit
+/// storage faults: the built service runs as a child process under a file size limit
 /// (`ulimit -f`, with SIGXFSZ ignored so that `write` fails with EFBIG as on a full disk). Writes
 /// past the limit answer 503 with a clear JSON detail, reads keep working, the data file keeps
 /// only whole lines, and once the limit is gone the same storage takes writes again.

@@ -1,0 +1,57 @@
+public import PipelineCore
+
+/// The one way tests build a run or a sample at a chosen time: a start, a duration, and plain
+/// values for the fields a test does not care about.
+public enum TestRun {
+    /// The instant `hours` before `instant`.
+    public static func hours(_ hours: Double, before instant: UTCInstant) -> UTCInstant {
+        UTCInstant(microsecondsSinceEpoch: instant.microsecondsSinceEpoch - Int64(hours * Double(UTCInstant.microsecondsPerHour)))
+    }
+
+    /// A run of `name` that starts at `start` and lasts `seconds` (local times equal to UTC).
+    public static func make(
+        _ name: String?,
+        start: UTCInstant,
+        seconds: Double = 60,
+        rowcount: Int64 = 1000,
+        code: String,
+        script: String? = nil,
+        type: String? = "batch",
+        environment: String? = "prod",
+        status: String? = nil,
+        exitCode: Int64? = nil
+    ) -> PipelineInfo {
+        let end = UTCInstant(microsecondsSinceEpoch: start.microsecondsSinceEpoch + Int64(seconds * Double(UTCInstant.microsecondsPerSecond)))
+        return PipelineInfo(
+            startLocal: LocalDateTime(wallMicroseconds: start.microsecondsSinceEpoch),
+            endLocal: LocalDateTime(wallMicroseconds: end.microsecondsSinceEpoch),
+            startUTC: start,
+            endUTC: end,
+            elapsedSeconds: seconds,
+            elapsedHuman: "\(Int(seconds))s",
+            outputFile: "/out/\(code)",
+            rowcount: rowcount,
+            logFile: "/log/\(code)",
+            pid: 100,
+            dateCode: code,
+            pipelineName: name,
+            scriptName: script ?? name.map { "\($0).py" },
+            pipelineType: type,
+            environment: environment,
+            status: status,
+            exitCode: exitCode
+        )
+    }
+
+    /// The sample of a run that starts at `start`: what insight and history read of it.
+    public static func sample(
+        at start: UTCInstant,
+        seconds: Double = 60,
+        rowcount: Int64 = 1000,
+        status: String? = "success",
+        exitCode: Int64? = nil,
+        code: String = "dc"
+    ) -> RunSample {
+        RunSample(startUTC: start, elapsedSeconds: seconds, rowcount: rowcount, status: status, exitCode: exitCode, dateCode: code)
+    }
+}
