@@ -80,7 +80,9 @@ public func buildRouter<Repository: PipelineRunRepository>(
     configuration: ServiceConfiguration,
     metrics: ServiceMetrics = ServiceMetrics()
 ) -> Router<BasicRequestContext> {
-    let router = Router(context: BasicRequestContext.self)
+    // Every GET route also answers HEAD: the router routes it to the GET handler, and
+    // `HeadRequestMiddleware` sends that answer's headers without its body.
+    let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
     let routeNames = RouteTemplate(basePath: configuration.basePath)
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: AccessLogMiddleware(routes: routeNames))

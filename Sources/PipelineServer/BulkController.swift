@@ -5,9 +5,9 @@ import PipelineCore
 import PipelineStore
 
 /// The bounds of one `POST /pipelines/batch` besides its body size (`PIPELINE_MAX_BATCH_BODY_SIZE`).
-enum BatchLimits {
+public enum BatchLimits {
     /// The most runs one batch may carry.
-    static let maximumRuns = 10_000
+    public static let maximumRuns = 10_000
 }
 
 /// Bulk ingest: `POST /pipelines/batch`, many runs stored all or none.

@@ -16,7 +16,7 @@ func withApp(
     configuration: ServiceConfiguration = ServiceConfiguration(),
     _ body: @escaping @Sendable (any TestClientProtocol, RepositoryFixture) async throws -> Void
 ) async throws {
-    try await withFixture(backend) { fixture in
+    try await withFixture(backend, limits: configuration.limits) { fixture in
         let app = buildApplication(repository: fixture.repository, configuration: configuration, logger: testLogger("test"))
         try await app.test(.router) { client in try await body(client, fixture) }
     }

@@ -1,6 +1,6 @@
 import Foundation
 public import Logging
-import PipelineStore
+public import PipelineStore
 
 /// A storage backend the contract suite runs against.
 public enum Backend: String, CaseIterable, Sendable, CustomStringConvertible {
@@ -27,18 +27,22 @@ public enum Backend: String, CaseIterable, Sendable, CustomStringConvertible {
     }
 
     /// A fresh, empty, prepared repository on this backend.
-    public func makeFixture() async throws -> RepositoryFixture {
+    public func makeFixture(limits: RepositoryLimits = .standard) async throws -> RepositoryFixture {
         switch self {
-        case .jsonl: try await makeJSONLFixture()
-        case .sqlite: try await makeSQLiteFixture()
-        case .postgres: try await makePostgresFixture()
+        case .jsonl: try await makeJSONLFixture(limits: limits)
+        case .sqlite: try await RepositoryFixture.sqlite(limits: limits)
+        case .postgres: try await makePostgresFixture(limits: limits)
         }
     }
 }
 
 /// Runs `body` with a fresh repository on `backend`, tearing it down afterwards, even on failure.
-public func withFixture<T>(_ backend: Backend, _ body: (RepositoryFixture) async throws -> T) async throws -> T {
-    let fixture = try await backend.makeFixture()
+public func withFixture<T>(
+    _ backend: Backend,
+    limits: RepositoryLimits = .standard,
+    _ body: (RepositoryFixture) async throws -> T
+) async throws -> T {
+    let fixture = try await backend.makeFixture(limits: limits)
     do {
         let result = try await body(fixture)
         try await fixture.tearDown()

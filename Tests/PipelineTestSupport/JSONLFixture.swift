@@ -3,13 +3,13 @@ import Logging
 import PipelineStore
 
 extension Backend {
-    func makeJSONLFixture() async throws -> RepositoryFixture {
+    func makeJSONLFixture(limits: RepositoryLimits) async throws -> RepositoryFixture {
         let directory = try TemporaryDirectory()
         let path = directory.path + "/runs.jsonl"
         return try await RepositoryFixture(
             location: path,
             open: {
-                let repository = try JSONLRunRepository(path: path, logger: testLogger("test.jsonl"))
+                let repository = try JSONLRunRepository(path: path, limits: limits, logger: testLogger("test.jsonl"))
                 return (repository, { repository.close() })
             },
             destroy: { directory.remove() }

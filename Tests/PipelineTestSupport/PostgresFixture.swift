@@ -7,13 +7,13 @@ extension Backend {
     /// A repository on a table of its own (`runs_<random hex>`) in the test server's database,
     /// so that tests running in parallel never share a table. Destroying it drops the table,
     /// its summary table and its migration records.
-    func makePostgresFixture() async throws -> RepositoryFixture {
+    func makePostgresFixture(limits: RepositoryLimits) async throws -> RepositoryFixture {
         let url = try PostgresTestDatabase.url()
         let table = PostgresTestDatabase.uniqueName("runs")
         let layout = try SQLTableLayout(table: table)
         return try await RepositoryFixture(
             location: table,
-            open: { try PostgresTestDatabase.open(url: url, layout: layout) },
+            open: { try PostgresTestDatabase.open(url: url, layout: layout, limits: limits) },
             destroy: { try await PostgresTestDatabase.dropTables(ownedBy: table) }
         )
     }
@@ -49,10 +49,11 @@ public enum PostgresTestDatabase {
     public static func open(
         url: String,
         layout: SQLTableLayout,
+        limits: RepositoryLimits = .standard,
         timeout: Duration = .seconds(5),
         onBatch: @escaping @Sendable (Int) -> Void = { _ in }
     ) throws -> RepositoryFixture.Opened {
-        let repository = try PostgresRunRepository(url: url, layout: layout, timeout: timeout, logger: logger, onBatch: onBatch)
+        let repository = try PostgresRunRepository(url: url, layout: layout, limits: limits, timeout: timeout, logger: logger, onBatch: onBatch)
         let services = repository.services
         let running = Task {
             await withTaskGroup(of: Void.self) { group in

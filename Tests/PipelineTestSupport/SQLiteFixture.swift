@@ -2,12 +2,6 @@ import Foundation
 import Logging
 public import PipelineStore
 
-extension Backend {
-    func makeSQLiteFixture() async throws -> RepositoryFixture {
-        try await RepositoryFixture.sqlite()
-    }
-}
-
 extension RepositoryFixture {
     /// A repository on a fresh SQLite file in a temporary directory of its own; `location` is the
     /// file's path. Restarting reopens the same file; tearing down deletes the directory with the
@@ -18,7 +12,8 @@ extension RepositoryFixture {
     ///   - setUp: runs with the file's path before the repository first opens it, e.g. to create
     ///     a table the service does not own.
     public static func sqlite(
-        layout: SQLTableLayout = try! SQLTableLayout(),
+        layout: SQLTableLayout = .standard,
+        limits: RepositoryLimits = .standard,
         setUp: (String) throws -> Void = { _ in }
     ) async throws -> RepositoryFixture {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pipeline-sqlite-\(UUID().uuidString)").path
@@ -30,7 +25,7 @@ extension RepositoryFixture {
             return try await RepositoryFixture(
                 location: path,
                 open: {
-                    let repository = try SQLiteRunRepository(path: path, layout: layout, logger: Logger(label: "test.sqlite"))
+                    let repository = try SQLiteRunRepository(path: path, layout: layout, limits: limits, logger: Logger(label: "test.sqlite"))
                     return (repository, { try repository.close() })
                 },
                 destroy: destroy

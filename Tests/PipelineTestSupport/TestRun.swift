@@ -21,14 +21,18 @@ public enum TestRun {
         status: String? = nil,
         exitCode: Int64? = nil
     ) -> PipelineInfo {
-        let end = UTCInstant(microsecondsSinceEpoch: start.microsecondsSinceEpoch + Int64(seconds * Double(UTCInstant.microsecondsPerSecond)))
+        // A duration longer than any calendar (a legacy 1e308) ends at the latest instant there is.
+        let micros = Saturating.clamped(seconds * Double(UTCInstant.microsecondsPerSecond)) ?? 0
+        let end = UTCInstant(
+            microsecondsSinceEpoch: min(Saturating.add(start.microsecondsSinceEpoch, micros), UTCInstant.supportedMicroseconds.upperBound)
+        )
         return PipelineInfo(
             startLocal: LocalDateTime(wallMicroseconds: start.microsecondsSinceEpoch),
             endLocal: LocalDateTime(wallMicroseconds: end.microsecondsSinceEpoch),
             startUTC: start,
             endUTC: end,
             elapsedSeconds: seconds,
-            elapsedHuman: "\(Int(seconds))s",
+            elapsedHuman: seconds < 1e15 ? "\(Int(seconds))s" : "\(seconds)s",
             outputFile: "/out/\(code)",
             rowcount: rowcount,
             logFile: "/log/\(code)",

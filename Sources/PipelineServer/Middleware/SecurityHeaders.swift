@@ -37,14 +37,13 @@ enum SecurityHeaders {
     }
 }
 
-/// Answers `HEAD` wherever `GET` is answered: the request is routed as a `GET`, and its response
-/// goes out with the same status and headers (`Content-Length` included) and no body.
+/// Answers `HEAD` like `GET`: the router sends a `HEAD` to the route's `GET` handler (or to "not
+/// found"), and this sends that answer's status and headers, its `Content-Length` included, and
+/// no body.
 struct HeadRequestMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.method == .head else { return try await next(request, context) }
-        var head = request.head
-        head.method = .get
-        let response = try await next(Request(head: head, body: request.body), context)
+        let response = try await next(request, context)
         var headers = response.headers
         if headers[.contentLength] == nil, let length = response.body.contentLength { headers[.contentLength] = String(length) }
         return Response(status: response.status, headers: headers, body: ResponseBody())

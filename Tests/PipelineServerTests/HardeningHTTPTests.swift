@@ -1,0 +1,267 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import PipelineCore
+import PipelineServer
+import PipelineStore
+import PipelineTestSupport
+import Synchronization
+import Testing
+
+/// What a hostile client, a browser on another site or a legacy data file could do to the API,
+/// and the answers it gets instead.
+@Suite("Hostile requests over HTTP")
+struct HardeningHTTPTests {
+    // MARK: - Legacy values in answers
+
+    @Test("Durations whose sum passes the largest double give a null average, and the dashboard still renders")
+    func hugeStoredDurationsAreNull() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.path + "/runs.jsonl"
+        let runs = (1...2).map { index in
+            TestRun.make("slow", start: UTCInstant(microsecondsSinceEpoch: 1_700_000_000_000_000 + Int64(index)), seconds: 1e308, code: "s\(index)")
+        }
+        try runs.map { String(decoding: $0.jsonBytes, as: UTF8.self) + "\n" }.joined().write(toFile: path, atomically: true, encoding: .utf8)
+        let repository = try JSONLRunRepository(path: path, logger: testLogger("test"))
+        defer { repository.close() }
+        let app = buildApplication(repository: repository, configuration: ServiceConfiguration(), logger: testLogger("test"))
+        try await app.test(.router) { client in
+            let summaries = try await client.get("/pipelines")
+            #expect(summaries.status == .ok)
+            #expect(try summaries.json["pipelines"]?[0]?["avg_duration"] == .null)
+            #expect(try await client.get("/ui").status == .ok)
+            #expect(try await client.get("/ui/pipeline?pipeline_name=slow&script_name=slow.py&pipeline_type=batch&environment=prod").status == .ok)
+        }
+    }
+
+    // MARK: - Batches are bounded while they are read
+
+    @Test("A batch with one element too many is refused as soon as that element starts", arguments: ["application/x-ndjson", "application/json"])
+    func oversizedBatchIsRefusedWhileReading(contentType: String) async throws {
+        try await withApp(.jsonl) { client, fixture in
+            let count = BatchLimits.maximumRuns + 1
+            let body =
+                contentType == "application/json"
+                ? "[" + Array(repeating: "0", count: count).joined(separator: ",") + "]" : String(repeating: "0\n", count: count)
+            let response = try await client.post("/pipelines/batch", json: body, contentType: contentType)
+            #expect(response.status == .unprocessableContent)
+            #expect(try response.json["detail"]?[0]?["type"] == "too_long")
+            #expect(try await fixture.repository.runs(matching: RunQuery()).total == 0)
+        }
+    }
+
+    @Test("A 422 lists at most 100 issues and counts the rest; nothing is stored")
+    func issuesAreCapped() async throws {
+        try await withApp(.jsonl) { client, fixture in
+            let body = "[" + Array(repeating: "{}", count: BatchLimits.maximumRuns).joined(separator: ",") + "]"
+            let response = try await client.post("/pipelines/batch", json: body)
+            #expect(response.status == .unprocessableContent)
+            let required = PipelineField.allCases.filter { !$0.isOptional }.count
+            #expect(try response.json["detail"]?.array.count == 100)
+            #expect(try response.json["error_count"]?.int == required * BatchLimits.maximumRuns)
+            #expect(response.body.readableBytes < 32 * 1024)
+            #expect(try await fixture.repository.runs(matching: RunQuery()).total == 0)
+        }
+    }
+
+    @Test("A batch body over PIPELINE_MAX_BATCH_BODY_SIZE is refused with 413, while it is read")
+    func batchBodyLimitIsASetting() async throws {
+        var configuration = ServiceConfiguration()
+        configuration.maxBatchBodySize = 4096
+        try await withApp(.jsonl, configuration: configuration) { client, _ in
+            let body = String(repeating: sampleRecord.replacingOccurrences(of: "\n", with: " ") + "\n", count: 8)
+            let response = try await client.execute(
+                uri: "/pipelines/batch",
+                method: .post,
+                headers: [.contentType: "application/x-ndjson"],
+                body: ByteBuffer(string: body)
+            )
+            #expect(response.status == .contentTooLarge)
+        }
+    }
+
+    // MARK: - Bounded lists
+
+    @Test("A new pipeline beyond PIPELINE_MAX_PIPELINES is refused with a 422 naming it; known pipelines still write", arguments: Backend.underTest)
+    func pipelineCapOverHTTP(backend: Backend) async throws {
+        var configuration = ServiceConfiguration()
+        configuration.limits = RepositoryLimits(maximumSignatures: 1)
+        try await withApp(backend, configuration: configuration) { client, fixture in
+            #expect(try await client.post("/pipelines", json: sampleRecord).status == .created)
+            let other = try await client.post("/pipelines", json: try sampleJSON(["pipeline_name": "\"another\""]))
+            #expect(other.status == .unprocessableContent)
+            #expect(try other.json["detail"]?[0]?["type"] == "too_many_pipelines")
+            #expect(try other.json["detail"]?[0]?["msg"]?.string?.contains("PIPELINE_MAX_PIPELINES") == true)
+            #expect(try await client.post("/pipelines", json: try sampleJSON(["date_code": "\"again\""])).status == .created)
+            #expect(try await fixture.repository.summaries().count == 1)
+        }
+    }
+
+    @Test("GET /pipelines takes the signature filters, limit and offset; without them it lists every pipeline")
+    func summariesArePaged() async throws {
+        try await withApp(.jsonl) { client, _ in
+            for (index, name) in ["a", "b", "c", "d"].enumerated() {
+                let run = try sampleJSON(["pipeline_name": "\"\(name)\"", "environment": index % 2 == 0 ? "\"prod\"" : "\"dev\""])
+                #expect(try await client.post("/pipelines", json: run).status == .created)
+            }
+            func names(_ query: String) async throws -> [String] {
+                try await client.get("/pipelines" + query).json["pipelines"]?.array.compactMap { $0["pipeline_name"]?.string } ?? []
+            }
+            let all = try await names("")
+            #expect(all.count == 4)
+            #expect(try await names("?limit=2") == Array(all.prefix(2)))
+            #expect(try await names("?limit=2&offset=3") == Array(all.suffix(1)))
+            #expect(try await names("?environment=prod").sorted() == ["a", "c"])
+            #expect(try await names("?pipeline_name=b") == ["b"])
+            #expect(try await client.get("/pipelines?limit=0").status == .unprocessableContent)
+            #expect(try await client.get("/pipelines?offset=-1").json.validationLocations == ["query.offset"])
+        }
+    }
+
+    // MARK: - One parser for every endpoint
+
+    @Test("A NUL in a history filter is a 422 naming it, on every backend", arguments: Backend.underTest)
+    func historyRefusesNul(backend: Backend) async throws {
+        try await withApp(backend) { client, _ in
+            let response = try await client.get("/pipelines/history?pipeline_name=%00")
+            #expect(response.status == .unprocessableContent)
+            #expect(try response.json.validationLocations == ["query.pipeline_name"])
+        }
+    }
+
+    // MARK: - Browsers
+
+    @Test("HEAD is answered wherever GET is, with GET's status and headers and no body")
+    func headIsAnswered() async throws {
+        try await withApp(.jsonl) { client, _ in
+            for path in ["/health", "/", "/pipelines", "/get_pipeline_info", "/ui", "/docs", "/openapi.json", "/nowhere"] {
+                let get = try await client.get(path)
+                let head = try await client.execute(uri: path, method: .head)
+                #expect(head.status == get.status, "\(path)")
+                #expect(head.body.readableBytes == 0, "\(path)")
+                #expect(head.headers[.contentType] == get.headers[.contentType], "\(path)")
+                #expect(head.headers[.contentLength] == get.headers[.contentLength], "\(path)")
+            }
+        }
+    }
+
+    /// The inline script of a page and the `script-src` hash its policy allows.
+    private static func scriptAndPolicy(_ response: TestResponse) throws -> (script: String, allowed: String) {
+        let html = response.text
+        let start = try #require(html.range(of: "<script>"))
+        let end = try #require(html.range(of: "</script>", range: start.upperBound..<html.endIndex))
+        let script = String(html[start.upperBound..<end.lowerBound])
+        let policy = try #require(response.headers[.contentSecurityPolicy])
+        let allowed = try #require(policy.split(separator: ";").first { $0.contains("script-src") })
+        return (script, String(allowed))
+    }
+
+    @Test("The dashboard and the docs carry a policy that allows their own inline script and nothing from elsewhere")
+    func pagesCarrySecurityHeaders() async throws {
+        try await withApp(.jsonl) { client, _ in
+            for path in ["/ui", "/docs"] {
+                let response = try await client.get(path)
+                #expect(response.headers[.xContentTypeOptions] == "nosniff")
+                #expect(response.headers[HTTPField.Name("Referrer-Policy")!] == "no-referrer")
+                let policy = response.headers[.contentSecurityPolicy] ?? ""
+                #expect(policy.hasPrefix("default-src 'none';"), "\(path)")
+                #expect(!policy.contains("http"), "\(path): \(policy)")
+                let (script, allowed) = try Self.scriptAndPolicy(response)
+                let hash = Data(SHA256.hash(data: Array(script.utf8))).base64EncodedString()
+                #expect(allowed.contains("'sha256-\(hash)'"), "\(path)")
+                #expect(!allowed.contains("unsafe-inline"), "\(path)")
+            }
+        }
+    }
+
+    @Test("CSV cells a spreadsheet would run are neutralised; raw=true and NDJSON keep them exact")
+    func csvExportIsSafe() async throws {
+        try await withApp(.jsonl) { client, _ in
+            let name = "=HYPERLINK(\\\"http://evil\\\",\\\"x\\\")"
+            #expect(try await client.post("/pipelines", json: try sampleJSON(["pipeline_name": "\"\(name)\""])).status == .created)
+            let csv = try await client.get("/export?format=csv").text
+            #expect(csv.contains(#""'=HYPERLINK(""http://evil"",""x"")""#))
+            let raw = try await client.get("/export?format=csv&raw=true").text
+            #expect(raw.contains(#""=HYPERLINK(""http://evil"",""x"")""#))
+            let ndjson = try await client.get("/export").text
+            #expect(ndjson.contains(#""pipeline_name":"=HYPERLINK(\"http://evil\",\"x\")""#))
+        }
+    }
+
+    // MARK: - Logs
+
+    @Test("A pipeline name with a line break cannot forge a text log line")
+    func textLogsEscapeControlCharacters() async throws {
+        let lines = Mutex<[String]>([])
+        var logger = Logger(label: "pipeline-service") { label in
+            var handler = LineLogHandler(
+                label: label,
+                format: .text,
+                output: LogLineOutput { line in lines.withLock { $0.append(String(decoding: line, as: UTF8.self)) } }
+            )
+            handler.logLevel = .trace
+            return handler
+        }
+        logger.logLevel = .trace
+        let forged = "etl\\n2025-01-01T00:00:00.000Z notice pipeline-service: write accepted api_key=admin audit=write"
+        try await withFixture(.jsonl) { fixture in
+            let app = buildApplication(repository: fixture.repository, configuration: ServiceConfiguration(), logger: logger)
+            let body = try sampleJSON(["pipeline_name": "\"\(forged)\""])
+            try await app.test(.router) { client in
+                let response = try await client.post("/pipelines", json: body)
+                #expect(response.status == .created)
+            }
+        }
+        let written = lines.withLock { $0 }
+        #expect(!written.isEmpty)
+        // Each event is one line, ending in its own line break: none starts a second line.
+        #expect(written.allSatisfy { $0.filter { $0 == "\n" }.count == 1 && $0.hasSuffix("\n") })
+        let audit = try #require(written.first { $0.contains("write accepted") && $0.contains("pipeline_name=") })
+        #expect(audit.contains(#"pipeline_name=etl\n2025-01-01"#))
+        #expect(audit.contains("api_key=anonymous"))
+    }
+
+    // MARK: - Archived files
+
+    @Test("A date code several pipelines share answers 409 naming them; ?pipeline_name= picks one")
+    func sharedDateCodeIsNotShadowed() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        for name in ["a.txt", "b.txt", "anon.txt"] { try Data(name.utf8).write(to: URL(fileURLWithPath: directory.path + "/" + name)) }
+        try await withApp(.jsonl, configuration: ServiceConfiguration(archiveRoots: [directory.path])) { client, fixture in
+            for (name, file) in [("alpha", "a.txt"), ("beta", "b.txt")] {
+                var run = try PipelineInfo(jsonBytes: Array(sampleRecord.utf8))
+                run.pipelineName = name
+                run.archivedFile = directory.path + "/" + file
+                _ = try await fixture.repository.insert(run)
+            }
+            let shared = try await client.get("/pipelines/archived/20250902_050702")
+            #expect(shared.status == .conflict)
+            #expect(try shared.json["pipelines"] == .array(["alpha", "beta"]))
+            let alpha = try await client.get("/pipelines/archived/20250902_050702?pipeline_name=alpha")
+            #expect(alpha.status == .ok)
+            #expect(alpha.text == "a.txt")
+            #expect(try await client.get("/pipelines/archived/20250902_050702?pipeline_name=beta").text == "b.txt")
+            #expect(try await client.get("/pipelines/archived/20250902_050702?pipeline_name=gamma").status == .notFound)
+
+            // A run without a name cannot take the place of a named pipeline's file either.
+            var anonymous = try PipelineInfo(jsonBytes: Array(sampleRecord.utf8))
+            anonymous.pipelineName = nil
+            anonymous.dateCode = "20990101_000000"
+            anonymous.archivedFile = directory.path + "/anon.txt"
+            _ = try await fixture.repository.insert(anonymous)
+            var named = anonymous
+            named.pipelineName = "alpha"
+            named.archivedFile = directory.path + "/a.txt"
+            _ = try await fixture.repository.insert(named)
+            let mixed = try await client.get("/pipelines/archived/20990101_000000")
+            #expect(mixed.status == .conflict)
+            #expect(try mixed.json["pipelines"] == .array(["alpha", .null]))
+        }
+    }
+}
