@@ -8,12 +8,8 @@ public struct RunSample: Sendable, Hashable {
     public var dateCode: String
 
     public init(startUTC: UTCInstant, elapsedSeconds: Double, rowcount: Int64, status: String?, exitCode: Int64?, dateCode: String) {
-        self.startUTC = startUTC
-        self.elapsedSeconds = elapsedSeconds
-        self.rowcount = rowcount
-        self.status = status
-        self.exitCode = exitCode
-        self.dateCode = dateCode
+        (self.startUTC, self.elapsedSeconds, self.rowcount, self.status) = (startUTC, elapsedSeconds, rowcount, status)
+        (self.exitCode, self.dateCode) = (exitCode, dateCode)
     }
 
     public init(_ run: PipelineInfo) {
@@ -40,10 +36,7 @@ public struct HistorySample: Sendable, Hashable {
     public var isFailed: Bool
 
     public init(startUTC: UTCInstant, elapsedSeconds: Double, rowcount: Int64, isFailed: Bool) {
-        self.startUTC = startUTC
-        self.elapsedSeconds = elapsedSeconds
-        self.rowcount = rowcount
-        self.isFailed = isFailed
+        (self.startUTC, self.elapsedSeconds, self.rowcount, self.isFailed) = (startUTC, elapsedSeconds, rowcount, isFailed)
     }
 
     public init(_ sample: RunSample) {
@@ -71,10 +64,7 @@ public struct InsightSettings: Sendable, Hashable {
     public var overdueFactor: Double
 
     public init(window: Int = 1000, anomalyK: Double = 3.5, anomalyBaseline: Int = 30, minimumRuns: Int = 5, overdueFactor: Double = 2) {
-        self.window = window
-        self.anomalyK = anomalyK
-        self.anomalyBaseline = anomalyBaseline
-        self.minimumRuns = minimumRuns
+        (self.window, self.anomalyK, self.anomalyBaseline, self.minimumRuns) = (window, anomalyK, anomalyBaseline, minimumRuns)
         self.overdueFactor = overdueFactor
     }
 
@@ -89,10 +79,7 @@ public struct DurationStatistics: Sendable, Hashable {
     public var max: Double
 
     public init(min: Double, p50: Double, p95: Double, max: Double) {
-        self.min = min
-        self.p50 = p50
-        self.p95 = p95
-        self.max = max
+        (self.min, self.p50, self.p95, self.max) = (min, p50, p95, max)
     }
 }
 
@@ -113,12 +100,8 @@ public struct AnomalyFinding: Sendable, Hashable {
     public var expectedHigh: Double
 
     public init(metric: AnomalyMetric, observed: Double, median: Double, mad: Double, expectedLow: Double, expectedHigh: Double) {
-        self.metric = metric
-        self.observed = observed
-        self.median = median
-        self.mad = mad
-        self.expectedLow = expectedLow
-        self.expectedHigh = expectedHigh
+        (self.metric, self.observed, self.median, self.mad) = (metric, observed, median, mad)
+        (self.expectedLow, self.expectedHigh) = (expectedLow, expectedHigh)
     }
 
     public var isOutside: Bool { observed < expectedLow || observed > expectedHigh }
@@ -132,9 +115,7 @@ public struct RunAnomaly: Sendable, Hashable {
     public var findings: [AnomalyFinding]
 
     public init(startUTC: UTCInstant, dateCode: String, findings: [AnomalyFinding]) {
-        self.startUTC = startUTC
-        self.dateCode = dateCode
-        self.findings = findings
+        (self.startUTC, self.dateCode, self.findings) = (startUTC, dateCode, findings)
     }
 }
 
@@ -149,7 +130,7 @@ public enum PipelineHealth: String, Sendable, Hashable, CaseIterable, Comparable
     case ok
 
     public static func < (lhs: PipelineHealth, rhs: PipelineHealth) -> Bool {
-        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+        (allCases.firstIndex(of: lhs) ?? 0) < (allCases.firstIndex(of: rhs) ?? 0)
     }
 }
 
@@ -159,8 +140,7 @@ public struct RecentRunCounts: Sendable, Hashable {
     public var last7Days: Int
 
     public init(last24Hours: Int, last7Days: Int) {
-        self.last24Hours = last24Hours
-        self.last7Days = last7Days
+        (self.last24Hours, self.last7Days) = (last24Hours, last7Days)
     }
 }
 
@@ -197,17 +177,9 @@ public struct PipelineInsight: Sendable, Hashable {
         anomaly: RunAnomaly?,
         health: PipelineHealth
     ) {
-        self.windowRuns = windowRuns
-        self.duration = duration
-        self.lastStartUTC = lastStartUTC
-        self.lastDuration = lastDuration
-        self.lastRowcount = lastRowcount
-        self.lastStatus = lastStatus
-        self.recentRuns = recentRuns
-        self.typicalIntervalSeconds = typicalIntervalSeconds
-        self.overdue = overdue
-        self.dueBy = dueBy
-        self.anomaly = anomaly
+        (self.windowRuns, self.duration, self.lastStartUTC, self.lastDuration) = (windowRuns, duration, lastStartUTC, lastDuration)
+        (self.lastRowcount, self.lastStatus, self.recentRuns) = (lastRowcount, lastStatus, recentRuns)
+        (self.typicalIntervalSeconds, self.overdue, self.dueBy, self.anomaly) = (typicalIntervalSeconds, overdue, dueBy, anomaly)
         self.health = health
     }
 }
@@ -236,8 +208,7 @@ public struct FixedUTCOffset: UTCOffsetRule, Hashable {
     public var name: String
 
     public init(seconds: Int, name: String) {
-        self.seconds = seconds
-        self.name = name
+        (self.seconds, self.name) = (seconds, name)
     }
 
     public static let utc = FixedUTCOffset(seconds: 0, name: "UTC")
@@ -271,14 +242,8 @@ public struct HistoryBucket: Sendable, Hashable {
         totalRowcount: Int64,
         avgRowcount: Double?
     ) {
-        self.start = start
-        self.localStart = localStart
-        self.offsetSeconds = offsetSeconds
-        self.runs = runs
-        self.failedRuns = failedRuns
-        self.avgDuration = avgDuration
-        self.p95Duration = p95Duration
-        self.totalRowcount = totalRowcount
+        (self.start, self.localStart, self.offsetSeconds, self.runs) = (start, localStart, offsetSeconds, runs)
+        (self.failedRuns, self.avgDuration, self.p95Duration, self.totalRowcount) = (failedRuns, avgDuration, p95Duration, totalRowcount)
         self.avgRowcount = avgRowcount
     }
 }

@@ -171,26 +171,42 @@ extension PipelineInfo {
 
 // MARK: - Signatures
 
-extension PipelineSignature {
-    /// The value of one of the ``PipelineField/signatureFields`` (nil for any other field).
-    public subscript(field: PipelineField) -> String? {
+/// A type holding one value per signature field, under the fields' own names: a signature holds
+/// the values, a filter the conditions on them.
+public protocol SignatureFields {
+    associatedtype Value
+    var pipelineName: Value { get set }
+    var scriptName: Value { get set }
+    var pipelineType: Value { get set }
+    var environment: Value { get set }
+}
+
+extension SignatureFields {
+    /// The property holding one of the ``PipelineField/signatureFields`` (nil for any other field):
+    /// the one place a signature field is mapped to where it is kept.
+    public static func keyPath(of field: PipelineField) -> WritableKeyPath<Self, Value>? {
         switch field {
-        case .pipelineName: pipelineName
-        case .scriptName: scriptName
-        case .pipelineType: pipelineType
-        case .environment: environment
+        case .pipelineName: \.pipelineName
+        case .scriptName: \.scriptName
+        case .pipelineType: \.pipelineType
+        case .environment: \.environment
         default: nil
         }
+    }
+}
+
+extension PipelineSignature: SignatureFields {
+    /// The value of one of the ``PipelineField/signatureFields`` (nil for any other field).
+    public subscript(field: PipelineField) -> String? {
+        Self.keyPath(of: field).flatMap { self[keyPath: $0] }
     }
 
     /// A signature read field by field, in ``PipelineField/signatureFields`` order.
     public init<Failure: Error>(reading value: (PipelineField) throws(Failure) -> String?) throws(Failure) {
-        self.init(
-            pipelineName: try value(.pipelineName),
-            scriptName: try value(.scriptName),
-            pipelineType: try value(.pipelineType),
-            environment: try value(.environment)
-        )
+        self.init(pipelineName: nil, scriptName: nil, pipelineType: nil, environment: nil)
+        for field in PipelineField.signatureFields {
+            if let path = Self.keyPath(of: field) { self[keyPath: path] = try value(field) }
+        }
     }
 
     /// The four values in ``PipelineField/signatureFields`` order.

@@ -42,24 +42,11 @@ public struct PipelineInfo: Sendable, Hashable {
         status: String? = nil,
         exitCode: Int64? = nil
     ) {
-        self.startLocal = startLocal
-        self.endLocal = endLocal
-        self.startUTC = startUTC
-        self.endUTC = endUTC
-        self.elapsedSeconds = elapsedSeconds
-        self.elapsedHuman = elapsedHuman
-        self.outputFile = outputFile
-        self.rowcount = rowcount
-        self.logFile = logFile
-        self.pid = pid
-        self.dateCode = dateCode
-        self.pipelineName = pipelineName
-        self.scriptName = scriptName
-        self.pipelineType = pipelineType
-        self.environment = environment
-        self.archivedFile = archivedFile
-        self.status = status
-        self.exitCode = exitCode
+        (self.startLocal, self.endLocal, self.startUTC, self.endUTC) = (startLocal, endLocal, startUTC, endUTC)
+        (self.elapsedSeconds, self.elapsedHuman, self.outputFile, self.rowcount) = (elapsedSeconds, elapsedHuman, outputFile, rowcount)
+        (self.logFile, self.pid, self.dateCode, self.pipelineName) = (logFile, pid, dateCode, pipelineName)
+        (self.scriptName, self.pipelineType, self.environment, self.archivedFile) = (scriptName, pipelineType, environment, archivedFile)
+        (self.status, self.exitCode) = (status, exitCode)
     }
 
     /// Whether the run failed: its `status` is `failed`, or it has no status and a non-zero `exit_code`.
@@ -83,8 +70,7 @@ public struct RunKey: Sendable, Hashable, CustomStringConvertible {
     public var dateCode: String
 
     public init(pipelineName: String, dateCode: String) {
-        self.pipelineName = pipelineName
-        self.dateCode = dateCode
+        (self.pipelineName, self.dateCode) = (pipelineName, dateCode)
     }
 
     public var description: String { "(pipeline_name=\(pipelineName), date_code=\(dateCode))" }

@@ -7,10 +7,7 @@ public struct PipelineSignature: Sendable, Hashable, Comparable {
     public var environment: String?
 
     public init(pipelineName: String?, scriptName: String?, pipelineType: String?, environment: String?) {
-        self.pipelineName = pipelineName
-        self.scriptName = scriptName
-        self.pipelineType = pipelineType
-        self.environment = environment
+        (self.pipelineName, self.scriptName, self.pipelineType, self.environment) = (pipelineName, scriptName, pipelineType, environment)
     }
 
     /// Orders signatures field by field, a missing value before any string.
@@ -56,14 +53,9 @@ public struct SignatureAggregate: Sendable, Hashable {
         positiveRowcountCount: Int64,
         failedRuns: Int64
     ) {
-        self.signature = signature
-        self.totalRuns = totalRuns
-        self.lastRun = lastRun
-        self.positiveDurationSum = positiveDurationSum
-        self.positiveDurationCount = positiveDurationCount
-        self.positiveRowcountSum = positiveRowcountSum
-        self.positiveRowcountCount = positiveRowcountCount
-        self.failedRuns = failedRuns
+        (self.signature, self.totalRuns, self.lastRun, self.positiveDurationSum) = (signature, totalRuns, lastRun, positiveDurationSum)
+        (self.positiveDurationCount, self.positiveRowcountSum) = (positiveDurationCount, positiveRowcountSum)
+        (self.positiveRowcountCount, self.failedRuns) = (positiveRowcountCount, failedRuns)
     }
 
     /// Totals of a signature with no runs yet.
@@ -142,13 +134,8 @@ public struct PipelineSummary: Sendable, Hashable {
         failedRuns: Int64 = 0,
         insight: PipelineInsight? = nil
     ) {
-        self.signature = signature
-        self.totalRuns = totalRuns
-        self.lastRun = lastRun
-        self.avgDuration = avgDuration
-        self.avgRowcount = avgRowcount
-        self.failedRuns = failedRuns
-        self.insight = insight
+        (self.signature, self.totalRuns, self.lastRun, self.avgDuration) = (signature, totalRuns, lastRun, avgDuration)
+        (self.avgRowcount, self.failedRuns, self.insight) = (avgRowcount, failedRuns, insight)
     }
 
     /// Summaries in API order: `last_run` descending, then by signature so the order is total.

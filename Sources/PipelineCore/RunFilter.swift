@@ -35,7 +35,7 @@ public enum FieldCondition: Sendable, Hashable, ExpressibleByStringLiteral, Cust
 }
 
 /// Which runs a query wants. Every condition is optional; all given ones must hold.
-public struct RunFilter: Sendable, Hashable {
+public struct RunFilter: Sendable, Hashable, SignatureFields {
     /// Runs with `start_utc >= startUTCFrom`.
     public var startUTCFrom: UTCInstant?
     /// Runs with `end_utc <= endUTCTo` (and so, since a run ends after it starts, `start_utc <= endUTCTo`:
@@ -63,14 +63,8 @@ public struct RunFilter: Sendable, Hashable {
         environment: FieldCondition? = nil,
         dateCode: String? = nil
     ) {
-        self.startUTCFrom = startUTCFrom
-        self.endUTCTo = endUTCTo
-        self.minRowcount = minRowcount
-        self.maxRowcount = maxRowcount
-        self.pipelineName = pipelineName
-        self.scriptName = scriptName
-        self.pipelineType = pipelineType
-        self.environment = environment
+        (self.startUTCFrom, self.endUTCTo, self.minRowcount, self.maxRowcount) = (startUTCFrom, endUTCTo, minRowcount, maxRowcount)
+        (self.pipelineName, self.scriptName, self.pipelineType, self.environment) = (pipelineName, scriptName, pipelineType, environment)
         self.dateCode = dateCode
     }
 
@@ -84,23 +78,9 @@ public struct RunFilter: Sendable, Hashable {
 
     /// The condition on one of the ``PipelineField/signatureFields`` (always nil for other fields).
     public subscript(signatureField field: PipelineField) -> FieldCondition? {
-        get {
-            switch field {
-            case .pipelineName: pipelineName
-            case .scriptName: scriptName
-            case .pipelineType: pipelineType
-            case .environment: environment
-            default: nil
-            }
-        }
+        get { Self.keyPath(of: field).flatMap { self[keyPath: $0] } }
         set {
-            switch field {
-            case .pipelineName: pipelineName = newValue
-            case .scriptName: scriptName = newValue
-            case .pipelineType: pipelineType = newValue
-            case .environment: environment = newValue
-            default: break
-            }
+            if let path = Self.keyPath(of: field) { self[keyPath: path] = newValue }
         }
     }
 

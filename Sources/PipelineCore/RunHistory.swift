@@ -94,18 +94,6 @@ public struct RunHistory: Sendable, Hashable {
         }
     }
 
-    /// The same from full samples (tests, callers that have them anyway).
-    public init(
-        samples: [RunSample],
-        bucket: HistoryBucketSize,
-        zone: any UTCOffsetRule,
-        from: UTCInstant?,
-        to: UTCInstant?,
-        pipelineName: String? = nil
-    ) throws(HistoryRangeError) {
-        try self.init(historySamples: samples.map(HistorySample.init), bucket: bucket, zone: zone, from: from, to: to, pipelineName: pipelineName)
-    }
-
     /// `{"pipeline_name":…,"bucket":"day","tz":"UTC","buckets":[{"start_utc":…,"start_local":…,
     /// "utc_offset":"+01:00","runs":…,"failed_runs":…,"avg_duration":…,"p95_duration":…,
     /// "total_rowcount":…,"avg_rowcount":…}]}`.

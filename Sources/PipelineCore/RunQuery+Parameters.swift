@@ -1,7 +1,9 @@
-// MARK: - GET /get_pipeline_info
+// MARK: - Names
 
-/// The query parameters of `GET /get_pipeline_info`, with the bounds the API documents.
-public enum RunQueryParameter: String, Sendable, CaseIterable {
+/// Every query parameter the API reads, by its name. Each endpoint reads the ones its query type
+/// lists (``RunQuery/parameters``, ``SummaryQuery/parameters``, ``HistoryQuery/parameters``), and
+/// the OpenAPI document describes exactly those.
+public enum QueryParameter: String, Sendable, CaseIterable {
     case startUTC = "start_utc"
     case endUTC = "end_utc"
     case minRowcount = "min_rowcount"
@@ -14,28 +16,38 @@ public enum RunQueryParameter: String, Sendable, CaseIterable {
     case offset
     case allData = "all_data"
     case cursor
+    case bucket
+    case tz
+    case format
+    case raw
 
-    /// The parameters that filter runs (every one but paging).
-    public static let filters: [RunQueryParameter] = [
-        .startUTC, .endUTC, .minRowcount, .maxRowcount, .pipelineName, .scriptName, .pipelineType, .environment,
-    ]
+    /// The exact-match filters on the ``PipelineField/signatureFields``, in their order.
+    public static let signatureFilters: [QueryParameter] = PipelineField.signatureFields.compactMap { QueryParameter(rawValue: $0.rawValue) }
+
+    /// The parameters that filter runs: the time and rowcount bounds, then the signature filters.
+    public static let filters: [QueryParameter] = [.startUTC, .endUTC, .minRowcount, .maxRowcount] + signatureFilters
 }
+
+// MARK: - GET /get_pipeline_info
 
 extension RunFilter {
     /// The filter parameters of `GET /get_pipeline_info` (also `/export` and the dashboard),
     /// read from `parameters`; bad values are recorded there.
     public init(reading parameters: inout QueryParameters) {
         self.init(
-            startUTCFrom: parameters.instant(RunQueryParameter.startUTC.rawValue),
-            endUTCTo: parameters.instant(RunQueryParameter.endUTC.rawValue),
-            minRowcount: parameters.integer(RunQueryParameter.minRowcount.rawValue),
-            maxRowcount: parameters.integer(RunQueryParameter.maxRowcount.rawValue)
+            startUTCFrom: parameters.instant(QueryParameter.startUTC.rawValue),
+            endUTCTo: parameters.instant(QueryParameter.endUTC.rawValue),
+            minRowcount: parameters.integer(QueryParameter.minRowcount.rawValue),
+            maxRowcount: parameters.integer(QueryParameter.maxRowcount.rawValue)
         )
         parameters.signatureConditions(into: &self)
     }
 }
 
 extension RunQuery {
+    /// The parameters of `GET /get_pipeline_info`.
+    public static let parameters: [QueryParameter] = QueryParameter.filters + [.limit, .offset, .allData, .cursor]
+
     /// Builds a query from URL query parameters; unknown names are ignored (as the old service did).
     public init(parameters pairs: [(name: String, value: String)]) throws(ValidationError) {
         var parameters = QueryParameters(pairs)
@@ -49,11 +61,11 @@ extension RunQuery {
     public init(reading parameters: inout QueryParameters, adjustingFilter adjust: (inout RunFilter) -> Void = { _ in }) {
         var filter = RunFilter(reading: &parameters)
         adjust(&filter)
-        let limit = parameters.integer(RunQueryParameter.limit.rawValue, in: 1...Int64(Self.maximumLimit)).map(Int.init) ?? Self.defaultLimit
-        let offset = parameters.integer(RunQueryParameter.offset.rawValue, in: 0...Int64(Int32.max)).map(Int.init)
-        let isAllData = parameters.flag(RunQueryParameter.allData.rawValue) ?? false
+        let limit = parameters.integer(QueryParameter.limit.rawValue, in: 1...Int64(Self.maximumLimit)).map(Int.init) ?? Self.defaultLimit
+        let offset = parameters.integer(QueryParameter.offset.rawValue, in: 0...Int64(Int32.max)).map(Int.init)
+        let isAllData = parameters.flag(QueryParameter.allData.rawValue) ?? false
         var cursor: RunCursor?
-        let cursorName = RunQueryParameter.cursor.rawValue
+        let cursorName = QueryParameter.cursor.rawValue
         if let token = parameters.raw(cursorName) {
             if let decoded = RunCursor(token: token) {
                 if decoded.filterFingerprint != filter.fingerprint {
@@ -86,6 +98,9 @@ extension RunQuery {
 public struct SummaryQuery: Sendable, Hashable {
     public static let maximumLimit = 10_000
 
+    /// The parameters of `GET /pipelines`.
+    public static let parameters: [QueryParameter] = QueryParameter.signatureFilters + [.limit, .offset]
+
     /// Conditions on the signature fields only.
     public var filter: RunFilter
     public var limit: Int?
@@ -101,8 +116,8 @@ public struct SummaryQuery: Sendable, Hashable {
         var parameters = QueryParameters(pairs)
         var filter = RunFilter()
         parameters.signatureConditions(into: &filter)
-        let limit = parameters.integer(RunQueryParameter.limit.rawValue, in: 1...Int64(Self.maximumLimit)).map(Int.init)
-        let offset = parameters.integer(RunQueryParameter.offset.rawValue, in: 0...Int64(Int32.max)).map(Int.init) ?? 0
+        let limit = parameters.integer(QueryParameter.limit.rawValue, in: 1...Int64(Self.maximumLimit)).map(Int.init)
+        let offset = parameters.integer(QueryParameter.offset.rawValue, in: 0...Int64(Int32.max)).map(Int.init) ?? 0
         try parameters.validate()
         self.init(filter: filter, limit: limit, offset: offset)
     }
@@ -119,29 +134,6 @@ public struct SummaryQuery: Sendable, Hashable {
 
 // MARK: - GET /pipelines/history
 
-/// The query parameters of `GET /pipelines/history`.
-public enum HistoryParameter: String, Sendable, CaseIterable {
-    case pipelineName = "pipeline_name"
-    case scriptName = "script_name"
-    case pipelineType = "pipeline_type"
-    case environment
-    case bucket
-    case startUTC = "start_utc"
-    case endUTC = "end_utc"
-    case tz
-
-    public var description: String {
-        switch self {
-        case .pipelineName, .scriptName, .pipelineType, .environment: "Only runs with exactly this value"
-        case .bucket: "Bucket width: hour, day (default) or ISO week (Monday 00:00 local time)"
-        case .startUTC:
-            "Runs started at or after this instant (default: the earliest run, at most 14 days back for hour, 365 for day, 5 years for week)"
-        case .endUTC: "Runs started at or before this instant (default: the latest run)"
-        case .tz: "Time zone the buckets follow: UTC (default), a fixed offset such as +05:30, or an IANA name such as Europe/Paris"
-        }
-    }
-}
-
 /// A validated history request.
 public struct HistoryQuery: Sendable {
     /// Conditions on the signature fields only; the time range is `from`/`to`.
@@ -151,6 +143,9 @@ public struct HistoryQuery: Sendable {
     public var from: UTCInstant?
     public var to: UTCInstant?
 
+    /// The parameters of `GET /pipelines/history`.
+    public static let parameters: [QueryParameter] = QueryParameter.signatureFilters + [.bucket, .startUTC, .endUTC, .tz]
+
     /// - Parameter zoneNamed: resolves a zone name that is not a fixed offset (an IANA name); nil when unknown.
     public init(
         parameters pairs: [(name: String, value: String)],
@@ -159,21 +154,21 @@ public struct HistoryQuery: Sendable {
         var parameters = QueryParameters(pairs)
         var filter = RunFilter()
         parameters.signatureConditions(into: &filter)
-        from = parameters.instant(HistoryParameter.startUTC.rawValue)
-        to = parameters.instant(HistoryParameter.endUTC.rawValue)
+        from = parameters.instant(QueryParameter.startUTC.rawValue)
+        to = parameters.instant(QueryParameter.endUTC.rawValue)
         if let from, let to, to < from {
-            parameters.fail(HistoryParameter.endUTC.rawValue, "end_before_start", "end_utc must not be before start_utc")
+            parameters.fail(QueryParameter.endUTC.rawValue, "end_before_start", "end_utc must not be before start_utc")
         }
-        bucket = parameters.choice(HistoryParameter.bucket.rawValue, of: HistoryBucketSize.self) ?? .day
+        bucket = parameters.choice(QueryParameter.bucket.rawValue, of: HistoryBucketSize.self) ?? .day
         zone = FixedUTCOffset.utc
-        if let name = parameters.raw(HistoryParameter.tz.rawValue) {
+        if let name = parameters.raw(QueryParameter.tz.rawValue) {
             // An unencoded `+` in a query string decodes to a space: `tz=+02:00` arrives as " 02:00".
             let spelled = name.hasPrefix(" ") && name.dropFirst().first?.isNumber == true ? "+" + name.dropFirst() : name
             if let rule = FixedUTCOffset.fixedOffset(parsing: spelled) ?? zoneNamed(spelled) {
                 zone = rule
             } else {
                 parameters.fail(
-                    HistoryParameter.tz.rawValue,
+                    QueryParameter.tz.rawValue,
                     "time_zone",
                     "Input should be UTC, an offset such as +05:30, or an IANA time zone name such as Europe/Paris"
                 )

@@ -7,8 +7,7 @@ public struct StoredRun: Sendable, Hashable {
     public var info: PipelineInfo
 
     public init(sequence: Int64, info: PipelineInfo) {
-        self.sequence = sequence
-        self.info = info
+        (self.sequence, self.info) = (sequence, info)
     }
 
     /// The position of this run in result order (`start_utc` descending, then `sequence` descending).
@@ -21,8 +20,7 @@ public struct RunPosition: Sendable, Hashable, Comparable {
     public var sequence: Int64
 
     public init(startUTC: UTCInstant, sequence: Int64) {
-        self.startUTC = startUTC
-        self.sequence = sequence
+        (self.startUTC, self.sequence) = (startUTC, sequence)
     }
 
     public static func < (lhs: RunPosition, rhs: RunPosition) -> Bool {
@@ -60,8 +58,7 @@ public struct RunQuery: Sendable, Hashable {
     public var knownTotal: Int?
 
     public init(filter: RunFilter = RunFilter(), paging: RunPaging = .window(limit: RunQuery.defaultLimit, offset: 0)) {
-        self.filter = filter
-        self.paging = paging
+        (self.filter, self.paging) = (filter, paging)
     }
 }
 
@@ -73,9 +70,7 @@ public struct RunPage: Sendable, Hashable {
     public var nextCursor: RunCursor?
 
     public init(total: Int, runs: [StoredRun], nextCursor: RunCursor? = nil) {
-        self.total = total
-        self.runs = runs
-        self.nextCursor = nextCursor
+        (self.total, self.runs, self.nextCursor) = (total, runs, nextCursor)
     }
 }
 
@@ -131,8 +126,7 @@ public struct RunCursor: Sendable, Hashable, CustomStringConvertible {
     public var filterFingerprint: UInt64
 
     public init(position: RunPosition, filterFingerprint: UInt64) {
-        self.position = position
-        self.filterFingerprint = filterFingerprint
+        (self.position, self.filterFingerprint) = (position, filterFingerprint)
     }
 
     /// The token handed to clients (URL-safe, no padding).

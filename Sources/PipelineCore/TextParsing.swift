@@ -54,3 +54,15 @@ public enum HexDigit {
         }
     }
 }
+
+/// Escaping text for where it is written (HTML, a log line): one walk over its scalars, each
+/// either kept or replaced by the spelling the destination needs.
+public enum TextEscaping {
+    /// Appends `text` to `out`, each scalar `replacement` spells differently replaced by that spelling.
+    public static func append(_ text: some StringProtocol, to out: inout String, replacing replacement: (Unicode.Scalar) -> String?) {
+        out.reserveCapacity(out.utf8.count + text.utf8.count)
+        for scalar in text.unicodeScalars {
+            if let spelled = replacement(scalar) { out += spelled } else { out.unicodeScalars.append(scalar) }
+        }
+    }
+}

@@ -40,12 +40,7 @@ public struct DashboardLinks: Sendable, Hashable {
 
     /// The signature's non-null fields as the run query parameters that name them.
     public static func signatureParameters(_ signature: PipelineSignature) -> [(name: String, value: String)] {
-        [
-            (RunQueryParameter.pipelineName.rawValue, signature.pipelineName),
-            (RunQueryParameter.scriptName.rawValue, signature.scriptName),
-            (RunQueryParameter.pipelineType.rawValue, signature.pipelineType),
-            (RunQueryParameter.environment.rawValue, signature.environment),
-        ].compactMap { name, value in value.map { (name, $0) } }
+        PipelineField.signatureFields.compactMap { field in signature[field].map { (field.rawValue, $0) } }
     }
 
     /// `path`, then `?` and the percent-encoded parameters when there are any.

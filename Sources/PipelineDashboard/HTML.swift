@@ -1,3 +1,5 @@
+import PipelineCore
+
 /// A piece of HTML markup, built so that text can only enter it escaped.
 ///
 /// A string literal written in the source is markup as it stands (`"<td class=\"num\">"`), and
@@ -57,15 +59,14 @@ public struct HTML: Sendable, Hashable, ExpressibleByStringInterpolation {
     /// Appends `text` to `out` with `&`, `<`, `>`, `"` and `'` replaced by character references,
     /// so it is safe in element content and in quoted attribute values alike.
     static func append(escaping text: some StringProtocol, to out: inout String) {
-        out.reserveCapacity(out.utf8.count + text.utf8.count)
-        for scalar in text.unicodeScalars {
+        TextEscaping.append(text, to: &out) { scalar in
             switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(scalar)
+            case "&": "&amp;"
+            case "<": "&lt;"
+            case ">": "&gt;"
+            case "\"": "&quot;"
+            case "'": "&#39;"
+            default: nil
             }
         }
     }

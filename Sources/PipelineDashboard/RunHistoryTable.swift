@@ -23,7 +23,7 @@ public struct RunHistoryTable: Sendable {
     /// The parameters the table reads from a pipeline page's query; the signature fields are the
     /// page's own and `all_data` is not offered (a page is always paged).
     public static let parameterNames: Set<String> = [
-        RunQueryParameter.startUTC, .endUTC, .minRowcount, .maxRowcount, .limit, .offset, .cursor,
+        QueryParameter.startUTC, .endUTC, .minRowcount, .maxRowcount, .limit, .offset, .cursor,
     ].reduce(into: []) { $0.insert($1.rawValue) }
 
     public var isInvalid: Bool {
@@ -41,7 +41,7 @@ extension PipelinePage {
         for (name, value) in DashboardLinks.signatureParameters(signature) {
             out += "<input type=\"hidden\" name=\"\(name)\" value=\"\(value)\">"
         }
-        let fields: [(RunQueryParameter, String, String, Bool)] = [
+        let fields: [(QueryParameter, String, String, Bool)] = [
             (.startUTC, "Started from (UTC)", "2025-09-01T00:00:00Z", false),
             (.endUTC, "Ended by (UTC)", "2025-10-01T00:00:00Z", false),
             (.minRowcount, "Min rows", "", true),
@@ -107,7 +107,7 @@ extension PipelinePage {
         parameters: [(name: String, value: String)],
         links: DashboardLinks
     ) -> HTML {
-        let filters = parameters.filter { $0.name != RunQueryParameter.offset.rawValue && $0.name != RunQueryParameter.cursor.rawValue }
+        let filters = parameters.filter { $0.name != QueryParameter.offset.rawValue && $0.name != QueryParameter.cursor.rawValue }
         var out: HTML = "<div class=\"pager\"><span class=\"page-info\">"
         switch query.paging {
         case .window(_, let offset) where !page.runs.isEmpty:
@@ -133,7 +133,7 @@ extension PipelinePage {
             out += "<a class=\"first-page\" href=\"\(links.pipeline(signature, filters))\">« first page</a>"
         }
         if let next = page.nextCursor {
-            let target = filters + [(RunQueryParameter.cursor.rawValue, next.description)]
+            let target = filters + [(QueryParameter.cursor.rawValue, next.description)]
             out += "<a class=\"next-page\" href=\"\(links.pipeline(signature, target))\">next page »</a>"
         }
         return out + "</div>"

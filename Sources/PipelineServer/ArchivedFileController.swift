@@ -4,6 +4,11 @@ import NIOPosix
 import PipelineCore
 import PipelineStore
 
+extension QueryParameter {
+    /// The query parameters of `GET /pipelines/archived/{date_code}`.
+    static let archivedFile: [QueryParameter] = [.pipelineName]
+}
+
 /// `GET /pipelines/archived/{date_code}[?pipeline_name=…]`: streams a run's archived file, but only
 /// a regular file beneath one of the archive roots, reached without following any link (see
 /// `ArchiveFileOpener`). With no roots configured the endpoint does not exist (404).
@@ -37,7 +42,7 @@ struct ArchivedFileController<Repository: PipelineRunRepository, Context: Reques
         }
         var parameters = QueryParameters(QueryString.parse(request.uri.query ?? ""))
         var filter = RunFilter(dateCode: dateCode)
-        filter.pipelineName = parameters.text(PipelineField.pipelineName.rawValue).map(FieldCondition.equals)
+        filter.pipelineName = parameters.text(QueryParameter.pipelineName.rawValue).map(FieldCondition.equals)
         try parameters.validate()
         let candidates = try await repository.runs(matching: RunQuery(filter: filter, paging: .window(limit: Self.candidateLimit, offset: 0))).runs
         guard let run = candidates.first?.info else {

@@ -5,6 +5,11 @@ import NIOCore
 import PipelineCore
 import PipelineStore
 
+extension QueryParameter {
+    /// The parameters of `GET /export`: the format, and the filters of `/get_pipeline_info`.
+    static let export: [QueryParameter] = [.format, .raw] + filters
+}
+
 /// Bulk export: `GET /export`, every matching run streamed as NDJSON or CSV.
 struct ExportController<Repository: PipelineRunRepository, Context: RequestContext>: Sendable {
     /// Runs fetched from the repository, and written to the response, at a time.
@@ -59,8 +64,8 @@ struct ExportController<Repository: PipelineRunRepository, Context: RequestConte
     /// The export encoder (NDJSON by default) and the filters; every bad parameter is reported at once.
     static func parameters(_ pairs: [(name: String, value: String)]) throws(ValidationError) -> (RunExportEncoder, RunFilter) {
         var parameters = QueryParameters(pairs)
-        let format = parameters.choice("format", of: RunExportFormat.self) ?? .ndjson
-        let raw = parameters.flag("raw") ?? false
+        let format = parameters.choice(QueryParameter.format.rawValue, of: RunExportFormat.self) ?? .ndjson
+        let raw = parameters.flag(QueryParameter.raw.rawValue) ?? false
         let filter = RunFilter(reading: &parameters)
         try parameters.validate()
         return (RunExportEncoder(format: format, neutralisesFormulas: !raw), filter)

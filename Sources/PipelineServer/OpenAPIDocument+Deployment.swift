@@ -45,16 +45,11 @@ extension OpenAPIDocument {
     }
 
     private static var metricsOperation: JSONValue {
-        .object([
-            "summary": "Metrics in the Prometheus text format: requests, storage latency, per-pipeline gauges",
-            "operationId": "metrics",
-            "responses": .object([
-                "200": .object([
-                    "description": "Prometheus text exposition format 0.0.4",
-                    "content": .object(["text/plain": .object(["schema": .object(["type": "string"])])]),
-                ])
-            ]),
-        ])
+        operation(
+            "Metrics in the Prometheus text format: requests, storage latency, per-pipeline gauges",
+            id: "metrics",
+            responses: ["200": textResponse("Prometheus text exposition format 0.0.4", mediaTypes: ["text/plain"])]
+        )
     }
 
     private static var securitySchemes: JSONValue {
@@ -70,17 +65,10 @@ extension OpenAPIDocument {
         guard case .object(var members) = operation else { return operation }
         members["security"] = .array([.object(["bearerAuth": .array([])]), .object(["apiKeyHeader": .array([])])])
         if case .object(var responses)? = members["responses"] {
-            responses["401"] = keyErrorResponse("No API key was sent")
-            responses["403"] = keyErrorResponse("The API key sent is not valid")
+            responses["401"] = errorResponse("No API key was sent")
+            responses["403"] = errorResponse("The API key sent is not valid")
             members["responses"] = .object(responses)
         }
         return .object(members)
-    }
-
-    private static func keyErrorResponse(_ description: String) -> JSONValue {
-        .object([
-            "description": .string(description),
-            "content": .object(["application/json": .object(["schema": .object(["$ref": "#/components/schemas/ErrorDetail"])])]),
-        ])
     }
 }

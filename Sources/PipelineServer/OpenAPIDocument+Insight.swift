@@ -3,41 +3,27 @@ import PipelineCore
 /// The insight part of the OpenAPI document: `GET /pipelines/history` and its schemas.
 extension OpenAPIDocument {
     static var getHistory: JSONValue {
-        .object([
-            "summary": "Runs per time bucket (hour, day or ISO week, in UTC or a time zone): counts, failures, duration and rowcount",
-            "operationId": "pipeline_history",
-            "parameters": .array(
-                HistoryParameter.allCases.map { parameter in
-                    var schema: [String: JSONValue] = ["type": "string"]
-                    switch parameter {
-                    case .bucket:
-                        schema["enum"] = .array(HistoryBucketSize.allCases.map { .string($0.rawValue) })
-                        schema["default"] = "day"
-                    case .startUTC, .endUTC: schema["format"] = "date-time"
-                    case .tz: schema["default"] = "UTC"
-                    case .pipelineName, .scriptName, .pipelineType, .environment: schema["maxLength"] = 256
-                    }
-                    return .object([
-                        "name": .string(parameter.rawValue), "in": "query", "required": false,
-                        "description": .string(parameter.description), "schema": .object(schema),
-                    ])
+        operation(
+            "Runs per time bucket (hour, day or ISO week, in UTC or a time zone): counts, failures, duration and rowcount",
+            id: "pipeline_history",
+            parameters: HistoryQuery.parameters.map { name in
+                switch name {
+                case .startUTC:
+                    parameter(
+                        name,
+                        description: "Runs started at or after this instant "
+                            + "(default: the earliest run, at most 14 days back for hour, 365 for day, 5 years for week)"
+                    )
+                case .endUTC: parameter(name, description: "Runs started at or before this instant (default: the latest run)")
+                default: parameter(name)
                 }
-            ),
-            "responses": .object([
-                "200": .object([
-                    "description": "Every bucket of the range in order, empty ones included",
-                    "content": .object(["application/json": .object(["schema": .object(["$ref": "#/components/schemas/RunHistory"])])]),
-                ]),
-                "422": .object([
-                    "description": .string("Validation error naming the parameter (also: more than \(RunHistory.maximumBuckets) buckets)"),
-                    "content": .object(["application/json": .object(["schema": .object(["$ref": "#/components/schemas/HTTPValidationError"])])]),
-                ]),
-                "503": .object([
-                    "description": "Storage unavailable",
-                    "content": .object(["application/json": .object(["schema": .object(["$ref": "#/components/schemas/ErrorDetail"])])]),
-                ]),
-            ]),
-        ])
+            },
+            responses: [
+                "200": jsonResponse("Every bucket of the range in order, empty ones included", ref: "RunHistory"),
+                "422": validationResponse("Validation error naming the parameter (also: more than \(RunHistory.maximumBuckets) buckets)"),
+                "503": errorResponse("Storage unavailable"),
+            ]
+        )
     }
 
     static var insightSchemas: [String: JSONValue] {
@@ -50,7 +36,7 @@ extension OpenAPIDocument {
                     "pipeline_name": .object(["type": .array(["string", "null"])]),
                     "bucket": .object(["type": "string", "enum": .array(HistoryBucketSize.allCases.map { .string($0.rawValue) })]),
                     "tz": .object(["type": "string"]),
-                    "buckets": .object(["type": "array", "items": .object(["$ref": "#/components/schemas/HistoryBucket"])]),
+                    "buckets": .object(["type": "array", "items": ref("HistoryBucket")]),
                 ]),
                 "required": .array(["pipeline_name", "bucket", "tz", "buckets"]),
             ]),

@@ -3,7 +3,7 @@ import PipelineCore
 import PipelineStore
 
 /// The OpenAPI 3.1 document served at `/openapi.json`, built from the same constants the
-/// code validates with (`RunQueryParameter`, `RunQuery.maximumLimit`, `PipelineField` limits),
+/// code validates with (`QueryParameter`, `RunQuery.maximumLimit`, `PipelineField` limits),
 /// so the document cannot drift from the behaviour. A test checks every route and parameter.
 enum OpenAPIDocument {
     static func json(version: String) -> [UInt8] {
@@ -43,14 +43,7 @@ enum OpenAPIDocument {
                         responses: ["200": jsonResponse("Healthy", ref: "Health"), "503": jsonResponse("Backend not answering", ref: "Health")]
                     )
                 ]),
-                "/pipelines": .object([
-                    "post": postPipelines,
-                    "get": operation(
-                        "Per-pipeline summaries, most recent first",
-                        id: "list_pipelines",
-                        responses: ["200": jsonResponse("Summaries", ref: "PipelineListResponse"), "503": errorResponse("Storage unavailable")]
-                    ),
-                ]),
+                "/pipelines": .object(["post": postPipelines, "get": listPipelines]),
                 "/get_pipeline_info": .object(["get": getPipelineInfo]),
                 "/pipelines/archived/{date_code}": .object(["get": getArchived]),
                 "/pipelines/batch": .object(["post": postBatch]),
@@ -64,9 +57,10 @@ enum OpenAPIDocument {
     // MARK: - Operations
 
     private static var postPipelines: JSONValue {
-        var op = operation(
+        operation(
             "Store one pipeline run",
             id: "create_pipeline_run",
+            requestBody: requestBody(["application/json": ref("PipelineInfoInput")]),
             responses: [
                 "201": jsonResponse("Stored; the stored record", ref: "PipelineInfo"),
                 "200": jsonResponse(
@@ -74,121 +68,117 @@ enum OpenAPIDocument {
                     ref: "PipelineInfo"
                 ),
                 "409": errorResponse("A different run is already stored under this pipeline_name and date_code"),
-                "413": errorResponse("Body larger than the configured limit"),
-                "415": errorResponse("Content-Type is not JSON"),
-                "422": jsonResponse("Validation error naming each bad field", ref: "HTTPValidationError"),
+                "413": errorResponse("Body larger than PIPELINE_MAX_BODY_SIZE"),
+                "415": errorResponse("Content-Type is not application/json (or another +json type)"),
+                "422": validationResponse(
+                    "Validation error naming each bad field; also when the run would add one signature more than PIPELINE_MAX_PIPELINES"
+                ),
                 "503": errorResponse("Storage unavailable or full; nothing was stored"),
             ]
         )
-        if case .object(var members) = op {
-            members["requestBody"] = .object([
-                "required": true,
-                "content": .object(["application/json": .object(["schema": ref("PipelineInfoInput")])]),
-            ])
-            op = .object(members)
-        }
-        return op
     }
 
-    private static var getPipelineInfo: JSONValue {
-        var op = operation(
-            "Filtered, paginated run history, newest start_utc first",
-            id: "get_pipeline_info",
+    private static var listPipelines: JSONValue {
+        operation(
+            "Per-pipeline summaries, most recent first; every signature unless limit is given",
+            id: "list_pipelines",
+            parameters: SummaryQuery.parameters.map { name in
+                name == .limit
+                    ? parameter(
+                        name,
+                        description: "Most summaries to return (default: all)",
+                        schema: integer(minimum: 1, maximum: Int64(SummaryQuery.maximumLimit))
+                    )
+                    : parameter(name)
+            },
             responses: [
-                "200": jsonResponse("One page of runs", ref: "PipelineInfoResponse"),
-                "414": errorResponse("Request URI longer than the server accepts"),
-                "422": jsonResponse("Validation error naming the parameter", ref: "HTTPValidationError"),
+                "200": jsonResponse("Summaries", ref: "PipelineListResponse"),
+                "422": validationResponse(),
                 "503": errorResponse("Storage unavailable"),
             ]
         )
-        if case .object(var members) = op {
-            members["parameters"] = .array(RunQueryParameter.allCases.map(parameter))
-            op = .object(members)
-        }
-        return op
+    }
+
+    private static var getPipelineInfo: JSONValue {
+        operation(
+            "Filtered, paginated run history, newest start_utc first",
+            id: "get_pipeline_info",
+            parameters: RunQuery.parameters.map { parameter($0) },
+            responses: [
+                "200": jsonResponse("One page of runs", ref: "PipelineInfoResponse"),
+                "414": errorResponse("Request URI longer than the server accepts"),
+                "422": validationResponse(),
+                "503": errorResponse("Storage unavailable"),
+            ]
+        )
     }
 
     private static var getArchived: JSONValue {
-        var op = operation(
-            "Download a run's archived file (only from PIPELINE_ARCHIVE_ROOTS; 404 when unset)",
+        let dateCode: JSONValue = .object([
+            "name": "date_code", "in": "path", "required": true, "schema": string(maximumLength: PipelineField.dateCode.maximumLength),
+        ])
+        return operation(
+            "Download a run's archived file (only from PIPELINE_ARCHIVE_ROOTS; 404 when unset), always as an attachment",
             id: "get_archived_file",
+            parameters: [dateCode]
+                + QueryParameter.archivedFile.map {
+                    parameter($0, description: "The pipeline whose run it is; required when several pipelines share the date code")
+                },
             responses: [
-                "200": .object([
-                    "description": "The file",
-                    "content": .object(["application/octet-stream": .object(["schema": .object(["type": "string", "format": "binary"])])]),
-                ]),
+                "200": textResponse("The file", mediaTypes: ["application/octet-stream"], format: "binary"),
                 "404": errorResponse("No such run, no archived file, file outside the archive roots, or the endpoint is off"),
+                "409": errorResponse("Several pipelines have a run with this date code; the answer names them, pick one with pipeline_name"),
+                "422": validationResponse(),
             ]
         )
-        if case .object(var members) = op {
-            members["parameters"] = .array([
-                .object([
-                    "name": "date_code", "in": "path", "required": true,
-                    "schema": .object(["type": "string", "maxLength": .number(String(PipelineField.dateCode.maximumLength))]),
-                ])
-            ])
-            op = .object(members)
-        }
-        return op
     }
 
     /// The range the server parses for `min_rowcount`/`max_rowcount` (64-bit); beyond it is a 422.
-    private static let rowcountBoundSchema: JSONValue = .object([
-        "type": "integer", "format": "int64", "minimum": .number(String(Int64.min)), "maximum": .number(String(Int64.max)),
-    ])
+    private static let rowcountBoundSchema = integer(minimum: Int64.min, maximum: Int64.max)
 
-    static func parameter(_ parameter: RunQueryParameter) -> JSONValue {
-        let schema: JSONValue
-        let description: String
-        switch parameter {
-        case .startUTC:
-            schema = .object(["type": "string", "format": "date-time"])
-            description = "Runs with start_utc >= this instant (no offset means UTC)"
-        case .endUTC:
-            schema = .object(["type": "string", "format": "date-time"])
-            description = "Runs with end_utc <= this instant (no offset means UTC)"
-        case .minRowcount:
-            schema = rowcountBoundSchema
-            description = "Runs with rowcount >= this"
-        case .maxRowcount:
-            schema = rowcountBoundSchema
-            description = "Runs with rowcount <= this"
-        case .pipelineName, .scriptName, .pipelineType, .environment:
-            schema = .object(["type": "string", "maxLength": 4096])
-            description = "Exact match on \(parameter.rawValue)"
-        case .limit:
-            schema = .object([
-                "type": "integer", "minimum": 1, "maximum": .number(String(RunQuery.maximumLimit)),
-                "default": .number(String(RunQuery.defaultLimit)),
-            ])
-            description = "Page size"
-        case .offset:
-            schema = .object(["type": "integer", "minimum": 0, "maximum": .number(String(Int32.max)), "default": 0])
-            description = "Matches to skip (for deep pages prefer cursor)"
-        case .allData:
-            schema = .object(["type": "boolean", "default": false])
-            description = "true returns every match, ignoring limit, offset and cursor"
-        case .cursor:
-            schema = .object(["type": "string", "maxLength": 128])
-            description = "next_cursor from the previous page, with the same filters (keyset paging, fast at any depth)"
-        }
-        return .object(["name": .string(parameter.rawValue), "in": "query", "required": false, "description": .string(description), "schema": schema])
-    }
-
-    private static func operation(_ summary: String, id: String, responses: [String: JSONValue]) -> JSONValue {
-        .object(["summary": .string(summary), "operationId": .string(id), "responses": .object(responses)])
-    }
-
-    private static func jsonResponse(_ description: String, ref name: String) -> JSONValue {
-        .object(["description": .string(description), "content": .object(["application/json": .object(["schema": ref(name)])])])
-    }
-
-    private static func errorResponse(_ description: String) -> JSONValue {
-        jsonResponse(description, ref: "ErrorDetail")
-    }
-
-    private static func ref(_ name: String) -> JSONValue {
-        .object(["$ref": .string("#/components/schemas/\(name)")])
+    /// A query parameter as the API reads it: the description and schema fit the meaning the
+    /// name has on `GET /get_pipeline_info`, unless an operation gives its own.
+    static func parameter(_ name: QueryParameter, description: String? = nil, schema: JSONValue? = nil) -> JSONValue {
+        let standard: (description: String, schema: JSONValue) =
+            switch name {
+            case .startUTC: ("Runs with start_utc >= this instant (no offset means UTC)", .object(["type": "string", "format": "date-time"]))
+            case .endUTC: ("Runs with end_utc <= this instant (no offset means UTC)", .object(["type": "string", "format": "date-time"]))
+            case .minRowcount: ("Runs with rowcount >= this", rowcountBoundSchema)
+            case .maxRowcount: ("Runs with rowcount <= this", rowcountBoundSchema)
+            case .pipelineName, .scriptName, .pipelineType, .environment:
+                ("Exact match on \(name.rawValue)", string(maximumLength: QueryParameters.maximumTextLength))
+            case .limit:
+                ("Page size", integer(minimum: 1, maximum: Int64(RunQuery.maximumLimit), default: Int64(RunQuery.defaultLimit)))
+            case .offset: ("Matches to skip (for deep pages prefer cursor)", integer(minimum: 0, maximum: Int64(Int32.max), default: 0))
+            case .allData: ("true returns every match, ignoring limit, offset and cursor", .object(["type": "boolean", "default": false]))
+            case .cursor:
+                (
+                    "next_cursor from the previous page, with the same filters (keyset paging, fast at any depth)",
+                    string(maximumLength: 128)
+                )
+            case .bucket:
+                (
+                    "Bucket width: hour, day (default) or ISO week (Monday 00:00 local time)",
+                    .object(["type": "string", "enum": .array(HistoryBucketSize.allCases.map { .string($0.rawValue) }), "default": "day"])
+                )
+            case .tz:
+                (
+                    "Time zone the buckets follow: UTC (default), a fixed offset such as +05:30, or an IANA name such as Europe/Paris",
+                    .object(["type": "string", "default": "UTC"])
+                )
+            case .format:
+                (
+                    "ndjson: one run per line; csv: header row, RFC 4180 quoting, null as empty",
+                    .object(["type": "string", "enum": .array(RunExportFormat.allCases.map { .string($0.rawValue) }), "default": "ndjson"])
+                )
+            case .raw:
+                (
+                    "CSV only: true writes cells exactly as stored; by default a cell starting with =, +, -, @, tab or CR "
+                        + "gets a leading ' so a spreadsheet does not run it as a formula",
+                    .object(["type": "boolean", "default": false])
+                )
+            }
+        return queryParameter(name.rawValue, description: description ?? standard.description, schema: schema ?? standard.schema)
     }
 
     // MARK: - Schemas
@@ -235,8 +225,8 @@ enum OpenAPIDocument {
         if forInput, field == .rowcount || field == .pid {
             members["description"] = "An integer, or a string holding one"
         }
-        if field.isOptional {
-            members["type"] = .array([members["type"]!, "null"])
+        if field.isOptional, let type = members["type"] {
+            members["type"] = .array([type, "null"])
         }
         return .object(members)
     }

@@ -30,10 +30,7 @@ public struct RetentionService<Repository: PipelineRunRepository>: Service {
         clock: @escaping @Sendable () -> UTCInstant = ServiceConfiguration.systemClock,
         logger: Logger
     ) {
-        self.repository = repository
-        self.period = period
-        self.interval = interval
-        self.clock = clock
+        (self.repository, self.period, self.interval, self.clock) = (repository, period, interval, clock)
         self.logger = logger
         (readiness, ready) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }

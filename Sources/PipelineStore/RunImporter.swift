@@ -1,3 +1,4 @@
+public import Logging
 import PipelineCore
 
 /// Loads NDJSON runs (one JSON object per line, the JSONL backend's own format) into any
@@ -34,10 +35,12 @@ public struct RunImporter: Sendable {
     }
 
     /// Imports every line of the file at `path`; `progress` is called after each batch.
-    /// Lines are validated strictly, as a POST would be.
+    /// Lines are validated strictly, as a POST would be. When anything was stored, the
+    /// repository's planner statistics are refreshed (a failure to do so is logged, not thrown).
     public func importFile(
         at path: String,
         into repository: some PipelineRunRepository,
+        logger: Logger = Logger(label: "pipeline-service.import"),
         progress: (Report) -> Void = { _ in }
     ) async throws -> Report {
         let descriptor: Int32
@@ -73,6 +76,7 @@ public struct RunImporter: Sendable {
                 progress(report)
             }
         }
+        if report.created > 0 { await repository.refreshStatisticsAfterLoading(logger: logger) }
         return report
     }
 

@@ -1,3 +1,4 @@
+public import Logging
 import PipelineCore
 
 /// Copies every run from one repository to another — between any two backends — in batches,
@@ -39,6 +40,7 @@ public struct RunMigrator: Sendable {
     public func migrate(
         from source: any PipelineRunRepository,
         to destination: any PipelineRunRepository,
+        logger: Logger = Logger(label: "pipeline-service.migrate"),
         progress: (Report) -> Void = { _ in }
     ) async throws -> Report {
         var report = Report()
@@ -76,6 +78,7 @@ public struct RunMigrator: Sendable {
             report.conflicts += counts.conflicts
             progress(report)
         }
+        if report.copied > 0 { await destination.refreshStatisticsAfterLoading(logger: logger) }
         // Verification: read the destination back in full.
         for try await page in RunPages(of: destination, matching: RunFilter(), pageSize: batchSize) {
             report.destinationRuns = page.total

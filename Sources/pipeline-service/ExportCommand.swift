@@ -57,7 +57,7 @@ struct Export: AsyncParsableCommand {
     /// The filters as the query parameters they stand for.
     private var filterParameters: [(name: String, value: String)] {
         let values: [String?] = [startUTC, endUTC, minRowcount, maxRowcount, pipelineName, scriptName, pipelineType, environment]
-        return zip(RunQueryParameter.filters, values).compactMap { parameter, value in value.map { (parameter.rawValue, $0) } }
+        return zip(QueryParameter.filters, values).compactMap { parameter, value in value.map { (parameter.rawValue, $0) } }
     }
 
     /// The filters, checked exactly as the API checks the query parameters of the same names.

@@ -23,13 +23,11 @@ struct Import: AsyncParsableCommand {
         let file = self.file
         let importer = RunImporter(batchSize: batchSize)
         let report = try await storage.withRepository(label: "pipeline-service.import") { repository, logger in
-            let report = try await importer.importFile(at: file, into: repository) { report in
-                FileHandle.standardError.write(Data("\r\(report.linesRead) lines read, \(report.created) stored".utf8))
+            try await importer.importFile(at: file, into: repository, logger: logger) { report in
+                ProgressLine.show("\(report.linesRead) lines read, \(report.created) stored")
             }
-            if report.created > 0 { await repository.refreshStatisticsAfterLoading(logger: logger) }
-            return report
         }
-        FileHandle.standardError.write(Data("\n".utf8))
+        ProgressLine.end()
         print("import \(file): \(report)")
         if report.invalid > 0 || report.conflicts > 0 { throw ExitCode(3) }
     }

@@ -42,14 +42,12 @@ struct Migrate: AsyncParsableCommand {
             let migrator = RunMigrator(batchSize: batchSize)
             let report = try await withRepository(from, logger: logger) { source in
                 try await withRepository(to, logger: logger) { destination in
-                    let report = try await migrator.migrate(from: source, to: destination) { report in
-                        FileHandle.standardError.write(Data("\r\(report.copied + report.alreadyPresent) of \(report.sourceRuns) runs".utf8))
+                    try await migrator.migrate(from: source, to: destination, logger: logger) { report in
+                        ProgressLine.show("\(report.copied + report.alreadyPresent) of \(report.sourceRuns) runs")
                     }
-                    if report.copied > 0 { await destination.refreshStatisticsAfterLoading(logger: logger) }
-                    return report
                 }
             }
-            FileHandle.standardError.write(Data("\n".utf8))
+            ProgressLine.end()
             print("migrate \(from.redactedDescription) → \(to.redactedDescription): \(report)")
             if !report.isVerified { throw ExitCode(3) }
         }

@@ -154,3 +154,16 @@ enum StartupFailure {
         }
     }
 }
+
+/// The one line of standard error a long load rewrites as it goes, leaving standard output to
+/// the command's result.
+enum ProgressLine {
+    static func show(_ text: String) {
+        FileHandle.standardError.write(Data("\r\(text)".utf8))
+    }
+
+    /// Ends the line once the work is done.
+    static func end() {
+        FileHandle.standardError.write(Data("\n".utf8))
+    }
+}

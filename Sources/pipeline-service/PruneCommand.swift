@@ -55,10 +55,10 @@ struct Prune: AsyncParsableCommand {
             while true {
                 let batch = try await repository.deleteRuns(startedBefore: cutoff, limit: batchSize)
                 deleted += batch
-                FileHandle.standardError.write(Data("\r\(deleted) of \(total) runs deleted".utf8))
+                ProgressLine.show("\(deleted) of \(total) runs deleted")
                 if batch < batchSize { break }
             }
-            FileHandle.standardError.write(Data("\n".utf8))
+            ProgressLine.end()
             return deleted
         }
         if dryRun {

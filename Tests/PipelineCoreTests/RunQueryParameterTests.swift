@@ -5,7 +5,7 @@ import Testing
 private let sampleStart = UTCInstant(microsecondsSinceEpoch: 1_756_814_822_000_000)
 
 @Suite("Query parameters of GET /get_pipeline_info")
-struct RunQueryParameterTests {
+struct QueryParameterTests {
     // MARK: - Paging parameters
 
     @Test("No parameters mean no filters, limit 100 and offset 0")
@@ -79,7 +79,7 @@ struct RunQueryParameterTests {
 
     @Test("An empty value counts as absent")
     func emptyValuesAreAbsent() throws {
-        let names = RunQueryParameter.allCases.map(\.rawValue)
+        let names = RunQuery.parameters.map(\.rawValue)
         let query = try RunQuery(parameters: names.map { ($0, "") })
         #expect(query == RunQuery())
     }

@@ -192,7 +192,7 @@ struct ExportTests {
 /// The bulk endpoints are in the OpenAPI document with their parameters.
 @Suite("Bulk endpoints in OpenAPI")
 struct BulkOpenAPITests {
-    @Test("openapi.json documents POST /pipelines/batch and GET /export with format and the history filters")
+    @Test("openapi.json documents POST /pipelines/batch and GET /export with format, raw and the history filters")
     func bulkEndpointsAreDocumented() async throws {
         try await withApp(.jsonl) { client, _ in
             let document = try await client.get("/openapi.json").json
@@ -203,7 +203,8 @@ struct BulkOpenAPITests {
             let names = Set((export["parameters"]?.array ?? []).compactMap { $0["name"]?.string })
             #expect(
                 names == [
-                    "format", "start_utc", "end_utc", "min_rowcount", "max_rowcount", "pipeline_name", "script_name", "pipeline_type", "environment",
+                    "format", "raw", "start_utc", "end_utc", "min_rowcount", "max_rowcount", "pipeline_name", "script_name", "pipeline_type",
+                    "environment",
                 ]
             )
         }

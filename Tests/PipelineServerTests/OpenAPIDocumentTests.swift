@@ -2,9 +2,10 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import PipelineCore
-import PipelineServer
 import PipelineTestSupport
 import Testing
+
+@testable import PipelineServer
 
 /// `/openapi.json` describes the real service: every documented operation exists, every query
 /// parameter the code reads is documented with the bounds it enforces, and `/docs` renders it.
@@ -65,7 +66,7 @@ struct OpenAPIDocumentTests {
             let document = try await client.get("/openapi.json").json
             let parameters = document["paths"]?["/get_pipeline_info"]?["get"]?["parameters"]?.array ?? []
             let names = parameters.compactMap { $0["name"]?.string }
-            #expect(Set(names) == Set(RunQueryParameter.allCases.map(\.rawValue)))
+            #expect(names == RunQuery.parameters.map(\.rawValue))
             let limit = try #require(parameters.first { $0["name"] == "limit" })
             #expect(limit["schema"]?["maximum"] == .number(String(RunQuery.maximumLimit)))
             #expect(limit["schema"]?["minimum"] == 1)
@@ -73,6 +74,31 @@ struct OpenAPIDocumentTests {
             let offset = try #require(parameters.first { $0["name"] == "offset" })
             #expect(offset["schema"]?["minimum"] == 0)
         }
+    }
+
+    @Test(
+        "Every operation documents exactly the query parameters its endpoint reads",
+        arguments: [
+            ("/pipelines", SummaryQuery.parameters),
+            ("/pipelines/history", HistoryQuery.parameters),
+            ("/export", QueryParameter.export),
+            ("/pipelines/archived/{date_code}", QueryParameter.archivedFile),
+        ]
+    )
+    func operationParametersMatchTheCode(path: String, reads: [QueryParameter]) async throws {
+        try await withApp(.jsonl, configuration: ServiceConfiguration(archiveRoots: ["/tmp"])) { client, _ in
+            let document = try await client.get("/openapi.json").json
+            let parameters = document["paths"]?[path]?["get"]?["parameters"]?.array ?? []
+            let query = parameters.filter { $0["in"] == "query" }.compactMap { $0["name"]?.string }
+            #expect(query == reads.map(\.rawValue))
+        }
+    }
+
+    @Test("Every query parameter name is read by some endpoint")
+    func everyParameterNameIsRead() {
+        let read = Set(RunQuery.parameters + SummaryQuery.parameters + HistoryQuery.parameters + QueryParameter.export + QueryParameter.archivedFile)
+        #expect(read == Set(QueryParameter.allCases))
+        #expect(QueryParameter.signatureFilters.map(\.rawValue) == PipelineField.signatureFields.map(\.rawValue))
     }
 
     @Test("The run schema lists every field, requires the required ones, and states the bounds")

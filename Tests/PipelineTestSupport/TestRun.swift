@@ -59,3 +59,17 @@ public enum TestRun {
         RunSample(startUTC: start, elapsedSeconds: seconds, rowcount: rowcount, status: status, exitCode: exitCode, dateCode: code)
     }
 }
+
+extension RunHistory {
+    /// The history of full samples, as tests build them (the service reads `HistorySample`s).
+    public init(
+        samples: [RunSample],
+        bucket: HistoryBucketSize,
+        zone: any UTCOffsetRule,
+        from: UTCInstant?,
+        to: UTCInstant?,
+        pipelineName: String? = nil
+    ) throws(HistoryRangeError) {
+        try self.init(historySamples: samples.map(HistorySample.init), bucket: bucket, zone: zone, from: from, to: to, pipelineName: pipelineName)
+    }
+}

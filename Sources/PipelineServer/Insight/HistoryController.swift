@@ -18,7 +18,7 @@ struct HistoryController<Repository: PipelineRunRepository, Context: RequestCont
             return RunController<Repository, Context>.json(history.jsonBytes)
         } catch let error as HistoryRangeError {
             throw APIError.validation(
-                ValidationError(FieldIssue(.query, HistoryParameter.bucket.rawValue, kind: "too_many_buckets", message: error.message))
+                ValidationError(FieldIssue(.query, QueryParameter.bucket.rawValue, kind: "too_many_buckets", message: error.message))
             )
         }
     }

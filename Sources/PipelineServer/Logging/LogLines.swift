@@ -97,23 +97,23 @@ enum TextLogLine {
 
     /// `text` with control characters and backslashes escaped, so it stays on its line.
     static func escaped(_ text: String) -> String {
-        guard
-            text.unicodeScalars.contains(where: {
-                $0.value < 0x20 || $0.value == 0x7F || $0 == "\\" || $0 == "\u{85}" || $0 == "\u{2028}" || $0 == "\u{2029}"
-            })
-        else { return text }
+        guard text.unicodeScalars.contains(where: { escape($0) != nil }) else { return text }
         var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F || scalar == "\u{85}" || scalar == "\u{2028}" || scalar == "\u{2029}":
-                out += "\\u{" + String(scalar.value, radix: 16) + "}"
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
+        TextEscaping.append(text, to: &out, replacing: escape)
         return out
+    }
+
+    /// How a scalar is written in a text log line: backslashes doubled, line breaks and every other
+    /// control or line-separating character spelled out; nil for everything else.
+    private static func escape(_ scalar: Unicode.Scalar) -> String? {
+        switch scalar {
+        case "\\": "\\\\"
+        case "\n": "\\n"
+        case "\r": "\\r"
+        case "\t": "\\t"
+        case _ where scalar.value < 0x20 || scalar.value == 0x7F || scalar == "\u{85}" || scalar == "\u{2028}" || scalar == "\u{2029}":
+            "\\u{" + String(scalar.value, radix: 16) + "}"
+        default: nil
+        }
     }
 }

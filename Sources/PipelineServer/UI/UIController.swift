@@ -38,12 +38,7 @@ struct UIController<Repository: PipelineRunRepository, Context: RequestContext>:
         let parameters = QueryString.parse(request.uri.query ?? "")
         var fields: [String: String] = [:]
         for (name, value) in parameters { fields[name] = value }
-        let signature = PipelineSignature(
-            pipelineName: fields[RunQueryParameter.pipelineName.rawValue],
-            scriptName: fields[RunQueryParameter.scriptName.rawValue],
-            pipelineType: fields[RunQueryParameter.pipelineType.rawValue],
-            environment: fields[RunQueryParameter.environment.rawValue]
-        )
+        let signature = PipelineSignature { field in fields[field.rawValue] }
         guard let report = try await insights.report(for: signature) else {
             let html = DashboardPage.notFound(
                 links: links,

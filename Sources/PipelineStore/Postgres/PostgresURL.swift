@@ -91,20 +91,11 @@ struct PostgresURL: Sendable, CustomStringConvertible {
     /// `timestamptz` values convert into each other without shifting.
     func clientConfiguration(connectTimeout: Duration) -> PostgresClient.Configuration {
         let tls: PostgresClient.Configuration.TLS =
-            switch tlsMode {
-            case .disable: .disable
-            case .prefer: .prefer(Self.tlsConfiguration(verifying: false))
-            case .require: .require(Self.tlsConfiguration(verifying: false))
-            case .verifyFull: .require(Self.tlsConfiguration(verifying: true))
+            switch tlsChoice {
+            case nil: .disable
+            case let (configuration, required)?: required ? .require(configuration) : .prefer(configuration)
             }
-        var configuration = PostgresClient.Configuration(
-            host: host,
-            port: port,
-            username: username,
-            password: password,
-            database: database,
-            tls: tls
-        )
+        var configuration = PostgresClient.Configuration(host: host, port: port, username: username, password: password, database: database, tls: tls)
         configuration.options.connectTimeout = connectTimeout
         configuration.options.additionalStartupParameters = Self.startupParameters
         return configuration
@@ -113,11 +104,10 @@ struct PostgresURL: Sendable, CustomStringConvertible {
     /// The configuration of one direct connection, used to probe the server at start-up.
     func connectionConfiguration(connectTimeout: Duration) throws -> PostgresConnection.Configuration {
         let tls: PostgresConnection.Configuration.TLS =
-            switch tlsMode {
-            case .disable: .disable
-            case .prefer: .prefer(try NIOSSLContext(configuration: Self.tlsConfiguration(verifying: false)))
-            case .require: .require(try NIOSSLContext(configuration: Self.tlsConfiguration(verifying: false)))
-            case .verifyFull: .require(try NIOSSLContext(configuration: Self.tlsConfiguration(verifying: true)))
+            switch tlsChoice {
+            case nil: .disable
+            case let (configuration, required)?:
+                required ? .require(try NIOSSLContext(configuration: configuration)) : .prefer(try NIOSSLContext(configuration: configuration))
             }
         var configuration = PostgresConnection.Configuration(
             host: host,
@@ -134,10 +124,16 @@ struct PostgresURL: Sendable, CustomStringConvertible {
 
     private static let startupParameters = [("TimeZone", "UTC"), ("application_name", "pipeline-service")]
 
-    private static func tlsConfiguration(verifying: Bool) -> TLSConfiguration {
+    /// What `sslmode` asks of TLS: nil for none; otherwise the client TLS configuration (which
+    /// checks the server's certificate only for `verify-full`) and whether a server without TLS is refused.
+    private var tlsChoice: (configuration: TLSConfiguration, required: Bool)? {
         var configuration = TLSConfiguration.makeClientConfiguration()
-        if !verifying { configuration.certificateVerification = .none }
-        return configuration
+        switch tlsMode {
+        case .disable: return nil
+        case .prefer, .require: configuration.certificateVerification = .none
+        case .verifyFull: break
+        }
+        return (configuration, tlsMode != .prefer)
     }
 
     // MARK: - Parsing
