@@ -1,5 +1,6 @@
 import Foundation
 public import Logging
+import NIOCore
 public import PipelineCore
 public import PipelineStore
 
@@ -98,8 +99,13 @@ public struct ServiceConfiguration: Sendable {
         guard !host.isEmpty else { throw values.error(.host, "must not be empty") }
         let storage = try StorageSettings.resolve(values)
         let archiveRoots = (values.text(.archiveRoots) ?? "").split(separator: ":").map(String.init).filter { !$0.isEmpty }
-        for root in archiveRoots where !root.hasPrefix("/") {
-            throw values.error(.archiveRoots, "\"\(root)\" is not an absolute directory path")
+        for root in archiveRoots {
+            guard root.hasPrefix("/") else { throw values.error(.archiveRoots, "\"\(root)\" is not an absolute directory path") }
+            // A mistyped root would otherwise turn every download into a silent 404.
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw values.error(.archiveRoots, "\"\(root)\" is not a directory this process can reach")
+            }
         }
         let access = try AccessSettings.resolve(values)
         var insightSettings = InsightSettings.standard
@@ -174,5 +180,26 @@ public struct StorageSettings: Sendable {
             logLevel: logLevel,
             logFormat: logFormat
         )
+    }
+}
+
+extension ServiceConfiguration {
+    /// A failure to start listening, told as the setting behind it: a host that does not resolve
+    /// or is not an address of this machine (`--host`), a port already taken or reserved
+    /// (`--port`). Nil for any other error.
+    public func listeningProblem(_ error: any Error) -> ConfigurationError? {
+        if let unknown = error as? SocketAddressError.UnknownHost {
+            return ConfigurationError(.host, "cannot resolve \"\(host)\": \(unknown.errorDescription)")
+        }
+        if error is SocketAddressError {
+            return ConfigurationError(.host, "\"\(host)\" is not an address to listen on")
+        }
+        guard let failure = error as? IOError else { return nil }
+        switch failure.errnoCode {
+        case EADDRINUSE: return ConfigurationError(.port, "\(host):\(port) is already in use by another process")
+        case EACCES: return ConfigurationError(.port, "listening on port \(port) needs privileges this process lacks")
+        case EADDRNOTAVAIL: return ConfigurationError(.host, "\"\(host)\" is not an address of this machine")
+        default: return nil
+        }
     }
 }

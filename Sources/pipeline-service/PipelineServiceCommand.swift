@@ -105,7 +105,11 @@ struct Serve: AsyncParsableCommand {
             let configuration = try ServiceConfiguration.resolve(values)
             let logger = bootstrapLogging(level: configuration.logLevel, format: configuration.logFormat)
             let app = try await buildApplication(configuration: configuration, logger: logger)
-            try await app.runService()
+            do {
+                try await app.runService()
+            } catch {
+                throw configuration.listeningProblem(error) ?? error
+            }
         }
     }
 }

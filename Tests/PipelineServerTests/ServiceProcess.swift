@@ -13,19 +13,29 @@ final class ServiceProcess: @unchecked Sendable {
     /// `pipeline-service` from the build directory the tests run from (so `-c release` tests the
     /// release build), else `<package root>/.build/debug/pipeline-service`.
     /// Runs the executable with `arguments` to completion, without the caller's `PIPELINE_*`
-    /// settings; its exit status, stdout and stderr (read together, so neither pipe can fill up).
-    static func runToCompletion(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    /// settings but with `environment`; its exit status, stdout and stderr (read together, so
+    /// neither pipe can fill up).
+    /// A process still running after `timeout` is killed (a command that should have failed at
+    /// start-up and serves instead ends with SIGKILL's status).
+    static func runToCompletion(
+        _ arguments: [String],
+        environment: [String: String] = [:],
+        timeout: Duration = .seconds(120)
+    ) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        for key in environment.keys where key.hasPrefix("PIPELINE_") { environment[key] = nil }
-        process.environment = environment
+        process.environment = childEnvironment(adding: environment)
         let stdout = Pipe()
         let stderr = Pipe()
         process.standardOutput = stdout
         process.standardError = stderr
         try process.run()
+        let pid = process.processIdentifier
+        let (seconds, attoseconds) = timeout.components
+        DispatchQueue.global().asyncAfter(deadline: .now() + Double(seconds) + Double(attoseconds) / 1e18) {
+            if process.isRunning { kill(pid, SIGKILL) }
+        }
         let errors = Mutex(Data())
         let drained = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
@@ -56,7 +66,7 @@ final class ServiceProcess: @unchecked Sendable {
 
     /// Starts the executable with `arguments` after `serve --host 127.0.0.1 --port <free>`, or, with
     /// `shellPrefix`, through `/bin/sh -c "<prefix>; exec <executable> …"` (for `ulimit` and `trap`).
-    init(arguments: [String], shellPrefix: String? = nil, outputDirectory: String) throws {
+    init(arguments: [String], environment: [String: String] = [:], shellPrefix: String? = nil, outputDirectory: String) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.executable) else {
             throw FixtureError("\(Self.executable) is missing: run `swift build` first")
         }
@@ -75,10 +85,15 @@ final class ServiceProcess: @unchecked Sendable {
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
         process.standardOutput = handle
         process.standardError = handle
+        process.environment = Self.childEnvironment(adding: environment)
+        try process.run()
+    }
+
+    /// This process's environment without its `PIPELINE_*` settings, plus `added`.
+    private static func childEnvironment(adding added: [String: String]) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment
         for key in environment.keys where key.hasPrefix("PIPELINE_") { environment[key] = nil }
-        process.environment = environment
-        try process.run()
+        return environment.merging(added) { _, new in new }
     }
 
     deinit {
