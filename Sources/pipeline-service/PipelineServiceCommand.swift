@@ -12,7 +12,7 @@ struct PipelineServiceCommand: AsyncParsableCommand {
         commandName: "pipeline-service",
         abstract: "Pipeline run metadata service: stores one record per pipeline run and serves run history and summaries.",
         version: pipelineServiceVersion,
-        subcommands: [Serve.self, Keygen.self, Import.self, Export.self, Migrate.self, Report.self, Prune.self],
+        subcommands: [Serve.self, Settings.self, Keygen.self, Import.self, Export.self, Migrate.self, Report.self, Prune.self],
         defaultSubcommand: Serve.self
     )
 }

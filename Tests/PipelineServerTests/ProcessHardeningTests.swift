@@ -223,4 +223,33 @@ struct ProcessHardeningTests {
         #expect(second.stderr.hasPrefix("error: --port: 127.0.0.1:\(first.port) is already in use"), "\(second.stderr)")
         _ = try await first.stop(signal: SIGTERM)
     }
+
+    @Test("The README's table of settings is the one the code generates, and settings --markdown prints it")
+    func readmeDocumentsEverySetting() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        #expect(readme.contains(Setting.documentationTable), "regenerate the table with `pipeline-service settings --markdown`")
+        let printed = try ServiceProcess.runToCompletion(["settings", "--markdown"])
+        #expect(printed.status == 0)
+        #expect(printed.stdout == Setting.documentationTable)
+    }
+
+    @Test("settings shows where each value comes from and hides passwords")
+    func settingsShowsSources() throws {
+        let shown = try ServiceProcess.runToCompletion(
+            ["settings", "--port", "9001"],
+            environment: ["PIPELINE_POSTGRES_URL": "postgres://admin:S3cret@db.example:5432/runs", "PIPELINE_LOG_LEVEL": "debug"]
+        )
+        #expect(shown.status == 0, "\(shown.stderr)")
+        let lines = shown.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+        #expect(lines.contains("PIPELINE_PORT 9001 (--port)"))
+        #expect(lines.contains("PIPELINE_LOG_LEVEL debug (environment)"))
+        #expect(lines.contains("PIPELINE_BACKEND jsonl (default)"))
+        #expect(lines.contains("PIPELINE_POSTGRES_URL postgres://admin:***@db.example:5432/runs (environment)"))
+        #expect(!shown.stdout.contains("S3cret"))
+        #expect(lines.count == Setting.allCases.count)
+        let refused = try ServiceProcess.runToCompletion(["settings", "--port", "http"])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.hasPrefix("error: --port"))
+    }
 }
