@@ -169,6 +169,59 @@ extension PipelineInfo {
     }
 }
 
+extension PipelineInfo {
+    /// This run with `fields` absent: each optional one becomes `null`; a required one keeps its
+    /// value. What a table without columns for some optional fields gives back.
+    public func removingValues(of fields: Set<PipelineField>) -> PipelineInfo {
+        guard !fields.isEmpty else { return self }
+        var copier = FieldCopier(run: self, absent: fields)
+        return PipelineInfo(decoding: &copier)
+    }
+}
+
+/// Reads a run's own values back through ``PipelineInfo/value(of:)``, the absent optional ones as nil.
+private struct FieldCopier: FieldDecoder {
+    typealias Failure = Never
+
+    let run: PipelineInfo
+    let absent: Set<PipelineField>
+
+    func localDateTime(_ field: PipelineField) -> LocalDateTime {
+        if case .local(let value) = run.value(of: field) { return value }
+        return LocalDateTime(wallMicroseconds: 0)
+    }
+
+    func instant(_ field: PipelineField) -> UTCInstant {
+        if case .instant(let value) = run.value(of: field) { return value }
+        return UTCInstant(microsecondsSinceEpoch: 0)
+    }
+
+    func number(_ field: PipelineField) -> Double {
+        if case .double(let value) = run.value(of: field) { return value }
+        return 0
+    }
+
+    func text(_ field: PipelineField) -> String {
+        if case .text(let value?) = run.value(of: field) { return value }
+        return ""
+    }
+
+    func optionalText(_ field: PipelineField) -> String? {
+        guard !absent.contains(field), case .text(let value) = run.value(of: field) else { return nil }
+        return value
+    }
+
+    func integer(_ field: PipelineField) -> Int64 {
+        if case .integer(let value?) = run.value(of: field) { return value }
+        return 0
+    }
+
+    func optionalInteger(_ field: PipelineField) -> Int64? {
+        guard !absent.contains(field), case .integer(let value) = run.value(of: field) else { return nil }
+        return value
+    }
+}
+
 // MARK: - Signatures
 
 /// A type holding one value per signature field, under the fields' own names: a signature holds

@@ -94,11 +94,7 @@ public struct SQLTableLayout: Sendable, Hashable {
     /// The run as this table stores it: extension fields without a column become nil, so the run an
     /// insert returns, and the one idempotency compares, is the run a read gives back.
     public func storable(_ run: PipelineInfo) -> PipelineInfo {
-        guard !absentFields.isEmpty else { return run }
-        var run = run
-        if absentFields.contains(.status) { run.status = nil }
-        if absentFields.contains(.exitCode) { run.exitCode = nil }
-        return run
+        run.removingValues(of: absentFields)
     }
 
     /// What a SELECT lists for a field: its quoted column, or a typed NULL when the table lacks it.
