@@ -90,7 +90,8 @@ struct RequestLoggingTests {
                 Issue.record("duration_ms is not a number in \(line)")
                 continue
             }
-            #expect(milliseconds >= 0 && milliseconds < 10_000)
+            // A duration, not a timing bound: a loaded machine may take any time.
+            #expect(milliseconds >= 0 && milliseconds.isFinite)
             #expect(line["request_id"]?.string?.isEmpty == false)
         }
     }

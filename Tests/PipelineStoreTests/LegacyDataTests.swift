@@ -183,4 +183,11 @@ struct LegacyDataTests {
             #expect(try await fixture.repository.insert(Self.run("f", code: "f1")).isCreated)
         }
     }
+
+    @Test("Quoting an identifier cannot trap, and a quote inside one cannot end it")
+    func identifierQuotingIsTotal() {
+        #expect(SQLTableLayout.quote("pipeline_runs") == "\"pipeline_runs\"")
+        #expect(SQLTableLayout.quote("odd\"name") == "\"odd\"\"name\"")
+        #expect(SQLTableLayout.quote("") == "\"\"")
+    }
 }

@@ -115,11 +115,12 @@ public struct SQLTableLayout: Sendable, Hashable {
     /// The quoted id column.
     public var quotedIDColumn: String { Self.quote(idColumn) }
 
-    /// A validated identifier in double quotes. Only ever called with names that passed
-    /// `isSafeIdentifier` (configuration, checked at start-up) or the service's own constants.
+    /// An identifier in double quotes. Names come from configuration checked at start-up with
+    /// `isSafeIdentifier`, from the service's own constants, or from an existing table's columns
+    /// matched against those; an embedded quote is still doubled, as SQL spells it, so no name
+    /// can end the identifier early whatever its origin.
     public static func quote(_ identifier: String) -> String {
-        precondition(isSafeIdentifier(identifier), "unvalidated identifier")
-        return "\"" + identifier + "\""
+        "\"" + identifier.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
     }
 
     /// `[A-Za-z_][A-Za-z0-9_]{0,62}`: nothing that needs escaping, within PostgreSQL's 63-byte limit.
