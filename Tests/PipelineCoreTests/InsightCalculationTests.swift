@@ -9,22 +9,14 @@ private let day: Int64 = 24 * hour
 
 private func instant(_ micros: Int64) -> UTCInstant { UTCInstant(microsecondsSinceEpoch: micros) }
 
-private func run(
-    at micros: Int64,
-    elapsed: Double = 60,
-    rowcount: Int64 = 1000,
-    status: String? = "success",
-    exitCode: Int64? = nil,
-    dateCode: String = "dc"
-) -> RunSample {
-    TestRun.sample(at: instant(micros), seconds: elapsed, rowcount: rowcount, status: status, exitCode: exitCode, code: dateCode)
-}
+/// A sample at `micros`, through the one test builder.
+private func run(at micros: Int64) -> RunSample { TestRun.sample(at: instant(micros)) }
 
 /// `count` runs an hour apart, newest first, the newest at `last`; `configure` gets each run's
 /// age (0 for the newest) to adjust it.
 private func hourly(_ count: Int, last: Int64 = epochOfTests, configure: (Int, inout RunSample) -> Void = { _, _ in }) -> [RunSample] {
     (0..<count).map { age in
-        var sample = run(at: last - Int64(age) * hour, dateCode: "run\(age)")
+        var sample = TestRun.sample(at: instant(last - Int64(age) * hour), code: "run\(age)")
         configure(age, &sample)
         return sample
     }
@@ -362,7 +354,7 @@ struct InsightCalculationTests {
         // Five hourly runs (durations 50, 40, 30, 20, 10, newest first), then three older runs
         // ten hours apart that last 1000 s and would change every statistic.
         let recent = hourly(5) { age, sample in sample.elapsedSeconds = Double(50 - 10 * age) }
-        let older = (1...3).map { index in run(at: epochOfTests - 4 * hour - Int64(index) * 10 * hour, elapsed: 1000) }
+        let older = (1...3).map { index in TestRun.sample(at: instant(epochOfTests - 4 * hour - Int64(index) * 10 * hour), seconds: 1000) }
         let settings = InsightSettings(window: 5)
         let insight = PipelineInsight(recentNewestFirst: recent + older, now: instant(epochOfTests), settings: settings)
         #expect(insight.windowRuns == 5)
