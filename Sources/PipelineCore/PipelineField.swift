@@ -235,30 +235,46 @@ public protocol SignatureFields {
 }
 
 extension SignatureFields {
-    /// The property holding one of the ``PipelineField/signatureFields`` (nil for any other field):
-    /// the one place a signature field is mapped to where it is kept.
-    public static func keyPath(of field: PipelineField) -> WritableKeyPath<Self, Value>? {
-        switch field {
-        case .pipelineName: \.pipelineName
-        case .scriptName: \.scriptName
-        case .pipelineType: \.pipelineType
-        case .environment: \.environment
-        default: nil
+    /// The value held for one of the ``PipelineField/signatureFields``; nil for any other field
+    /// (and setting nil changes nothing). The one place a signature field is mapped to the
+    /// property that keeps it. A plain switch, not key paths: a key path formed in a generic
+    /// context is instantiated at run time on every use, which costs more than the lookup.
+    @inlinable
+    public subscript(held field: PipelineField) -> Value? {
+        get {
+            switch field {
+            case .pipelineName: pipelineName
+            case .scriptName: scriptName
+            case .pipelineType: pipelineType
+            case .environment: environment
+            default: nil
+            }
+        }
+        set {
+            guard let newValue else { return }
+            switch field {
+            case .pipelineName: pipelineName = newValue
+            case .scriptName: scriptName = newValue
+            case .pipelineType: pipelineType = newValue
+            case .environment: environment = newValue
+            default: break
+            }
         }
     }
 }
 
 extension PipelineSignature: SignatureFields {
     /// The value of one of the ``PipelineField/signatureFields`` (nil for any other field).
+    @inlinable
     public subscript(field: PipelineField) -> String? {
-        Self.keyPath(of: field).flatMap { self[keyPath: $0] }
+        self[held: field] ?? nil
     }
 
     /// A signature read field by field, in ``PipelineField/signatureFields`` order.
     public init<Failure: Error>(reading value: (PipelineField) throws(Failure) -> String?) throws(Failure) {
         self.init(pipelineName: nil, scriptName: nil, pipelineType: nil, environment: nil)
         for field in PipelineField.signatureFields {
-            if let path = Self.keyPath(of: field) { self[keyPath: path] = try value(field) }
+            self[held: field] = .some(try value(field))
         }
     }
 

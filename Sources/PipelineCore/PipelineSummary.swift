@@ -98,13 +98,19 @@ public struct SignatureAggregate: Sendable, Hashable {
     }
 
     /// The public summary these totals describe.
+    /// A 128-bit sum as a double: the general conversion is slow, and a sum almost always fits in 64 bits.
+    private static func double(_ sum: Int128) -> Double {
+        if let narrow = Int64(exactly: sum) { return Double(narrow) }
+        return Double(sum)
+    }
+
     public var summary: PipelineSummary {
         PipelineSummary(
             signature: signature,
             totalRuns: totalRuns,
             lastRun: lastRun,
             avgDuration: positiveDurationCount > 0 ? positiveDurationSum / Double(positiveDurationCount) : nil,
-            avgRowcount: positiveRowcountCount > 0 ? Double(positiveRowcountSum) / Double(positiveRowcountCount) : nil,
+            avgRowcount: positiveRowcountCount > 0 ? Self.double(positiveRowcountSum) / Double(positiveRowcountCount) : nil,
             failedRuns: failedRuns
         )
     }

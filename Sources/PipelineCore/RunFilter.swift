@@ -13,6 +13,7 @@ public enum FieldCondition: Sendable, Hashable, ExpressibleByStringLiteral, Cust
         self = value.map(FieldCondition.equals) ?? .isNull
     }
 
+    @inlinable
     public func matches(_ value: String?) -> Bool {
         switch self {
         case .equals(let wanted): value == wanted
@@ -77,11 +78,10 @@ public struct RunFilter: Sendable, Hashable, SignatureFields {
     }
 
     /// The condition on one of the ``PipelineField/signatureFields`` (always nil for other fields).
+    @inlinable
     public subscript(signatureField field: PipelineField) -> FieldCondition? {
-        get { Self.keyPath(of: field).flatMap { self[keyPath: $0] } }
-        set {
-            if let path = Self.keyPath(of: field) { self[keyPath: path] = newValue }
-        }
+        get { self[held: field] ?? nil }
+        set { self[held: field] = .some(newValue) }
     }
 
     /// The conditions on signature fields, in signature order.

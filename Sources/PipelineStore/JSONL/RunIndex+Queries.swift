@@ -121,12 +121,16 @@ extension RunIndex {
             let isNameOnly = filterWithoutName == RunFilter(startUTCFrom: filter.startUTCFrom)
             var position = list.count - 1
             let lower = lowerBound(of: list, filter)
-            while position >= lower {
-                let runIndex = list[position]
-                if isNameOnly || filterWithoutName.matches(runs[Int(runIndex)].info) {
-                    if !visit(runIndex) { return }
+            // Through the buffer: checking a run reads its fields in place instead of copying it
+            // (and retaining each of its strings) for every candidate.
+            runs.withUnsafeBufferPointer { stored in
+                while position >= lower {
+                    let runIndex = list[position]
+                    if isNameOnly || filterWithoutName.matches(stored[Int(runIndex)].info) {
+                        if !visit(runIndex) { return }
+                    }
+                    position -= 1
                 }
-                position -= 1
             }
             return
         }

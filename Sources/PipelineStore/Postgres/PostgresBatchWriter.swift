@@ -7,9 +7,10 @@ import PostgresNIO
 /// and the others still commit.
 ///
 /// On a table the service owns, an insert skips a stored key (`ON CONFLICT DO NOTHING`) and so
-/// writes nothing to undo on a conflict: a group of single runs, or one batch, takes a fixed
-/// number of statements whatever its size — one multi-row insert per thousand runs, then the
-/// summary rows they touch are created if missing, locked, read and rewritten. A batch among
+/// writes nothing to undo on a conflict. A run written alone is one statement (insert and totals
+/// together, no explicit transaction); a group of single runs, or one batch, takes a fixed number
+/// of statements whatever its size — one multi-row insert per thousand runs, then the summary rows
+/// they touch are created if missing, locked, read and rewritten. A batch among
 /// other writes goes in a savepoint of its own. Tables the service does not own go run by run.
 struct PostgresBatchWriter: Sendable {
     let connections: PostgresConnections
@@ -49,6 +50,19 @@ struct PostgresBatchWriter: Sendable {
             }
             let logger = connections.logger
             let admitted = refusals
+            if requests.count == 1, refusals[0] == nil, case .one(let run) = requests[0], let summary = schema.summary {
+                // A run written alone is one statement, its own transaction. PostgreSQL refuses a
+                // double that overflows (a stored duration sum near the largest double): that
+                // statement then stored nothing, and the run goes the general way, whose sums
+                // Swift computes.
+                do {
+                    return [
+                        try await connections.withBoundedLease { connection in
+                            try await Transaction(writer: self, schema: schema, connection: connection).storeAlone(run, summary: summary)
+                        }
+                    ]
+                } catch let error as PSQLError where error.serverInfo?[.sqlState] == "22003" {}
+            }
             return try await connections.withBoundedLease { connection in
                 try await connection.inTransaction("BEGIN", logger: logger) { connection in
                     let transaction = Transaction(writer: self, schema: schema, connection: connection)
@@ -103,6 +117,20 @@ extension PostgresBatchWriter {
             let created = done.flatMap { (try? $0.get()) ?? [] }.filter(\.isCreated).map(\.storedRun.info)
             try await add(created, to: summary)
             return done
+        }
+
+        /// One run alone on a table the service owns: inserted and added to its totals by one
+        /// statement; a key already stored is looked up after it.
+        func storeAlone(_ incoming: PipelineInfo, summary: SQLSummaryTable) async throws -> Result<[InsertOutcome], any Error> {
+            let run = schema.layout.storable(incoming)
+            if let row = try await connection.rows(schema.insertAddingToSummary(run, summary: summary), logger: logger).first {
+                return .success([.created(StoredRun(sequence: try row.read { try $0.integer(column: SQLTableLayout.idKey) }, info: run))])
+            }
+            do {
+                return .success([try await existingOutcome(for: run)])
+            } catch let error as StorageError where error.conflictingKey != nil {
+                return .failure(error)
+            }
         }
 
         /// Runs on a table the service owns, one multi-row insert (per thousand runs) that skips

@@ -28,6 +28,21 @@ struct PostgresSchema: Sendable {
             .postgresQuery
     }
 
+    /// One run on a table the service owns, in one statement: inserted unless its key is stored,
+    /// and added to its signature's totals only if it was (``SQLSummaryTable/addOne(_:binds:onlyIfRowIn:)``).
+    /// Returns the new id, or no row when the key was already stored. Both tables are locked
+    /// (`ROW EXCLUSIVE`) as the statement starts, before any row, as a group's writes lock them.
+    func insertAddingToSummary(_ run: PipelineInfo, summary: SQLSummaryTable) -> PostgresQuery {
+        let insert = statements.insert(CollectionOfOne(run))
+        var binds = SQLBinds(.postgres, continuing: insert)
+        let key = "\(layout.quoted(.pipelineName)), \(layout.quoted(.dateCode))"
+        let id = layout.quotedIDColumn
+        let add = summary.addOne(run, binds: &binds, onlyIfRowIn: "inserted")
+        return binds.statement(
+            "WITH inserted AS (\(insert.sql) ON CONFLICT (\(key)) DO NOTHING RETURNING \(id)), added AS (\(add)) SELECT \(id) FROM inserted"
+        ).postgresQuery
+    }
+
     /// Serializes writers of one run key until their transactions end, on tables without a unique key.
     func lockRunKey(_ key: RunKey) -> PostgresQuery {
         let hash = FNV1a.hash([layout.table, key.pipelineName, key.dateCode].joined(separator: "\u{1F}").utf8)

@@ -29,6 +29,12 @@ struct SQLBinds {
         self.dialect = dialect
     }
 
+    /// Binds that follow those of `statement`, for SQL that embeds it.
+    init(_ dialect: SQLDialect, continuing statement: SQLStatement) {
+        self.dialect = dialect
+        values = statement.binds
+    }
+
     /// The placeholder for `value`, whose bind is appended.
     mutating func bind(_ value: FieldValue) -> String {
         values.append(value)

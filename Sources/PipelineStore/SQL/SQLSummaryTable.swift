@@ -4,11 +4,13 @@ import PipelineCore
 /// `summaries()` reads one row per signature instead of scanning every run. Both SQL backends
 /// keep it with these statements, in the transaction that stores or deletes runs.
 ///
-/// Totals are computed in Swift, never by the database: new runs are added to the stored totals
-/// one at a time in insertion order (``SummaryFold``), so the sums equal bit for bit what
-/// ``SignatureAggregate/add(_:)-(PipelineInfo)`` gives for the same runs, on every backend, and no
-/// database arithmetic can overflow on extreme stored values. The rowcount sum is 128 bits wide,
-/// held in `rowcount_sum` (its low 63 bits) and `rowcount_sum_high` (the bits above).
+/// Totals are computed in Swift: new runs are added to the stored totals one at a time in
+/// insertion order (``SummaryFold``), so the sums equal bit for bit what
+/// ``SignatureAggregate/add(_:)-(PipelineInfo)`` gives for the same runs, on every backend. The one
+/// exception is a run written alone (``addOne(_:binds:onlyIfRowIn:)``), where the statement adds
+/// it itself with operations that give exactly the same values and cannot overflow. The rowcount
+/// sum is 128 bits wide, held in `rowcount_sum` (its low 63 bits) and `rowcount_sum_high` (the
+/// bits above).
 struct SQLSummaryTable: Sendable {
     /// Signatures per statement: 13 binds each stays far below SQLite's 32,766 and PostgreSQL's 65,535.
     static let signaturesPerStatement = 1000
@@ -16,9 +18,13 @@ struct SQLSummaryTable: Sendable {
     let name: String
     let dialect: SQLDialect
 
+    /// The upsert clause of ``addOne(_:binds:onlyIfRowIn:)``, the same for every run: built once.
+    private let addingOne: String
+
     init(runsTable: String, dialect: SQLDialect) {
         self.name = runsTable + "_summary"
         self.dialect = dialect
+        addingOne = Self.addingOneClause(table: SQLTableLayout.quote(name), dialect: dialect)
     }
 
     var quotedName: String { SQLTableLayout.quote(name) }
@@ -69,6 +75,45 @@ struct SQLSummaryTable: Sendable {
         return binds.statement(
             "INSERT INTO \(quotedName) (\(Self.quoted(Self.columns))) VALUES \(rows.joined(separator: ", ")) ON CONFLICT (\"signature\") DO NOTHING"
         )
+    }
+
+    /// Adds one newly stored run to its signature's totals, creating the row when there is none, in
+    /// one statement: a write of one run alone then costs no read of the totals and no second round
+    /// trip. The statement does exactly what ``SignatureAggregate/add(_:)-(PipelineInfo)`` does for
+    /// one run, with nothing that can overflow on any stored value: counts saturate at `Int64.max`,
+    /// the rowcount sum carries from its low 63 bits into the high part, and the duration is the
+    /// same IEEE addition (of zero when the run has no positive duration).
+    ///
+    /// - Parameter source: a CTE whose row says the run was inserted (PostgreSQL); the run is then
+    ///   added only if it holds one. Nil: the run is added (SQLite, after its own insert).
+    func addOne(_ run: PipelineInfo, binds: inout SQLBinds, onlyIfRowIn source: String? = nil) -> String {
+        var contribution = SignatureAggregate(empty: run.signature)
+        contribution.add(run)
+        let row = Self.values(of: contribution).map { binds.bind($0) }.joined(separator: ", ")
+        let rows = source.map { "SELECT \(row) FROM \($0)" } ?? "VALUES (\(row))"
+        return "INSERT INTO \(quotedName) (\(Self.quoted(Self.columns))) \(rows) \(addingOne)"
+    }
+
+    private static func addingOneClause(table t: String, dialect: SQLDialect) -> String {
+        let max = String(Int64.max)
+        func saturating(_ column: String) -> String {
+            "\"\(column)\" = CASE WHEN \(t).\"\(column)\" > \(max) - EXCLUDED.\"\(column)\" THEN \(max) ELSE \(t).\"\(column)\" + EXCLUDED.\"\(column)\" END"
+        }
+        let carries = "\(t).\"rowcount_sum\" > \(max) - EXCLUDED.\"rowcount_sum\""
+        let latest = dialect == .postgres ? "GREATEST" : "MAX"
+        let updates = [
+            saturating("total_runs"),
+            "\"last_run\" = \(latest)(\(t).\"last_run\", EXCLUDED.\"last_run\")",
+            "\"duration_sum\" = \(t).\"duration_sum\" + EXCLUDED.\"duration_sum\"",
+            saturating("duration_count"),
+            "\"rowcount_sum\" = CASE WHEN \(carries) THEN \(t).\"rowcount_sum\" - (\(max) - EXCLUDED.\"rowcount_sum\") - 1 "
+                + "ELSE \(t).\"rowcount_sum\" + EXCLUDED.\"rowcount_sum\" END",
+            "\"rowcount_sum_high\" = CASE WHEN \(carries) AND \(t).\"rowcount_sum_high\" < \(max) THEN \(t).\"rowcount_sum_high\" + 1 "
+                + "ELSE \(t).\"rowcount_sum_high\" END",
+            saturating("rowcount_count"),
+            saturating("failed_runs"),
+        ]
+        return "ON CONFLICT (\"signature\") DO UPDATE SET \(updates.joined(separator: ", "))"
     }
 
     /// Replaces the totals of signatures that have a row.

@@ -4,9 +4,10 @@ import PipelineCore
 // MARK: - Writes in a transaction
 
 extension SQLiteTables {
-    /// Stores each admitted request in a savepoint of its own: all of its runs, or none when one
-    /// conflicts; then adds the created runs to the summary table. Errors other than conflicts
-    /// are rethrown, failing the whole transaction.
+    /// Stores each admitted request all or nothing — in a savepoint of its own, unless it is one
+    /// run on a table the service owns, whose insert either stores it or stores nothing — then adds
+    /// the created runs to the summary table. Errors other than conflicts are rethrown, failing the
+    /// whole transaction.
     ///
     /// - Parameter refusals: per request, why it is refused (too many signatures), nil to store it.
     func store(_ requests: [WriteRequest], refusals: [StorageError?], in db: Database) throws -> [Result<[InsertOutcome], any Error>] {
@@ -14,19 +15,33 @@ extension SQLiteTables {
         let results: [Result<[InsertOutcome], any Error>] = try zip(requests, refusals).map { request, refusal in
             if let refusal { return .failure(refusal) }
             do {
-                var outcomes: [InsertOutcome] = []
-                try db.inSavepoint {
-                    outcomes = try request.runs.map { try store($0, in: db) }
-                    return .commit
-                }
+                let outcomes = try storeAllOrNothing(request.runs, in: db)
                 created += outcomes.filter(\.isCreated).map(\.storedRun.info)
                 return .success(outcomes)
             } catch let error as StorageError where error.conflictingKey != nil {
                 return .failure(error)
             }
         }
-        if let summary, !created.isEmpty { try add(created, to: summary, in: db) }
+        if let summary, let run = created.first {
+            if created.count == 1 {
+                var binds = SQLBinds(.sqlite)
+                let sql = summary.addOne(run, binds: &binds)
+                try execute(binds.statement(sql), in: db)
+            } else {
+                try add(created, to: summary, in: db)
+            }
+        }
         return results
+    }
+
+    private func storeAllOrNothing(_ runs: [PipelineInfo], in db: Database) throws -> [InsertOutcome] {
+        if summary != nil, runs.count == 1 { return [try store(runs[0], in: db)] }
+        var outcomes: [InsertOutcome] = []
+        try db.inSavepoint {
+            outcomes = try runs.map { try store($0, in: db) }
+            return .commit
+        }
+        return outcomes
     }
 
     /// Stores one run unless its key is already stored; the stored run decides the outcome then.
