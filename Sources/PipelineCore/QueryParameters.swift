@@ -9,11 +9,15 @@ public struct QueryParameters: Sendable {
     public static let maximumTextLength = 4096
 
     private var values: [String: String] = [:]
+    /// Every name given, in first-seen order, empty values included.
+    private var names: [String] = []
     public private(set) var issues: [FieldIssue] = []
 
     public init(_ pairs: [(name: String, value: String)]) {
+        var seen: Set<String> = []
         for (name, value) in pairs {
             values[name] = value.isEmpty ? nil : value
+            if seen.insert(name).inserted { names.append(name) }
         }
     }
 
@@ -28,6 +32,23 @@ public struct QueryParameters: Sendable {
     /// Throws every issue recorded so far, if any.
     public func validate() throws(ValidationError) {
         guard issues.isEmpty else { throw ValidationError(issues) }
+    }
+
+    /// Throws every issue recorded so far and one for each name the endpoint does not read: a
+    /// misspelt filter (`?statsu=failed`) would otherwise answer as if there were no filter at all.
+    public func validate(reading known: [QueryParameter]) throws(ValidationError) {
+        let knownNames = Set(known.map(\.rawValue))
+        let unknown = names.filter { !knownNames.contains($0) }.map { name in
+            FieldIssue(
+                .query,
+                name,
+                kind: "extra_forbidden",
+                message: "Unknown query parameter; this endpoint reads \(known.map(\.rawValue).joined(separator: ", "))",
+                input: values[name].map(JSONValue.string)
+            )
+        }
+        let all = issues + unknown
+        guard all.isEmpty else { throw ValidationError(all) }
     }
 
     public mutating func instant(_ name: String) -> UTCInstant? {

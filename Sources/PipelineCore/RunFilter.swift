@@ -52,6 +52,8 @@ public struct RunFilter: Sendable, Hashable, SignatureFields {
     public var environment: FieldCondition?
     /// Runs with exactly this `date_code`.
     public var dateCode: String?
+    /// Runs whose `status` is exactly this (or, for `.isNull`, that have none).
+    public var status: FieldCondition?
 
     public init(
         startUTCFrom: UTCInstant? = nil,
@@ -62,11 +64,12 @@ public struct RunFilter: Sendable, Hashable, SignatureFields {
         scriptName: FieldCondition? = nil,
         pipelineType: FieldCondition? = nil,
         environment: FieldCondition? = nil,
-        dateCode: String? = nil
+        dateCode: String? = nil,
+        status: FieldCondition? = nil
     ) {
         (self.startUTCFrom, self.endUTCTo, self.minRowcount, self.maxRowcount) = (startUTCFrom, endUTCTo, minRowcount, maxRowcount)
         (self.pipelineName, self.scriptName, self.pipelineType, self.environment) = (pipelineName, scriptName, pipelineType, environment)
-        self.dateCode = dateCode
+        (self.dateCode, self.status) = (dateCode, status)
     }
 
     /// The runs of exactly this signature: each field equal to its value, or null where it has none.
@@ -91,7 +94,7 @@ public struct RunFilter: Sendable, Hashable, SignatureFields {
 
     /// Whether the filter has no condition but on signature fields (a summary can count its matches).
     public var isSignatureOnly: Bool {
-        startUTCFrom == nil && endUTCTo == nil && minRowcount == nil && maxRowcount == nil && dateCode == nil
+        startUTCFrom == nil && endUTCTo == nil && minRowcount == nil && maxRowcount == nil && dateCode == nil && status == nil
     }
 
     /// Whether the run satisfies every condition.
@@ -106,6 +109,7 @@ public struct RunFilter: Sendable, Hashable, SignatureFields {
         if let pipelineType, !pipelineType.matches(run.pipelineType) { return false }
         if let environment, !environment.matches(run.environment) { return false }
         if let dateCode, run.dateCode != dateCode { return false }
+        if let status, !status.matches(run.status) { return false }
         return true
     }
 
@@ -128,6 +132,7 @@ public struct RunFilter: Sendable, Hashable, SignatureFields {
         parts += PipelineField.signatureFields.map { condition(self[signatureField: $0]) }
         // Added after the others, and only when set: cursors of filters without it keep their fingerprint.
         if let dateCode { parts.append("=\(dateCode.utf8.count):" + dateCode) }
+        if let status { parts.append("status" + condition(status)) }
         return FNV1a.hash(parts.joined(separator: "\u{1F}").utf8)
     }
 }

@@ -12,6 +12,8 @@ public enum QueryParameter: String, Sendable, CaseIterable {
     case scriptName = "script_name"
     case pipelineType = "pipeline_type"
     case environment
+    case status
+    case dateCode = "date_code"
     case limit
     case offset
     case allData = "all_data"
@@ -24,8 +26,9 @@ public enum QueryParameter: String, Sendable, CaseIterable {
     /// The exact-match filters on the ``PipelineField/signatureFields``, in their order.
     public static let signatureFilters: [QueryParameter] = PipelineField.signatureFields.compactMap { QueryParameter(rawValue: $0.rawValue) }
 
-    /// The parameters that filter runs: the time and rowcount bounds, then the signature filters.
-    public static let filters: [QueryParameter] = [.startUTC, .endUTC, .minRowcount, .maxRowcount] + signatureFilters
+    /// The parameters that filter runs: the time and rowcount bounds, the signature filters, then
+    /// exact `status` and `date_code`.
+    public static let filters: [QueryParameter] = [.startUTC, .endUTC, .minRowcount, .maxRowcount] + signatureFilters + [.status, .dateCode]
 }
 
 // MARK: - GET /get_pipeline_info
@@ -38,7 +41,9 @@ extension RunFilter {
             startUTCFrom: parameters.instant(QueryParameter.startUTC.rawValue),
             endUTCTo: parameters.instant(QueryParameter.endUTC.rawValue),
             minRowcount: parameters.integer(QueryParameter.minRowcount.rawValue),
-            maxRowcount: parameters.integer(QueryParameter.maxRowcount.rawValue)
+            maxRowcount: parameters.integer(QueryParameter.maxRowcount.rawValue),
+            dateCode: parameters.text(QueryParameter.dateCode.rawValue),
+            status: parameters.text(QueryParameter.status.rawValue).map(FieldCondition.equals)
         )
         parameters.signatureConditions(into: &self)
     }
@@ -48,11 +53,11 @@ extension RunQuery {
     /// The parameters of `GET /get_pipeline_info`.
     public static let parameters: [QueryParameter] = QueryParameter.filters + [.limit, .offset, .allData, .cursor]
 
-    /// Builds a query from URL query parameters; unknown names are ignored (as the old service did).
+    /// Builds a query from URL query parameters; a name it does not read is refused.
     public init(parameters pairs: [(name: String, value: String)]) throws(ValidationError) {
         var parameters = QueryParameters(pairs)
         self.init(reading: &parameters)
-        try parameters.validate()
+        try parameters.validate(reading: Self.parameters)
     }
 
     /// Reads the query's parameters from `parameters`, recording bad values there for the caller
@@ -118,7 +123,7 @@ public struct SummaryQuery: Sendable, Hashable {
         parameters.signatureConditions(into: &filter)
         let limit = parameters.integer(QueryParameter.limit.rawValue, in: 1...Int64(Self.maximumLimit)).map(Int.init)
         let offset = parameters.integer(QueryParameter.offset.rawValue, in: 0...Int64(Int32.max)).map(Int.init) ?? 0
-        try parameters.validate()
+        try parameters.validate(reading: Self.parameters)
         self.init(filter: filter, limit: limit, offset: offset)
     }
 
@@ -174,7 +179,7 @@ public struct HistoryQuery: Sendable {
                 )
             }
         }
-        try parameters.validate()
+        try parameters.validate(reading: Self.parameters)
         self.filter = filter
     }
 }

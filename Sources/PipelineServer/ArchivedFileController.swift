@@ -43,7 +43,7 @@ struct ArchivedFileController<Repository: PipelineRunRepository, Context: Reques
         var parameters = QueryParameters(QueryString.parse(request.uri.query ?? ""))
         var filter = RunFilter(dateCode: dateCode)
         filter.pipelineName = parameters.text(QueryParameter.pipelineName.rawValue).map(FieldCondition.equals)
-        try parameters.validate()
+        try parameters.validate(reading: QueryParameter.archivedFile)
         let candidates = try await repository.runs(matching: RunQuery(filter: filter, paging: .window(limit: Self.candidateLimit, offset: 0))).runs
         guard let run = candidates.first?.info else {
             throw APIError.detail(.notFound, "No run with date_code \(dateCode)")

@@ -67,7 +67,7 @@ struct ExportController<Repository: PipelineRunRepository, Context: RequestConte
         let format = parameters.choice(QueryParameter.format.rawValue, of: RunExportFormat.self) ?? .ndjson
         let raw = parameters.flag(QueryParameter.raw.rawValue) ?? false
         let filter = RunFilter(reading: &parameters)
-        try parameters.validate()
+        try parameters.validate(reading: QueryParameter.export)
         return (RunExportEncoder(format: format, neutralisesFormulas: !raw), filter)
     }
 }

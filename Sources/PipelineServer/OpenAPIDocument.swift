@@ -145,7 +145,7 @@ enum OpenAPIDocument {
             case .endUTC: ("Runs with end_utc <= this instant (no offset means UTC)", .object(["type": "string", "format": "date-time"]))
             case .minRowcount: ("Runs with rowcount >= this", rowcountBoundSchema)
             case .maxRowcount: ("Runs with rowcount <= this", rowcountBoundSchema)
-            case .pipelineName, .scriptName, .pipelineType, .environment:
+            case .pipelineName, .scriptName, .pipelineType, .environment, .status, .dateCode:
                 ("Exact match on \(name.rawValue)", string(maximumLength: QueryParameters.maximumTextLength))
             case .limit:
                 ("Page size", integer(minimum: 1, maximum: Int64(RunQuery.maximumLimit), default: Int64(RunQuery.defaultLimit)))

@@ -46,6 +46,12 @@ struct Export: AsyncParsableCommand {
     @Option(help: "Only runs in this environment.")
     var environment: String?
 
+    @Option(help: "Only runs with this status (running, success, failed, …).")
+    var status: String?
+
+    @Option(name: .customLong("date-code"), help: "Only runs with this date_code.")
+    var dateCode: String?
+
     @Option(name: .customLong("page-size"), help: "Runs read from the backend at a time.")
     var pageSize = 1000
 
@@ -56,8 +62,11 @@ struct Export: AsyncParsableCommand {
 
     /// The filters as the query parameters they stand for.
     private var filterParameters: [(name: String, value: String)] {
-        let values: [String?] = [startUTC, endUTC, minRowcount, maxRowcount, pipelineName, scriptName, pipelineType, environment]
-        return zip(QueryParameter.filters, values).compactMap { parameter, value in value.map { (parameter.rawValue, $0) } }
+        let values: [QueryParameter: String] = [
+            .startUTC: startUTC, .endUTC: endUTC, .minRowcount: minRowcount, .maxRowcount: maxRowcount, .pipelineName: pipelineName,
+            .scriptName: scriptName, .pipelineType: pipelineType, .environment: environment, .status: status, .dateCode: dateCode,
+        ].compactMapValues { $0 }
+        return QueryParameter.filters.compactMap { parameter in values[parameter].map { (parameter.rawValue, $0) } }
     }
 
     /// The filters, checked exactly as the API checks the query parameters of the same names.

@@ -12,7 +12,7 @@ enum QueryOracle {
         if let maximum = filter.maxRowcount, !(run.rowcount <= maximum) { return false }
         let exact: [(FieldCondition?, String?)] = [
             (filter.pipelineName, run.pipelineName), (filter.scriptName, run.scriptName),
-            (filter.pipelineType, run.pipelineType), (filter.environment, run.environment),
+            (filter.pipelineType, run.pipelineType), (filter.environment, run.environment), (filter.status, run.status),
         ]
         for (condition, actual) in exact {
             switch condition {

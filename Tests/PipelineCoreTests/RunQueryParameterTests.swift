@@ -92,10 +92,13 @@ struct QueryParameterTests {
         #expect(queryIssues([("limit", "7"), ("limit", "0")]).map(\.field) == ["limit"])
     }
 
-    @Test("Unknown parameter names, including differently cased ones, are ignored")
-    func unknownParametersAreIgnored() throws {
-        let query = try RunQuery(parameters: [("foo", "bar"), ("LIMIT", "0"), ("limit ", "0"), ("Pipeline_Name", "x"), ("", "y")])
-        #expect(query == RunQuery())
+    @Test("Every parameter name the query does not read is a 422 naming it, differently cased and empty ones included")
+    func unknownParametersAreRefused() throws {
+        let issues = queryIssues([("foo", "bar"), ("LIMIT", "0"), ("limit ", "0"), ("Pipeline_Name", "x"), ("statsu", ""), ("limit", "5")])
+        #expect(issues.map(\.field) == ["foo", "LIMIT", "limit ", "Pipeline_Name", "statsu"])
+        #expect(issues.allSatisfy { $0.kind == "extra_forbidden" && $0.message.contains("pipeline_name") })
+        // A bad value and an unknown name are reported together.
+        #expect(queryIssues([("limit", "0"), ("foo", "1")]).map(\.field) == ["limit", "foo"])
     }
 
     // MARK: - Filters
@@ -111,6 +114,8 @@ struct QueryParameterTests {
             ("script_name", "a&b=c.py"),
             ("pipeline_type", "batch"),
             ("environment", "prod"),
+            ("status", "failed"),
+            ("date_code", "20250902_050702"),
         ])
         let expected = RunFilter(
             startUTCFrom: sampleStart,
@@ -120,7 +125,9 @@ struct QueryParameterTests {
             pipelineName: "ingest lots",
             scriptName: "a&b=c.py",
             pipelineType: "batch",
-            environment: "prod"
+            environment: "prod",
+            dateCode: "20250902_050702",
+            status: "failed"
         )
         #expect(query.filter == expected)
     }
@@ -294,6 +301,9 @@ struct QueryParameterTests {
         #expect(RunFilter(pipelineName: "a").fingerprint != RunFilter(scriptName: "a").fingerprint)
         #expect(RunFilter(pipelineType: "-").fingerprint != RunFilter().fingerprint)
         #expect(RunFilter(environment: "").fingerprint != RunFilter().fingerprint)
+        #expect(RunFilter(status: "failed").fingerprint != RunFilter().fingerprint)
+        #expect(RunFilter(status: "failed").fingerprint != RunFilter(dateCode: "failed").fingerprint)
+        #expect(RunFilter(status: .isNull).fingerprint != RunFilter(status: "").fingerprint)
     }
 
     @Test("Filters whose names contain the fingerprint separator do not share a fingerprint")
@@ -311,10 +321,11 @@ struct QueryParameterTests {
 
     @Test("A raw query string decodes into the query it spells")
     func rawQueryStringDecodes() throws {
-        let pairs = QueryString.parse("start_utc=2025-09-02+12%3A07%3A02&limit=5&pipeline_name=a%26b&environment=&foo")
+        let pairs = QueryString.parse("start_utc=2025-09-02+12%3A07%3A02&limit=5&pipeline_name=a%26b&environment=&status=failed")
         let query = try RunQuery(parameters: pairs)
-        #expect(query.filter == RunFilter(startUTCFrom: sampleStart, pipelineName: "a&b"))
+        #expect(query.filter == RunFilter(startUTCFrom: sampleStart, pipelineName: "a&b", status: "failed"))
         #expect(query.paging == .window(limit: 5, offset: 0))
+        #expect(queryIssues(QueryString.parse("limit=5&foo")).map(\.field) == ["foo"])
     }
 }
 
@@ -384,7 +395,6 @@ private func cursorFixture() throws -> ([StoredRun], RunFilter) {
 /// The query parameters that spell `filter`; nil when it has a condition they cannot spell
 /// (a null field, a date code).
 func queryParameters(for filter: RunFilter) -> [(name: String, value: String)]? {
-    guard filter.dateCode == nil else { return nil }
     var parameters: [(name: String, value: String)] = []
     if let value = filter.startUTCFrom { parameters.append(("start_utc", value.description)) }
     if let value = filter.endUTCTo { parameters.append(("end_utc", value.description)) }
@@ -394,6 +404,12 @@ func queryParameters(for filter: RunFilter) -> [(name: String, value: String)]? 
         guard case .equals(let value) = condition else { return nil }
         parameters.append((field.rawValue, value))
     }
+    switch filter.status {
+    case nil: break
+    case .equals(let value)?: parameters.append(("status", value))
+    case .isNull?: return nil
+    }
+    if let value = filter.dateCode { parameters.append(("date_code", value)) }
     return parameters
 }
 

@@ -98,6 +98,11 @@ public struct RandomRuns {
         if maybe() { filter.pipelineType = Self.pipelineTypes.randomElement(using: &generator).map(FieldCondition.init(exactly:)) }
         if maybe() { filter.environment = Self.environments.randomElement(using: &generator).map(FieldCondition.init(exactly:)) }
         if Int.random(in: 0..<10, using: &generator) == 0 { filter.dateCode = dateCodes.randomElement(using: &generator) }
+        if Int.random(in: 0..<5, using: &generator) == 0 {
+            filter.status = (["success", "failed", "running", "skipped", nil] as [String?]).randomElement(using: &generator).map(
+                FieldCondition.init(exactly:)
+            )
+        }
         let paging: RunPaging =
             switch Int.random(in: 0..<4, using: &generator) {
             case 0: .all

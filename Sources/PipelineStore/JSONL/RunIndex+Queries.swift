@@ -154,6 +154,8 @@ extension RunIndex {
             if let script, scriptColumn[position] != script { continue }
             if let type, typeColumn[position] != type { continue }
             if let environment, environmentColumn[position] != environment { continue }
+            // No column for status: the stored field itself, read in place.
+            if let status = filter.status, !status.matches(runs[Int(order[position])].info.status) { continue }
             if !visit(order[position]) { return }
         }
     }

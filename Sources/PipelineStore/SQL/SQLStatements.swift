@@ -209,6 +209,10 @@ public struct SQLStatements: Sendable {
             conditions.append(Self.condition(layout.quoted(field), condition, binds: &binds))
         }
         if let value = filter.dateCode { conditions.append("\(layout.quoted(.dateCode)) = \(binds.bind(.text(value)))") }
+        // A table without a status column holds no status: NULL matches only "no status".
+        if let status = filter.status {
+            conditions.append(Self.condition(layout.hasColumn(.status) ? layout.quoted(.status) : "NULL", status, binds: &binds))
+        }
         return conditions
     }
 
