@@ -48,6 +48,8 @@ struct PostgresBatchWriter: Sendable {
                 knownSignatures.replace(with: try await storedSignatures(schema))
                 refusals = knownSignatures.admit(requests, limit: limit)
             }
+            // Nothing admitted: no transaction to open.
+            if refusals.allSatisfy({ $0 != nil }) { return refusals.compactMap { $0.map { .failure($0) } } }
             let logger = connections.logger
             let admitted = refusals
             if requests.count == 1, refusals[0] == nil, case .one(let run) = requests[0], let summary = schema.summary {
@@ -101,9 +103,10 @@ extension PostgresBatchWriter {
             try await connection.execute(schema.lockSummaryForWriting(summary), logger: logger)
             var results: [Result<[InsertOutcome], any Error>?] = refusals.map { $0.map { .failure($0) } }
             let admitted = requests.indices.filter { results[$0] == nil }
-            if admitted.count == 1, case .all(let runs) = requests[admitted[0]] {
-                // A batch alone: its first failure rolls back the whole transaction.
-                results[admitted[0]] = .success(try await insertSkippingStoredKeys(runs).map { try $0.get() })
+            if requests.count == 1, case .all(let runs) = requests[0] {
+                // A batch alone: its first failure rolls back the whole transaction (a batch beside
+                // refused writes goes in a savepoint, so that they keep their own answers).
+                results[0] = .success(try await insertSkippingStoredKeys(runs).map { try $0.get() })
             } else if admitted.allSatisfy({ if case .one = requests[$0] { true } else { false } }) {
                 // Single runs, however many: one statement, one result each.
                 let outcomes = try await insertSkippingStoredKeys(admitted.map { requests[$0].runs[0] })

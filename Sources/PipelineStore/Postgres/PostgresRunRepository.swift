@@ -101,7 +101,9 @@ public struct PostgresRunRepository: PipelineRunRepository {
         let logger = connections.logger
         let assembly = SQLPageAssembly(query: query)
         return try await connections.withConnection("query runs") { connection in
-            if query.paging == .all {
+            // Every match, or a page whose total the caller already knows: one statement, no count
+            // to keep in step with it.
+            if query.paging == .all || query.knownTotal != nil {
                 let fetched = try await connection.rows(schema.statements.page(query), logger: logger) { try StoredRun(reading: &$0) }
                 return assembly.page(fetched: fetched, total: assembly.knownTotal(fetched: fetched.count) ?? fetched.count)
             }

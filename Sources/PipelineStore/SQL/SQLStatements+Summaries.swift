@@ -77,7 +77,7 @@ extension SQLStatements {
                 + RunFilter(signature: signature).signatureConditions.map { Self.condition(layout.quoted($0.field), $0.condition, binds: &binds) }
                 .joined(separator: " AND ") + ")"
         }
-        return binds.statement(
+        return binds.oneOffStatement(
             "SELECT \(signatureColumns), \(sampleSelectList) FROM \(layout.quotedTable) WHERE \(matches.joined(separator: " OR ")) ORDER BY \(layout.quotedIDColumn)"
         )
     }

@@ -5,10 +5,15 @@ public import PipelineCore
 public struct SQLStatement: Sendable, Hashable {
     public var sql: String
     public var binds: [FieldValue]
+    /// Whether the text recurs: the same for a table whatever the values. Statements with a
+    /// placeholder per signature or per row (summary upkeep, refolds) spell a new text for each
+    /// count, so a backend that keeps prepared statements by text (SQLite) does not keep these.
+    public var recurs: Bool
 
-    public init(sql: String, binds: [FieldValue]) {
+    public init(sql: String, binds: [FieldValue], recurs: Bool = true) {
         self.sql = sql
         self.binds = binds
+        self.recurs = recurs
     }
 }
 
@@ -54,6 +59,11 @@ struct SQLBinds {
     /// written before the binds are taken.
     mutating func statement(_ sql: String) -> SQLStatement {
         SQLStatement(sql: sql, binds: values)
+    }
+
+    /// A statement whose text depends on how many values it binds (``SQLStatement/recurs`` false).
+    mutating func oneOffStatement(_ sql: String) -> SQLStatement {
+        SQLStatement(sql: sql, binds: values, recurs: false)
     }
 }
 
@@ -167,8 +177,8 @@ public struct SQLStatements: Sendable {
 
     /// 1 for a failed run, else 0 (``RunStatus/isFailed(status:exitCode:)`` in SQL; 0 without the columns).
     var failedRunIndicator: String {
-        let status = layout.hasColumn(.status) ? layout.quoted(.status) : "NULL"
-        let exitCode = layout.hasColumn(.exitCode) ? layout.quoted(.exitCode) : "NULL"
+        let status = layout.selectExpression(.status)
+        let exitCode = layout.selectExpression(.exitCode)
         return "CASE WHEN \(status) = '\(RunStatus.failed)' OR (\(status) IS NULL AND \(exitCode) <> 0) THEN 1 ELSE 0 END"
     }
 
@@ -211,7 +221,7 @@ public struct SQLStatements: Sendable {
         if let value = filter.dateCode { conditions.append("\(layout.quoted(.dateCode)) = \(binds.bind(.text(value)))") }
         // A table without a status column holds no status: NULL matches only "no status".
         if let status = filter.status {
-            conditions.append(Self.condition(layout.hasColumn(.status) ? layout.quoted(.status) : "NULL", status, binds: &binds))
+            conditions.append(Self.condition(layout.selectExpression(.status), status, binds: &binds))
         }
         return conditions
     }

@@ -65,14 +65,14 @@ struct SQLSummaryTable: Sendable {
         var binds = SQLBinds(dialect)
         let placeholders = keys.map { binds.bind(.text($0)) }.joined(separator: ", ")
         let locking = dialect == .postgres ? " ORDER BY \"signature\" COLLATE \"C\" FOR UPDATE" : ""
-        return binds.statement("\(selectColumns) WHERE \"signature\" IN (\(placeholders))\(locking)")
+        return binds.oneOffStatement("\(selectColumns) WHERE \"signature\" IN (\(placeholders))\(locking)")
     }
 
     /// Creates a row holding these totals for each signature that has none; leaves existing rows alone.
     func createMissing(_ aggregates: some Sequence<SignatureAggregate>) -> SQLStatement {
         var binds = SQLBinds(dialect)
         let rows = aggregates.map { binds.row(Self.values(of: $0)) }
-        return binds.statement(
+        return binds.oneOffStatement(
             "INSERT INTO \(quotedName) (\(Self.quoted(Self.columns))) VALUES \(rows.joined(separator: ", ")) ON CONFLICT (\"signature\") DO NOTHING"
         )
     }
@@ -122,7 +122,7 @@ struct SQLSummaryTable: Sendable {
         let rows = aggregates.map { aggregate in binds.row([.text(Self.key(aggregate.signature))] + Self.values(of: aggregate).dropFirst(5)) }
         let updated = Self.totalColumns.map { "\(SQLTableLayout.quote($0)) = v.\(SQLTableLayout.quote($0))" }.joined(separator: ", ")
         let valueColumns = Self.quoted(["signature"] + Self.totalColumns)
-        return binds.statement(
+        return binds.oneOffStatement(
             "WITH v (\(valueColumns)) AS (VALUES \(rows.joined(separator: ", "))) UPDATE \(quotedName) SET \(updated) FROM v WHERE \(quotedName).\"signature\" = v.\"signature\""
         )
     }
@@ -131,7 +131,7 @@ struct SQLSummaryTable: Sendable {
     func delete(_ signatures: some Sequence<PipelineSignature>) -> SQLStatement {
         var binds = SQLBinds(dialect)
         let placeholders = signatures.map { binds.bind(.text(Self.key($0))) }.joined(separator: ", ")
-        return binds.statement("DELETE FROM \(quotedName) WHERE \"signature\" IN (\(placeholders))")
+        return binds.oneOffStatement("DELETE FROM \(quotedName) WHERE \"signature\" IN (\(placeholders))")
     }
 
     /// The sum of `total_runs`: the number of runs in the table.

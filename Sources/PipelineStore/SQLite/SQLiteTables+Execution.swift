@@ -76,7 +76,7 @@ extension SQLiteTables {
     }
 
     func execute(_ statement: SQLStatement, in db: Database) throws {
-        try db.cachedStatement(sql: statement.sql).execute(arguments: statement.arguments)
+        try statement.prepared(in: db).execute(arguments: statement.arguments)
     }
 }
 

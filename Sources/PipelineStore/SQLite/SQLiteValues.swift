@@ -160,6 +160,14 @@ struct SQLiteRow: SQLRowReader {
     }
 }
 
+extension SQLStatement {
+    /// The compiled statement: kept by the connection for reuse when its text recurs, made afresh
+    /// otherwise, so that the connection's cache holds a bounded number of texts.
+    func prepared(in db: Database) throws -> Statement {
+        recurs ? try db.cachedStatement(sql: sql) : try db.makeStatement(sql: sql)
+    }
+}
+
 extension SQLiteRow {
     /// Every row `statement` selects, each made by `make` from the values read in place.
     static func each<Value>(
@@ -168,7 +176,7 @@ extension SQLiteRow {
         subject: String,
         _ make: (inout SQLiteRow) throws -> Value
     ) throws -> [Value] {
-        let prepared = try db.cachedStatement(sql: statement.sql)
+        let prepared = try statement.prepared(in: db)
         let rows = try Row.fetchCursor(prepared, arguments: statement.arguments)
         var made: [Value] = []
         while try rows.next() != nil {
@@ -187,7 +195,7 @@ extension SQLiteRow {
     ) throws
         -> Value?
     {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: statement.sql), arguments: statement.arguments) else { return nil }
+        guard let row = try Row.fetchOne(statement.prepared(in: db), arguments: statement.arguments) else { return nil }
         var reader = SQLiteRow(row, subject: subject)
         return try make(&reader)
     }
