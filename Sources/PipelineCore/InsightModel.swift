@@ -129,8 +129,18 @@ public enum PipelineHealth: String, Sendable, Hashable, CaseIterable, Comparable
     case anomaly
     case ok
 
+    /// Worst first: the order cases are declared in.
+    private var rank: Int {
+        switch self {
+        case .failed: 0
+        case .overdue: 1
+        case .anomaly: 2
+        case .ok: 3
+        }
+    }
+
     public static func < (lhs: PipelineHealth, rhs: PipelineHealth) -> Bool {
-        (allCases.firstIndex(of: lhs) ?? 0) < (allCases.firstIndex(of: rhs) ?? 0)
+        lhs.rank < rhs.rank
     }
 }
 

@@ -9,18 +9,6 @@ public enum JSONValue: Sendable, Hashable {
     case array([JSONValue])
     /// Members in document order; a repeated key keeps its last value, as Python's parser does.
     case object([String: JSONValue])
-
-    /// The JSON type name used in validation messages.
-    public var typeName: String {
-        switch self {
-        case .null: "null"
-        case .bool: "boolean"
-        case .number: "number"
-        case .string: "string"
-        case .array: "array"
-        case .object: "object"
-        }
-    }
 }
 
 extension JSONValue {

@@ -136,13 +136,11 @@ public struct JSONWriter: Sendable {
         case 0x09: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
         case 0x00..<0x20:
             bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
-            bytes.append(Self.hexDigits[Int(byte >> 4)])
-            bytes.append(Self.hexDigits[Int(byte & 0xF)])
+            bytes.append(HexDigit.lowercase[Int(byte >> 4)])
+            bytes.append(HexDigit.lowercase[Int(byte & 0xF)])
         default: bytes.append(byte)
         }
     }
-
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     public mutating func optionalString(_ text: String?) {
         if let text { string(text) } else { null() }

@@ -80,7 +80,8 @@ public enum PipelineField: String, Sendable, CaseIterable, Hashable {
         switch self {
         case .rowcount: 0...PipelineInfo.maximumRowcount
         case .pid: 0...PipelineInfo.maximumPID
-        default: PipelineInfo.exitCodeRange
+        case .exitCode: PipelineInfo.exitCodeRange
+        default: Int64.min...Int64.max
         }
     }
 }

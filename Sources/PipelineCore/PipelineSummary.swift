@@ -97,13 +97,13 @@ public struct SignatureAggregate: Sendable, Hashable {
         if isFailed { failedRuns = Saturating.add(failedRuns, 1) }
     }
 
-    /// The public summary these totals describe.
     /// A 128-bit sum as a double: the general conversion is slow, and a sum almost always fits in 64 bits.
     private static func double(_ sum: Int128) -> Double {
         if let narrow = Int64(exactly: sum) { return Double(narrow) }
         return Double(sum)
     }
 
+    /// The public summary these totals describe.
     public var summary: PipelineSummary {
         PipelineSummary(
             signature: signature,

@@ -13,6 +13,25 @@ public enum QueryString {
         return pairs
     }
 
+    /// Percent-encodes every byte but the unreserved ones (`A-Z a-z 0-9 - . _ ~`), with uppercase
+    /// hex digits: safe in a query component, a path segment and an RFC 5987 `filename*`.
+    public static func encode(_ text: some StringProtocol) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.append(byte)
+            default:
+                out.append(UInt8(ascii: "%"))
+                out.append(HexDigit.uppercase[Int(byte >> 4)])
+                out.append(HexDigit.uppercase[Int(byte & 0x0F)])
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// Percent-decodes one component, with `+` as a space.
     public static func decode(_ component: some StringProtocol) -> String {
         let bytes = Array(component.utf8)

@@ -75,6 +75,11 @@ public struct RunFilter: Sendable, Hashable, SignatureFields {
     /// The runs of exactly this signature: each field equal to its value, or null where it has none.
     public init(signature: PipelineSignature) {
         self.init()
+        restrict(to: signature)
+    }
+
+    /// Adds the conditions that select exactly this signature, replacing any on its fields.
+    public mutating func restrict(to signature: PipelineSignature) {
         for field in PipelineField.signatureFields {
             self[signatureField: field] = FieldCondition(exactly: signature[field])
         }

@@ -227,9 +227,10 @@ private struct LocalClock {
         if let largest = valid.max() {
             return resolved(Saturating.subtract(localStart, largest))
         }
-        // A gap: local time jumps over `localStart` between these two instants.
-        var low = Saturating.subtract(localStart, offsets.max()!)
-        var high = Saturating.subtract(localStart, offsets.min()!)
+        // A gap: local time jumps over `localStart` between these two instants. (`offsets` holds
+        // at least the first guess.)
+        var low = Saturating.subtract(localStart, offsets.max() ?? guess)
+        var high = Saturating.subtract(localStart, offsets.min() ?? guess)
         if local(high) < localStart { return resolved(high) }
         while low < high {
             let middle = low + (high - low) / 2

@@ -35,8 +35,10 @@ extension Character {
 extension String {
     /// The string without leading and trailing spaces, tabs and line breaks (`\r\n` included).
     public func trimmingASCIIWhitespace() -> String {
-        let bytes = Array(utf8)
         let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+        // Almost every value has nothing to trim: no copy then.
+        if let first = utf8.first, let last = utf8.last, !isSpace(first), !isSpace(last) { return self }
+        let bytes = Array(utf8)
         guard let first = bytes.firstIndex(where: { !isSpace($0) }), let last = bytes.lastIndex(where: { !isSpace($0) }) else { return "" }
         return String(decoding: bytes[first...last], as: UTF8.self)
     }
@@ -53,6 +55,11 @@ public enum HexDigit {
         default: nil
         }
     }
+
+    /// The digits `0`…`9`, `a`…`f`, by value.
+    public static let lowercase: [UInt8] = Array("0123456789abcdef".utf8)
+    /// The digits `0`…`9`, `A`…`F`, by value.
+    public static let uppercase: [UInt8] = Array("0123456789ABCDEF".utf8)
 }
 
 /// Escaping text for where it is written (HTML, a log line): one walk over its scalars, each

@@ -1,6 +1,7 @@
 import Hummingbird
 import NIOCore
 import NIOPosix
+import PipelineStore
 import Synchronization
 
 #if canImport(Glibc)
@@ -82,11 +83,11 @@ enum ArchiveFileOpener {
         guard let name = relative.last else { return nil }
         var directory = openDescriptor(rootPath, O_DIRECTORY | O_RDONLY | O_CLOEXEC)
         guard directory >= 0 else { return nil }
-        defer { closeDescriptor(directory) }
+        defer { closeFileDescriptor(directory) }
         for component in relative.dropLast() {
             let child = openat(directory, component, O_DIRECTORY | O_NOFOLLOW | O_RDONLY | O_CLOEXEC)
             guard child >= 0 else { return nil }
-            closeDescriptor(directory)
+            closeFileDescriptor(directory)
             directory = child
         }
         // A first look without opening, so a device or FIFO someone left in the root is never
@@ -99,7 +100,7 @@ enum ArchiveFileOpener {
         guard file >= 0 else { return nil }
         let flags = fcntl(file, F_GETFL)
         guard fstat(file, &info) == 0, isRegularFile(info), flags >= 0, fcntl(file, F_SETFL, flags & ~O_NONBLOCK) == 0 else {
-            closeDescriptor(file)
+            closeFileDescriptor(file)
             return nil
         }
         return ArchivedFileHandle(descriptor: file, size: Int(info.st_size), name: name)
@@ -146,7 +147,7 @@ final class ArchivedFileHandle: Sendable {
     func close() {
         descriptor.withLock { current in
             if let open = current {
-                closeDescriptor(open)
+                closeFileDescriptor(open)
                 current = nil
             }
         }
@@ -192,9 +193,4 @@ final class ArchivedFileHandle: Sendable {
 /// `open(2)`, outside any type, so the name does not collide with methods called `open`.
 private func openDescriptor(_ path: String, _ flags: Int32) -> Int32 {
     open(path, flags)
-}
-
-/// `close(2)`; an error is ignored because the descriptor is released either way on Linux.
-private func closeDescriptor(_ descriptor: Int32) {
-    _ = close(descriptor)
 }

@@ -79,29 +79,26 @@ public enum ArchivedFiles {
     /// service's own origin. The policy and `nosniff` keep a browser from running or re-typing it
     /// even if it is opened directly.
     static func headers(fileName: String, size: Int) -> HTTPFields {
-        [
-            .contentType: contentType(forFileName: fileName),
-            .contentLength: String(size),
-            .contentDisposition: contentDisposition("attachment", fileName: fileName),
-            .xContentTypeOptions: "nosniff",
-            .contentSecurityPolicy: "default-src 'none'; sandbox",
-            .cacheControl: "no-store",
-        ]
+        var headers = SecurityHeaders.download(contentType: contentType(forFileName: fileName))
+        headers[.contentLength] = String(size)
+        headers[.contentDisposition] = contentDisposition("attachment", fileName: fileName)
+        return headers
     }
+
+    private static let types: [(suffix: String, type: String)] = [
+        (".tar.gz", "application/gzip"), (".tgz", "application/gzip"), (".gz", "application/gzip"),
+        (".bz2", "application/x-bzip2"), (".xz", "application/x-xz"), (".zst", "application/zstd"),
+        (".zip", "application/zip"), (".tar", "application/x-tar"), (".parquet", "application/vnd.apache.parquet"),
+        (".json", "application/json"), (".jsonl", "application/x-ndjson"), (".ndjson", "application/x-ndjson"),
+        (".csv", "text/csv; charset=utf-8"), (".txt", "text/plain; charset=utf-8"), (".log", "text/plain; charset=utf-8"),
+        (".png", "image/png"), (".jpg", "image/jpeg"), (".jpeg", "image/jpeg"), (".gif", "image/gif"),
+        (".svg", "image/svg+xml"), (".pdf", "application/pdf"),
+    ]
 
     /// The media type for a file name, by its extension.
     public static func contentType(forFileName name: String) -> String {
         let lower = name.lowercased()
-        let types: [(String, String)] = [
-            (".tar.gz", "application/gzip"), (".tgz", "application/gzip"), (".gz", "application/gzip"),
-            (".bz2", "application/x-bzip2"), (".xz", "application/x-xz"), (".zst", "application/zstd"),
-            (".zip", "application/zip"), (".tar", "application/x-tar"), (".parquet", "application/vnd.apache.parquet"),
-            (".json", "application/json"), (".jsonl", "application/x-ndjson"), (".ndjson", "application/x-ndjson"),
-            (".csv", "text/csv; charset=utf-8"), (".txt", "text/plain; charset=utf-8"), (".log", "text/plain; charset=utf-8"),
-            (".png", "image/png"), (".jpg", "image/jpeg"), (".jpeg", "image/jpeg"), (".gif", "image/gif"),
-            (".svg", "image/svg+xml"), (".pdf", "application/pdf"),
-        ]
-        return types.first { lower.hasSuffix($0.0) }?.1 ?? "application/octet-stream"
+        return types.first { lower.hasSuffix($0.suffix) }?.type ?? "application/octet-stream"
     }
 
     /// `attachment; filename="a.csv"` with an RFC 5987 `filename*` when the name is not plain ASCII.
@@ -110,19 +107,7 @@ public enum ArchivedFiles {
             fileName.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0.value != 0x7F && $0 != "\"" && $0 != "\\" ? Character($0) : "_" }
         )
         var value = "\(kind); filename=\"\(ascii)\""
-        if ascii != fileName {
-            let encoded = fileName.utf8.map { byte -> String in
-                let isPlain =
-                    (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || "-._~".utf8.contains(byte)
-                return isPlain ? String(UnicodeScalar(byte)) : percentEncoded(byte)
-            }.joined()
-            value += "; filename*=UTF-8''\(encoded)"
-        }
+        if ascii != fileName { value += "; filename*=UTF-8''\(QueryString.encode(fileName))" }
         return value
-    }
-
-    private static func percentEncoded(_ byte: UInt8) -> String {
-        let hex = Array("0123456789ABCDEF")
-        return "%" + String(hex[Int(byte >> 4)]) + String(hex[Int(byte & 0xF)])
     }
 }

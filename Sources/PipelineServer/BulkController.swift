@@ -64,7 +64,7 @@ struct BulkController<Repository: PipelineRunRepository, Context: RequestContext
             writer.key("runs")
             writer.array(outcomes) { writer, outcome in outcome.storedRun.info.write(to: &writer) }
         }
-        return RunController<Repository, Context>.json(writer.bytes, status: created > 0 ? .created : .ok)
+        return Response.json(writer.bytes, status: created > 0 ? .created : .ok)
     }
 }
 

@@ -23,7 +23,7 @@ struct ExportController<Repository: PipelineRunRepository, Context: RequestConte
 
     /// `GET /export?format=ndjson|csv[&raw=true]`: the runs matching the filters of
     /// `/get_pipeline_info`, in the same order, all of them (`limit`, `offset`, `cursor` and
-    /// `all_data` are ignored). CSV text cells a spreadsheet would run as formulas are neutralised
+    /// `all_data` are refused, as it would not apply them). CSV text cells a spreadsheet would run as formulas are neutralised
     /// unless `raw=true`. The body is written page by page as the repository is read, so memory
     /// stays flat; the first page is read before the status is sent, so storage that is down answers 503.
     @Sendable func export(_ request: Request, context: Context) async throws -> Response {

@@ -57,9 +57,9 @@ extension OpenAPIDocument {
         .object(["name": .string(name), "in": "query", "required": false, "description": .string(description), "schema": schema])
     }
 
-    /// A string of at most `maximumLength` characters, or also null when `nullable`.
-    static func string(maximumLength: Int? = nil, nullable: Bool = false) -> JSONValue {
-        var schema: [String: JSONValue] = ["type": nullable ? .array(["string", "null"]) : "string"]
+    /// A string of at most `maximumLength` characters.
+    static func string(maximumLength: Int? = nil) -> JSONValue {
+        var schema: [String: JSONValue] = ["type": "string"]
         if let maximumLength { schema["maxLength"] = .number(String(maximumLength)) }
         return .object(schema)
     }

@@ -6,12 +6,6 @@ import PipelineStore
 /// code validates with (`QueryParameter`, `RunQuery.maximumLimit`, `PipelineField` limits),
 /// so the document cannot drift from the behaviour. A test checks every route and parameter.
 enum OpenAPIDocument {
-    static func json(version: String) -> [UInt8] {
-        var writer = JSONWriter(reservingCapacity: 16_384)
-        writer.value(document(version: version))
-        return writer.bytes
-    }
-
     /// Every documented path (in the router's `{parameter}` syntax) with its methods.
     static var operations: [String: Set<HTTPRequest.Method>] {
         guard case .object(let paths)? = document(version: "")["paths"] else { return [:] }

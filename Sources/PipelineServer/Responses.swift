@@ -1,4 +1,14 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
 public import PipelineCore
+
+extension Response {
+    /// A JSON answer of `bytes`: the one way every endpoint answers with JSON.
+    static func json(_ bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}
 
 /// Writes `PipelineInfoResponse`: `{"total":…,"results":[…],"count":…,"pipelines":[…],"next_cursor":…}`.
 ///

@@ -26,7 +26,7 @@ struct RunController<Repository: PipelineRunRepository, Context: RequestContext>
         let run = try PipelineInfo(jsonBytes: body.readableBytesView)
         let outcome = try await repository.insert(run)
         WriteAudit.record(outcome, logger: context.logger)
-        return Self.json(outcome.storedRun.info.jsonBytes, status: outcome.isCreated ? .created : .ok)
+        return .json(outcome.storedRun.info.jsonBytes, status: outcome.isCreated ? .created : .ok)
     }
 
     /// `GET /get_pipeline_info`: filtered, paged run history.
@@ -35,7 +35,7 @@ struct RunController<Repository: PipelineRunRepository, Context: RequestContext>
         if query.paging == .all {
             return try await streamAllRuns(matching: query.filter, logger: context.logger)
         }
-        return Self.json(PipelineInfoResponseWriter.bytes(for: try await repository.runs(matching: query)))
+        return .json(PipelineInfoResponseWriter.bytes(for: try await repository.runs(matching: query)))
     }
 
     /// `all_data=true`: the answer written chunk by chunk as pages are read, so memory stays flat
@@ -43,8 +43,9 @@ struct RunController<Repository: PipelineRunRepository, Context: RequestContext>
     /// that is down answers 503.
     private func streamAllRuns(matching filter: RunFilter, logger: Logger) async throws -> Response {
         var pages = RunPages(of: repository, matching: filter, pageSize: AllDataStreaming.chunkSize).makeAsyncIterator()
-        guard let first = try await pages.next() else { return Self.json(PipelineInfoResponseWriter.bytes(for: RunPage(total: 0, runs: []))) }
-        guard first.nextCursor != nil else { return Self.json(PipelineInfoResponseWriter.bytes(for: RunPage(total: first.total, runs: first.runs))) }
+        // The sequence always yields a first page, empty or not.
+        guard let first = try await pages.next() else { return .json(PipelineInfoResponseWriter.bytes(for: RunPage(total: 0, runs: []))) }
+        guard first.nextCursor != nil else { return .json(PipelineInfoResponseWriter.bytes(for: first)) }
         let body = ResponseBody { [pages] writer in
             var pages = pages
             var response = PipelineInfoResponseWriter(total: first.total, expectedRuns: AllDataStreaming.chunkSize)
@@ -70,15 +71,7 @@ struct RunController<Repository: PipelineRunRepository, Context: RequestContext>
     /// optional signature filters, `limit` and `offset` select a part of the list.
     @Sendable func listSummaries(_ request: Request, context: Context) async throws -> Response {
         let query = try SummaryQuery(parameters: QueryString.parse(request.uri.query ?? ""))
-        return Self.json(PipelineListResponse.bytes(try await insights.summaries(selecting: query)))
-    }
-
-    static func json(_ bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
-        Response(
-            status: status,
-            headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: bytes))
-        )
+        return .json(PipelineListResponse.bytes(try await insights.summaries(selecting: query)))
     }
 }
 

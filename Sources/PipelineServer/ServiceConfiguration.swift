@@ -35,8 +35,6 @@ public struct ServiceConfiguration: Sendable {
     public var retentionInterval: Duration = .seconds(3_600)
     /// The wall clock insight is judged by (overdue, runs in the last 24 h); tests fix it.
     public var clock: @Sendable () -> UTCInstant = ServiceConfiguration.systemClock
-    /// Where each setting came from, so that errors found later (at start-up) name it as given.
-    public var sources: [Setting: SettingSource] = [:]
 
     /// The system's wall clock.
     @Sendable public static func systemClock() -> UTCInstant {
@@ -110,7 +108,7 @@ public struct ServiceConfiguration: Sendable {
         let access = try AccessSettings.resolve(values)
         var insightSettings = InsightSettings.standard
         insightSettings.anomalyK = try required(.anomalyK, values.number)
-        var configuration = ServiceConfiguration(
+        let configuration = ServiceConfiguration(
             host: host,
             port: try required(.port, values.integer),
             backend: storage.backend,
@@ -129,7 +127,6 @@ public struct ServiceConfiguration: Sendable {
             insightSettings: insightSettings,
             retentionDays: try values.integer(.retentionDays)
         )
-        configuration.sources = values.sources
         return configuration
     }
 

@@ -13,16 +13,11 @@ struct ServiceController<Repository: PipelineRunRepository, Context: RequestCont
     func addRoutes(to router: some RouterMethods<Context>) {
         router.get("/", use: welcome)
         router.get("/health", use: health)
-        router.get("/openapi.json") { _, _ in
-            RunController<Repository, Context>.json(OpenAPIDocument.json(version: pipelineServiceVersion, deployment: deployment))
-        }
-        router.get("/docs") { _, _ in
-            Response(
-                status: .ok,
-                headers: SecurityHeaders.docs,
-                body: .init(byteBuffer: ByteBuffer(string: DocsPage.html))
-            )
-        }
+        // Both documents are fixed once the server is configured: built once, not per request.
+        let openAPI = OpenAPIDocument.json(version: pipelineServiceVersion, deployment: deployment)
+        let docs = ByteBuffer(string: DocsPage.html)
+        router.get("/openapi.json") { _, _ in Response.json(openAPI) }
+        router.get("/docs") { _, _ in Response(status: .ok, headers: SecurityHeaders.docs, body: .init(byteBuffer: docs)) }
     }
 
     @Sendable func welcome(_ request: Request, context: Context) async throws -> Response {
@@ -41,7 +36,7 @@ struct ServiceController<Repository: PipelineRunRepository, Context: RequestCont
             writer.key("openapi")
             writer.string(deployment.basePath + "/openapi.json")
         }
-        return RunController<Repository, Context>.json(writer.bytes)
+        return Response.json(writer.bytes)
     }
 
     /// 200 when the backend answers, 503 (with the reason, no internals) when it does not.
@@ -69,6 +64,6 @@ struct ServiceController<Repository: PipelineRunRepository, Context: RequestCont
                 writer.string(failure)
             }
         }
-        return RunController<Repository, Context>.json(writer.bytes, status: failure == nil ? .ok : .serviceUnavailable)
+        return Response.json(writer.bytes, status: failure == nil ? .ok : .serviceUnavailable)
     }
 }

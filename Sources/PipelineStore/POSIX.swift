@@ -6,10 +6,11 @@ import Musl
 import Darwin
 #endif
 
-// The few system calls used beyond the files that manage the data file itself, in one place.
+// The few system calls used beyond the files that manage the data file itself, in one place
+// (the server's log output and archive downloads use them too).
 
 /// `close(2)`, reachable under a name that no `close()` method shadows.
-func closeFileDescriptor(_ descriptor: Int32) {
+package func closeFileDescriptor(_ descriptor: Int32) {
     _ = close(descriptor)
 }
 
@@ -19,7 +20,8 @@ func systemErrorText(_ code: Int32) -> String {
 }
 
 /// Writes every byte, retrying interrupted writes; the `errno` of a failure, nil on success.
-func writeAll(_ bytes: [UInt8], to descriptor: Int32) -> Int32? {
+@discardableResult
+package func writeAll(_ bytes: [UInt8], to descriptor: Int32) -> Int32? {
     bytes.withUnsafeBytes { raw -> Int32? in
         guard let base = raw.baseAddress else { return nil }
         var offset = 0

@@ -19,6 +19,12 @@ struct Import: AsyncParsableCommand {
 
     @OptionGroup var storage: StorageOptions
 
+    func validate() throws {
+        guard (1...1_000_000).contains(batchSize) else {
+            throw ValidationError("--batch-size must be between 1 and 1000000 (got \(batchSize))")
+        }
+    }
+
     func run() async throws {
         let file = self.file
         let importer = RunImporter(batchSize: batchSize)

@@ -29,13 +29,16 @@ struct Migrate: AsyncParsableCommand {
     var logLevel = "warning"
 
     func validate() throws {
+        guard (1...1_000_000).contains(batchSize) else {
+            throw ValidationError("--batch-size must be between 1 and 1000000 (got \(batchSize))")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")) (got \(logLevel))")
         }
     }
 
     func run() async throws {
-        try await StartupFailure.reporting(flags: [:]) { _ in
+        try await StartupFailure.reportingErrors {
             let from = try BackendConfiguration(spec: source, argument: "--from")
             let to = try BackendConfiguration(spec: destination, argument: "--to")
             let logger = bootstrapLogging(level: Logger.Level(rawValue: logLevel) ?? .warning, toStandardError: true)

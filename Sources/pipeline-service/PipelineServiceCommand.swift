@@ -140,14 +140,25 @@ enum StartupFailure {
     /// a bad setting, even one found later (a database that refuses), is named as it was given.
     static func reporting<T>(flags: [Setting: String], _ body: (SettingValues) async throws -> T) async throws -> T {
         var sources: [Setting: SettingSource] = [:]
-        do {
+        return try await reportingErrors(attributedTo: { sources }) {
             let values = try SettingValues(flags: flags, environment: ProcessInfo.processInfo.environment) { path in
                 try String(contentsOfFile: path, encoding: .utf8)
             }
             sources = values.sources
             return try await body(values)
+        }
+    }
+
+    /// Runs `body`, ending the process with one line for any error it throws; a command that reads
+    /// no setting (`migrate`) uses this alone, so an unrelated bad variable cannot stop it.
+    static func reportingErrors<T>(
+        attributedTo sources: () -> [Setting: SettingSource] = { [:] },
+        _ body: () async throws -> T
+    ) async throws -> T {
+        do {
+            return try await body()
         } catch let error as ConfigurationError {
-            FileHandle.standardError.write(Data("error: \(Redaction.credentials(in: error.attributed(to: sources).description))\n".utf8))
+            FileHandle.standardError.write(Data("error: \(Redaction.credentials(in: error.attributed(to: sources()).description))\n".utf8))
             throw ExitCode(2)
         } catch let error as ExitCode {
             throw error

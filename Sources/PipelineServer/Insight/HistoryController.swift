@@ -15,7 +15,7 @@ struct HistoryController<Repository: PipelineRunRepository, Context: RequestCont
         let query = try HistoryQuery(parameters: QueryString.parse(request.uri.query ?? ""))
         do {
             let history = try await insights.history(filter: query.filter, bucket: query.bucket, zone: query.zone, from: query.from, to: query.to)
-            return RunController<Repository, Context>.json(history.jsonBytes)
+            return Response.json(history.jsonBytes)
         } catch let error as HistoryRangeError {
             throw APIError.validation(
                 ValidationError(FieldIssue(.query, QueryParameter.bucket.rawValue, kind: "too_many_buckets", message: error.message))

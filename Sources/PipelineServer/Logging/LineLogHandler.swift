@@ -1,6 +1,7 @@
 import Foundation
 public import Logging
 import PipelineCore
+import PipelineStore
 import Synchronization
 
 /// How the service writes its log lines (`--log-format`).
@@ -96,31 +97,13 @@ public struct LogLineOutput: Sendable {
     /// Standard output. Each line is written whole under a lock, so lines from concurrent requests
     /// never interleave.
     public static let standardOutput = LogLineOutput { line in
-        outputLock.withLock { _ in writeAllBytes(line, to: STDOUT_FILENO) }
+        outputLock.withLock { _ in _ = writeAll(line, to: STDOUT_FILENO) }
     }
 
     /// Standard error, for commands whose standard output carries data.
     public static let standardError = LogLineOutput { line in
-        outputLock.withLock { _ in writeAllBytes(line, to: STDERR_FILENO) }
+        outputLock.withLock { _ in _ = writeAll(line, to: STDERR_FILENO) }
     }
 
     private static let outputLock = Mutex(())
-}
-
-/// Writes all of `bytes` to a file descriptor, retrying on partial writes and interruptions.
-private func writeAllBytes(_ bytes: [UInt8], to descriptor: Int32) {
-    bytes.withUnsafeBytes { buffer in
-        guard let base = buffer.baseAddress else { return }
-        var offset = 0
-        while offset < buffer.count {
-            let written = write(descriptor, base + offset, buffer.count - offset)
-            if written > 0 {
-                offset += written
-            } else if written < 0 && errno == EINTR {
-                continue
-            } else {
-                return
-            }
-        }
-    }
 }

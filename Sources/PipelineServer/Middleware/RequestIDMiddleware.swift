@@ -7,8 +7,6 @@ import Hummingbird
 /// characters, so one id follows the request across systems; anything else is replaced by the id
 /// Hummingbird generated. The id is the logger's `hb.request.id`, which `context.id` reads too.
 struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
-    static var headerName: HTTPField.Name { .requestID }
-
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         if let incoming = request.headers[.requestID], Self.isAcceptable(incoming) {
@@ -30,14 +28,15 @@ struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
 }
 
 extension HTTPField.Name {
-    // Constant, valid field names: the initializer fails only for a name with characters a
-    // field name cannot hold, which these do not have.
+    // Constant, valid field names, checked once: the initializer fails only for a name with
+    // characters a field name cannot hold, which these literals do not have; nothing a client
+    // sends reaches them.
     /// `X-Request-ID`.
-    static var requestID: Self { Self("X-Request-ID")! }
+    static let requestID = Self("X-Request-ID")!
     /// `X-API-Key`.
-    static var apiKey: Self { Self("X-API-Key")! }
+    static let apiKey = Self("X-API-Key")!
     /// `Referrer-Policy`.
-    static var referrerPolicy: Self { Self("Referrer-Policy")! }
+    static let referrerPolicy = Self("Referrer-Policy")!
 }
 
 /// Metadata keys this service's log lines use.

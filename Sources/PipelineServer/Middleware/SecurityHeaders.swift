@@ -21,9 +21,15 @@ enum SecurityHeaders {
             + "base-uri 'none'; frame-ancestors 'none'"
     )
 
-    private static func headers(policy: String) -> HTTPFields {
+    /// For a download (an archived file): its own type, a policy that runs nothing even if the file
+    /// is opened directly, and the same headers otherwise.
+    static func download(contentType: String) -> HTTPFields {
+        headers(policy: "default-src 'none'; sandbox", contentType: contentType)
+    }
+
+    private static func headers(policy: String, contentType: String = "text/html; charset=utf-8") -> HTTPFields {
         [
-            .contentType: "text/html; charset=utf-8",
+            .contentType: contentType,
             .cacheControl: "no-store",
             .contentSecurityPolicy: policy,
             .xContentTypeOptions: "nosniff",

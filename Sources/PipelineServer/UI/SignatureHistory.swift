@@ -14,9 +14,7 @@ extension RunHistoryTable {
     ) async throws -> RunHistoryTable {
         let parameters = requestParameters.filter { parameterNames.contains($0.name) }
         var reader = QueryParameters(parameters)
-        let query = RunQuery(reading: &reader) { filter in
-            for field in PipelineField.signatureFields { filter[signatureField: field] = FieldCondition(exactly: signature[field]) }
-        }
+        let query = RunQuery(reading: &reader) { filter in filter.restrict(to: signature) }
         do {
             try reader.validate()
         } catch {

@@ -5,9 +5,6 @@ import PipelineCore
 /// migration, once released, never changes: a new need is a new migration.
 struct PostgresMigration: Sendable {
     static let ledgerTable = "pipeline_service_migrations"
-    /// The longest table name the service creates: it adds suffixes of up to 12 characters for its
-    /// index names, and PostgreSQL truncates names beyond 63.
-    static let maximumTableNameLength = 51
 
     let name: String
     let statements: @Sendable (SQLTableLayout) -> [String]

@@ -138,10 +138,10 @@ extension PostgresSchema {
             }
             let pending = PostgresMigration.all.filter { !applied.contains($0.name) }
             if !pending.isEmpty {
-                guard layout.table.utf8.count <= PostgresMigration.maximumTableNameLength else {
+                guard layout.table.utf8.count <= SQLTableLayout.maximumOwnedTableNameLength else {
                     throw ConfigurationError(
                         .table,
-                        "\"\(layout.table)\" is too long for a table the service creates (at most \(PostgresMigration.maximumTableNameLength) characters)"
+                        "\"\(layout.table)\" is too long for a table the service creates (at most \(SQLTableLayout.maximumOwnedTableNameLength) characters)"
                     )
                 }
                 if !hasLedger { try await connection.execute(PostgresQuery(unsafeSQL: PostgresMigration.createLedger), logger: logger) }

@@ -206,6 +206,10 @@ extension SQLTableLayout {
 // MARK: - Covering indexes
 
 extension SQLTableLayout {
+    /// The longest name of a run table the service creates: its index and summary-table names add
+    /// suffixes of up to 12 characters (`_by_rowcount`), and every name must stay within 63.
+    static let maximumOwnedTableNameLength = 63 - "_by_rowcount".utf8.count
+
     /// What the start index carries after its result-order columns (`start_utc`, id), as created by
     /// SQLite's `v5-covering-indexes` and PostgreSQL's `4_covering_indexes`: what a time window or a
     /// row count range tests. Part of those migrations: a change needs a new migration.

@@ -6,15 +6,12 @@ import PipelineCore
 /// The tables the service creates when it owns the run table, as named GRDB migrations.
 /// `sql/sqlite.sql` is the same DDL for the default table name.
 struct SQLiteOwnedSchema {
-    /// Index and summary-table names append a suffix to the table name; the result must still be a safe identifier.
-    static let longestSuffix = "_by_rowcount"
-
     let layout: SQLTableLayout
     let summary: SQLSummaryTable
 
     /// - Throws: ``ConfigurationError`` when the table name leaves no room for the derived names.
     init(layout: SQLTableLayout) throws(ConfigurationError) {
-        let limit = 63 - Self.longestSuffix.utf8.count
+        let limit = SQLTableLayout.maximumOwnedTableNameLength
         guard layout.table.utf8.count <= limit else {
             throw ConfigurationError(
                 .table,
