@@ -140,32 +140,40 @@ enum StartupFailure {
     /// a bad setting, even one found later (a database that refuses), is named as it was given.
     static func reporting<T>(flags: [Setting: String], _ body: (SettingValues) async throws -> T) async throws -> T {
         var sources: [Setting: SettingSource] = [:]
-        return try await reportingErrors(attributedTo: { sources }) {
+        do {
             let values = try SettingValues(flags: flags, environment: ProcessInfo.processInfo.environment) { path in
                 try String(contentsOfFile: path, encoding: .utf8)
             }
             sources = values.sources
             return try await body(values)
+        } catch {
+            throw exit(for: error, sources: sources)
         }
     }
 
     /// Runs `body`, ending the process with one line for any error it throws; a command that reads
     /// no setting (`migrate`) uses this alone, so an unrelated bad variable cannot stop it.
-    static func reportingErrors<T>(
-        attributedTo sources: () -> [Setting: SettingSource] = { [:] },
-        _ body: () async throws -> T
-    ) async throws -> T {
+    static func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
-        } catch let error as ConfigurationError {
-            FileHandle.standardError.write(Data("error: \(Redaction.credentials(in: error.attributed(to: sources()).description))\n".utf8))
-            throw ExitCode(2)
-        } catch let error as ExitCode {
-            throw error
         } catch {
+            throw exit(for: error, sources: [:])
+        }
+    }
+
+    /// Writes the one line for `error` and gives the exit status: 2 for a setting or argument, 1
+    /// for anything else.
+    private static func exit(for error: any Error, sources: [Setting: SettingSource]) -> ExitCode {
+        switch error {
+        case let error as ConfigurationError:
+            FileHandle.standardError.write(Data("error: \(Redaction.credentials(in: error.attributed(to: sources).description))\n".utf8))
+            return ExitCode(2)
+        case let error as ExitCode:
+            return error
+        default:
             let text = Redaction.credentials(in: String(describing: error)).replacingOccurrences(of: "\n", with: " ")
             FileHandle.standardError.write(Data("error: \(text)\n".utf8))
-            throw ExitCode(1)
+            return ExitCode(1)
         }
     }
 }
