@@ -32,6 +32,7 @@ let package = Package(
         // The domain: models, validation, the pure query module. No I/O.
         .target(
             name: "PipelineCore",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         // The repository protocol and its three backends.
@@ -54,6 +55,8 @@ let package = Package(
             dependencies: ["PipelineCore"],
             swiftSettings: swiftSettings
         ),
+        // The system zlib, for gzip request bodies (OpenLineage clients compress).
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         // HTTP: buildApplication, controllers, middleware, configuration → repository.
         .target(
             name: "PipelineServer",
@@ -61,6 +64,7 @@ let package = Package(
                 "PipelineCore",
                 "PipelineStore",
                 "PipelineDashboard",
+                "CZlib",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -125,6 +129,8 @@ let package = Package(
                 "PipelineTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
+            // Events the real OpenLineage client sent, read by path like the reference DDL.
+            exclude: ["Resources"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -15,8 +15,8 @@ CREATE TABLE IF NOT EXISTS pipeline_service_migrations (
 );
 
 -- One row per run; id is the insertion order that breaks ties between equal start_utc values.
--- The unique key makes (pipeline_name, date_code) idempotent. NULL pipeline names never collide:
--- runs without a pipeline_name are intentionally never deduplicated.
+-- The unique key made (pipeline_name, date_code) idempotent until 7_add_run_id replaced it with run_id.
+-- NULL pipeline names never collide: runs without a pipeline_name were never deduplicated.
 CREATE TABLE "pipeline_runs" (
     "id" BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     "start_local" TIMESTAMP NOT NULL,
@@ -97,3 +97,27 @@ INSERT INTO pipeline_service_migrations ("table_name", "migration") VALUES ('pip
 CREATE INDEX "pipeline_runs_date_code" ON "pipeline_runs" ("date_code", "id");
 
 INSERT INTO pipeline_service_migrations ("table_name", "migration") VALUES ('pipeline_runs', '6_index_date_code');
+
+-- 7_add_run_id: runs are keyed by run_id (a UUID) alone. A run posted without one gets the
+-- name-based id of its (pipeline_name, date_code): SHA-256 of the parts, each as its UTF-8 length
+-- (8 bytes, big-endian) then its bytes, after a 1 byte (or, without a name, a 0 byte, the date code,
+-- and the row's id); its first 16 bytes with the version 8 and variant bits set. Posting the same
+-- pair again names the same id, so the pair stays the key old clients know. Stored runs get that id
+-- here, and the unique key on the pair goes, so that runs of one pipeline in one second with ids of
+-- their own can all be stored.
+ALTER TABLE "pipeline_runs" ADD COLUMN "run_id" TEXT;
+UPDATE "pipeline_runs" SET "run_id" = encode(set_byte(set_byte(h, 6, (get_byte(h, 6) & 15) | 128), 8, (get_byte(h, 8) & 63) | 128), 'hex')::uuid::text
+    FROM (SELECT "id" AS row_id, substring(sha256(
+        CASE WHEN "pipeline_name" IS NULL
+        THEN decode('00', 'hex') || int8send(octet_length(convert_to("date_code", 'UTF8'))::int8) || convert_to("date_code", 'UTF8') || int8send("id"::int8)
+        ELSE decode('01', 'hex') || int8send(octet_length(convert_to("pipeline_name", 'UTF8'))::int8) || convert_to("pipeline_name", 'UTF8')
+            || int8send(octet_length(convert_to("date_code", 'UTF8'))::int8) || convert_to("date_code", 'UTF8') END
+    ) FROM 1 FOR 16) AS h FROM "pipeline_runs") AS hashed
+    WHERE "pipeline_runs"."id" = hashed.row_id;
+ALTER TABLE "pipeline_runs" ADD CONSTRAINT "pipeline_runs_run_id" UNIQUE ("run_id");
+ALTER TABLE "pipeline_runs" DROP CONSTRAINT "pipeline_runs_run_key";
+-- Every query that does not ask for running runs tests status: the start index carries it.
+DROP INDEX "pipeline_runs_by_start";
+CREATE INDEX "pipeline_runs_by_start" ON "pipeline_runs" ("start_utc" DESC, "id" DESC) INCLUDE ("end_utc", "rowcount", "status");
+
+INSERT INTO pipeline_service_migrations ("table_name", "migration") VALUES ('pipeline_runs', '7_add_run_id');

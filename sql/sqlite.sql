@@ -1,9 +1,10 @@
 -- Reference DDL for the SQLite backend (PIPELINE_BACKEND=sqlite), for the default table name
 -- PIPELINE_TABLE=pipeline_runs. The service creates exactly this itself, as GRDB migrations named
--- "pipeline_runs/v1-create-runs" … "pipeline_runs/v5-covering-indexes" (recorded in grdb_migrations),
+-- "pipeline_runs/v1-create-runs" … "pipeline_runs/v8-add-run-id" (recorded in grdb_migrations),
 -- when the table does not exist yet. A table it did not create, or one given a PIPELINE_COLUMN_MAP,
 -- is never created or altered: it only needs these columns (under any names the map gives); without
--- "status" and "exit_code" it runs without them and says so once at start-up.
+-- "status", "exit_code" and "run_id" it runs without them and says so once at start-up (without
+-- "run_id", a run's key stays (pipeline_name, date_code) and reads give run_id null).
 --
 -- Instants are TEXT in the fixed-width form YYYY-MM-DDTHH:MM:SS.ffffffZ (always 6 fraction digits),
 -- so comparing the text compares the instants. Local times are TEXT as YYYY-MM-DDTHH:MM:SS[.ffffff].
@@ -28,15 +29,11 @@ CREATE TABLE "pipeline_runs" (
     "pipeline_type" TEXT,
     "environment" TEXT,
     "archived_file" TEXT
--- pipeline_runs/v4-add-status-exit-code adds the run status columns with ALTER TABLE … ADD COLUMN,
--- which SQLite records by appending them to this statement, as here:
-, "status" TEXT, "exit_code" INTEGER);
+-- pipeline_runs/v4-add-status-exit-code adds the run status columns, and v8-add-run-id the run id,
+-- with ALTER TABLE … ADD COLUMN, which SQLite records by appending them to this statement, as here:
+, "status" TEXT, "exit_code" INTEGER, "run_id" TEXT);
 
 -- v1 also created "pipeline_runs_by_start" and "pipeline_runs_by_name", which v5 rebuilds (below).
-
--- Idempotency: one run per (pipeline_name, date_code). NULL names never collide, so runs without a
--- pipeline_name are never merged.
-CREATE UNIQUE INDEX "pipeline_runs_key" ON "pipeline_runs" ("pipeline_name", "date_code");
 
 -- pipeline_runs/v2-create-summary
 -- Per-signature totals for GET /pipelines, updated in the transaction of every insert.
@@ -64,10 +61,7 @@ CREATE TABLE "pipeline_runs_summary" (
 CREATE INDEX "pipeline_runs_by_rowcount" ON "pipeline_runs" ("rowcount", "start_utc", "id");
 
 -- pipeline_runs/v5-covering-indexes
--- History in result order (start_utc descending, id descending), with or without a start_utc bound;
--- end_utc and rowcount let a time window or row count range be checked in the index itself.
-CREATE INDEX "pipeline_runs_by_start" ON "pipeline_runs" ("start_utc", "id", "end_utc", "rowcount");
-
+-- v5 also rebuilt "pipeline_runs_by_start" with end_utc and rowcount; v8 rebuilds it again (below).
 -- History of one pipeline, covering: counts, history samples and filtered pages of one pipeline
 -- read every column they test from the index, not from rows spread among all other pipelines' rows.
 CREATE INDEX "pipeline_runs_by_name" ON "pipeline_runs" ("pipeline_name", "start_utc", "id", "environment", "script_name", "pipeline_type", "rowcount", "elapsed_seconds", "end_utc", "status", "exit_code");
@@ -75,3 +69,14 @@ CREATE INDEX "pipeline_runs_by_name" ON "pipeline_runs" ("pipeline_name", "start
 -- pipeline_runs/v7-index-date-code
 -- Runs by date code (archived-file downloads, the date_code filter).
 CREATE INDEX "pipeline_runs_date_code" ON "pipeline_runs" ("date_code", "id");
+
+-- pipeline_runs/v8-add-run-id
+-- Idempotency: one run per run_id (a UUID). A run posted without one gets the name-based id of its
+-- (pipeline_name, date_code), so that pair stays the key old clients know; v8 gave every stored run
+-- that id (without a name: of its date_code and id) and dropped v1's unique index on the pair.
+CREATE UNIQUE INDEX "pipeline_runs_run_id" ON "pipeline_runs" ("run_id");
+
+-- History in result order (start_utc descending, id descending), with or without a start_utc bound;
+-- end_utc, rowcount and status let a time window, a row count range and the leaving out of running
+-- runs be checked in the index itself.
+CREATE INDEX "pipeline_runs_by_start" ON "pipeline_runs" ("start_utc", "id", "end_utc", "rowcount", "status");

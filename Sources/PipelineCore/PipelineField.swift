@@ -24,6 +24,7 @@ public enum PipelineField: String, Sendable, CaseIterable, Hashable {
     case archivedFile = "archived_file"
     case status
     case exitCode = "exit_code"
+    case runID = "run_id"
 
     /// The fields that group runs into pipeline signatures, in signature order.
     public static let signatureFields: [PipelineField] = [.pipelineName, .scriptName, .pipelineType, .environment]
@@ -45,7 +46,7 @@ public enum PipelineField: String, Sendable, CaseIterable, Hashable {
         case .startUTC, .endUTC: .instant
         case .elapsedSeconds: .number
         case .elapsedHuman, .outputFile, .logFile, .dateCode: .text
-        case .pipelineName, .scriptName, .pipelineType, .environment, .archivedFile, .status: .optionalText
+        case .pipelineName, .scriptName, .pipelineType, .environment, .archivedFile, .status, .runID: .optionalText
         case .rowcount, .pid: .integer
         case .exitCode: .optionalInteger
         }
@@ -58,10 +59,17 @@ public enum PipelineField: String, Sendable, CaseIterable, Hashable {
     /// columns, and the service then runs without them.
     public var isExtension: Bool {
         switch self {
-        case .status, .exitCode: true
+        case .status, .exitCode, .runID: true
         default: false
         }
     }
+
+    /// The end of a run: a run still `running` has none, stores placeholders (its start, 0, ""),
+    /// and is written with `null` in these fields.
+    public static let unsetWhileRunning: Set<PipelineField> = [.endLocal, .endUTC, .elapsedSeconds, .elapsedHuman]
+
+    /// The required fields a `running` run may leave out: its end, and what only its end knows.
+    public static let awaitedWhileRunning: Set<PipelineField> = unsetWhileRunning.union([.outputFile, .rowcount, .logFile])
 
     /// The longest string accepted in this field, in UTF-8 bytes (string fields only).
     public var maximumLength: Int {
@@ -70,6 +78,7 @@ public enum PipelineField: String, Sendable, CaseIterable, Hashable {
         case .pipelineName, .scriptName: 256
         case .pipelineType, .environment: 64
         case .status: 32
+        case .runID: RunID.length
         case .dateCode, .elapsedHuman: 128
         default: 64
         }
@@ -120,6 +129,7 @@ extension PipelineInfo {
         case .archivedFile: .text(archivedFile)
         case .status: .text(status)
         case .exitCode: .integer(exitCode)
+        case .runID: .text(runID)
         }
     }
 }
@@ -165,7 +175,8 @@ extension PipelineInfo {
             environment: try decoder.optionalText(.environment),
             archivedFile: try decoder.optionalText(.archivedFile),
             status: try decoder.optionalText(.status),
-            exitCode: try decoder.optionalInteger(.exitCode)
+            exitCode: try decoder.optionalInteger(.exitCode),
+            runID: try decoder.optionalText(.runID)
         )
     }
 }

@@ -13,7 +13,9 @@ extension PipelineInfo {
             )
         }
         var reader = FieldReader(members: members, location: location, isStrict: policy == .strict)
-        let run = PipelineInfo(decoding: &reader)
+        reader.isRunning = members[PipelineField.status.rawValue] == .string(RunStatus.running)
+        var run = PipelineInfo(decoding: &reader)
+        if reader.isRunning { run.clearEnd() }
         // Fields that failed were read as placeholders: the run is only used when none did.
         if policy == .strict, !reader.failed.contains(.startUTC), !reader.failed.contains(.endUTC), run.endUTC < run.startUTC {
             reader.issues.append(
@@ -27,7 +29,13 @@ extension PipelineInfo {
             )
         }
         guard reader.issues.isEmpty else { throw ValidationError(reader.issues) }
-        self = run
+        self = policy == .strict ? run.normalized : run
+    }
+
+    /// Sets the end of a running run to its placeholders: what it stores until it ends, so that
+    /// the same running record posted twice is the same run.
+    public mutating func clearEnd() {
+        (endLocal, endUTC, elapsedSeconds, elapsedHuman) = (startLocal, startUTC, 0, "")
     }
 
     /// Parses and validates one JSON document holding a run.
@@ -57,6 +65,8 @@ private struct FieldReader: FieldDecoder {
     let members: [String: JSONValue]
     let location: FieldIssue.Location
     let isStrict: Bool
+    /// A `running` run may leave out ``PipelineField/awaitedWhileRunning``.
+    var isRunning = false
     var issues: [FieldIssue] = []
     /// The fields read as placeholders.
     var failed: Set<PipelineField> = []
@@ -68,6 +78,7 @@ private struct FieldReader: FieldDecoder {
 
     private mutating func present(_ field: PipelineField) -> JSONValue? {
         guard let value = members[field.rawValue], value != .null || field.isOptional else {
+            if isRunning, PipelineField.awaitedWhileRunning.contains(field) { return nil }
             fail(field, "missing", "Field required", nil)
             return nil
         }
@@ -92,6 +103,15 @@ private struct FieldReader: FieldDecoder {
         if isStrict, field == .status, text.trimmingASCIIWhitespace().isEmpty || text.utf8.contains(where: RunStatus.isControlByte) {
             fail(field, "string_pattern_mismatch", "String should be a short status such as success, failed or running", value)
             return nil
+        }
+        if field == .runID {
+            guard let id = RunID.canonical(text) else {
+                // Stored data keeps what it holds; a client's id must be one.
+                if !isStrict { return text }
+                fail(field, "uuid_parsing", "Input should be a valid UUID, e.g. 0191d3c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d", value)
+                return nil
+            }
+            return id
         }
         return text
     }
@@ -190,6 +210,11 @@ public enum RunStatus {
     public static let success = "success"
     public static let failed = "failed"
     public static let running = "running"
+    public static let aborted = "aborted"
+
+    /// The statuses that end a run. A run may also end with another short word (`skipped`…);
+    /// only `running` keeps it open.
+    public static let terminal: [String] = [success, failed, aborted]
 
     /// A run failed when its `status` says `failed`, or when it has no status and a non-zero
     /// `exit_code`. Any other status (`success`, `running`, `skipped`, …) is not a failure.

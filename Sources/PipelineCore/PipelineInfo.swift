@@ -21,6 +21,9 @@ public struct PipelineInfo: Sendable, Hashable {
     public var status: String?
     /// The process exit code, when the run was reported by a wrapper that saw it. Optional extension field.
     public var exitCode: Int64?
+    /// The run's id (``RunID``): given by the client, or made by the service when it stores the run.
+    /// Nil only for runs of a mapped table without the column.
+    public var runID: String?
 
     public init(
         startLocal: LocalDateTime,
@@ -40,13 +43,14 @@ public struct PipelineInfo: Sendable, Hashable {
         environment: String? = nil,
         archivedFile: String? = nil,
         status: String? = nil,
-        exitCode: Int64? = nil
+        exitCode: Int64? = nil,
+        runID: String? = nil
     ) {
         (self.startLocal, self.endLocal, self.startUTC, self.endUTC) = (startLocal, endLocal, startUTC, endUTC)
         (self.elapsedSeconds, self.elapsedHuman, self.outputFile, self.rowcount) = (elapsedSeconds, elapsedHuman, outputFile, rowcount)
         (self.logFile, self.pid, self.dateCode, self.pipelineName) = (logFile, pid, dateCode, pipelineName)
         (self.scriptName, self.pipelineType, self.environment, self.archivedFile) = (scriptName, pipelineType, environment, archivedFile)
-        (self.status, self.exitCode) = (status, exitCode)
+        (self.status, self.exitCode, self.runID) = (status, exitCode, runID)
     }
 
     /// Whether the run failed: its `status` is `failed`, or it has no status and a non-zero `exit_code`.
@@ -57,23 +61,44 @@ public struct PipelineInfo: Sendable, Hashable {
         PipelineSignature(pipelineName: pipelineName, scriptName: scriptName, pipelineType: pipelineType, environment: environment)
     }
 
-    /// The idempotency key: a run is the same run when its pipeline name and date code match.
-    /// Runs without a pipeline name have no key and are never merged.
+    /// Whether the run has started and not yet ended (`status` is `running`).
+    public var isRunning: Bool { status == RunStatus.running }
+
+    /// The idempotency key: the run's id, which a run posted without one has by its pipeline name
+    /// and date code (``RunID``). On a table without a `run_id` column, (`pipeline_name`,
+    /// `date_code`) as before ids, where a run without a name has no key and is never merged.
     public var runKey: RunKey? {
-        pipelineName.map { RunKey(pipelineName: $0, dateCode: dateCode) }
+        if let runID { return RunKey(runID: runID, run: self) }
+        return pipelineName.map { RunKey(pipelineName: $0, dateCode: dateCode, runID: nil) }
     }
 }
 
-/// Identifies one run of one pipeline: (`pipeline_name`, `date_code`).
+/// Identifies one run: its id, and the pipeline name and date code it came with.
 public struct RunKey: Sendable, Hashable, CustomStringConvertible {
-    public var pipelineName: String
+    public var pipelineName: String?
     public var dateCode: String
+    /// The id, nil on a table that has no `run_id` column.
+    public var runID: String?
 
-    public init(pipelineName: String, dateCode: String) {
-        (self.pipelineName, self.dateCode) = (pipelineName, dateCode)
+    public init(pipelineName: String?, dateCode: String, runID: String?) {
+        (self.pipelineName, self.dateCode, self.runID) = (pipelineName, dateCode, runID)
     }
 
-    public var description: String { "(pipeline_name=\(pipelineName), date_code=\(dateCode))" }
+    init(runID: String, run: PipelineInfo) {
+        self.init(pipelineName: run.pipelineName, dateCode: run.dateCode, runID: runID)
+    }
+
+    /// Whether the id is the client's own (not the name-based one an old client's post gets).
+    public var hasOwnID: Bool {
+        guard let runID else { return false }
+        return pipelineName == nil || runID != RunID.nameBased(pipelineName: pipelineName, dateCode: dateCode)
+    }
+
+    /// As an old client knows its run: by name and date code; by id when the id is its own.
+    public var description: String {
+        if hasOwnID, let runID { return "run_id=\(runID)" }
+        return "(pipeline_name=\(pipelineName ?? ""), date_code=\(dateCode))"
+    }
 }
 
 // MARK: - Limits
@@ -93,12 +118,16 @@ extension PipelineInfo {
 
 extension PipelineInfo {
     /// Writes the run as one JSON object with every field in ``PipelineField`` order, `null` for
-    /// absent optional ones.
+    /// absent optional ones, and for the end of a run still running (``PipelineField/unsetWhileRunning``).
     public func write(to writer: inout JSONWriter) {
         writer.beginObject()
         for field in PipelineField.allCases {
             writer.key(field.rawValue)
-            writer.field(value(of: field))
+            if isRunning, PipelineField.unsetWhileRunning.contains(field) {
+                writer.null()
+            } else {
+                writer.field(value(of: field))
+            }
         }
         writer.endObject()
     }

@@ -154,7 +154,8 @@ public struct PipelineSummary: Sendable, Hashable {
     /// Summaries of runs held in memory, computed from scratch (the oracle for every backend).
     public static func summarize(_ runs: some Sequence<PipelineInfo>) -> [PipelineSummary] {
         var aggregates: [PipelineSignature: SignatureAggregate] = [:]
-        for run in runs {
+        // A run still running counts nowhere until it ends.
+        for run in runs where !run.isRunning {
             aggregates[run.signature, default: SignatureAggregate(empty: run.signature)].add(run)
         }
         return ordered(aggregates.values)

@@ -88,6 +88,16 @@ public struct QueryParameters: Sendable {
     }
 
     /// `true`/`false` and the other spellings Python's parser accepts.
+    /// A run id (any UUID spelling), in its canonical form.
+    public mutating func runID(_ name: String) -> String? {
+        guard let text = text(name) else { return nil }
+        guard let id = RunID.canonical(text) else {
+            fail(name, "uuid_parsing", "Input should be a valid UUID, e.g. 0191d3c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d")
+            return nil
+        }
+        return id
+    }
+
     public mutating func flag(_ name: String) -> Bool? {
         guard let text = values[name] else { return nil }
         switch text.lowercased() {

@@ -53,7 +53,12 @@ public struct RunFilter: Sendable, Hashable, SignatureFields {
     /// Runs with exactly this `date_code`.
     public var dateCode: String?
     /// Runs whose `status` is exactly this (or, for `.isNull`, that have none).
+    ///
+    /// Without it, runs still `running` are left out (unless `runID` names one): every answer
+    /// an old client reads holds finished runs only, as it always did.
     public var status: FieldCondition?
+    /// The run with this id (canonical, ``RunID``).
+    public var runID: String?
 
     public init(
         startUTCFrom: UTCInstant? = nil,
@@ -65,11 +70,12 @@ public struct RunFilter: Sendable, Hashable, SignatureFields {
         pipelineType: FieldCondition? = nil,
         environment: FieldCondition? = nil,
         dateCode: String? = nil,
-        status: FieldCondition? = nil
+        status: FieldCondition? = nil,
+        runID: String? = nil
     ) {
         (self.startUTCFrom, self.endUTCTo, self.minRowcount, self.maxRowcount) = (startUTCFrom, endUTCTo, minRowcount, maxRowcount)
         (self.pipelineName, self.scriptName, self.pipelineType, self.environment) = (pipelineName, scriptName, pipelineType, environment)
-        (self.dateCode, self.status) = (dateCode, status)
+        (self.dateCode, self.status, self.runID) = (dateCode, status, runID)
     }
 
     /// The runs of exactly this signature: each field equal to its value, or null where it has none.
@@ -99,8 +105,17 @@ public struct RunFilter: Sendable, Hashable, SignatureFields {
 
     /// Whether the filter has no condition but on signature fields (a summary can count its matches).
     public var isSignatureOnly: Bool {
-        startUTCFrom == nil && endUTCTo == nil && minRowcount == nil && maxRowcount == nil && dateCode == nil && status == nil
+        startUTCFrom == nil && endUTCTo == nil && minRowcount == nil && maxRowcount == nil && dateCode == nil && status == nil && runID == nil
     }
+
+    /// Whether runs still `running` can match: the filter asks for that status, or names a run.
+    @inlinable
+    public var includesRunning: Bool {
+        runID != nil || status == .equals(RunStatus.running)
+    }
+
+    /// Whether only runs still `running` can match (they are kept apart by some backends).
+    public var selectsOnlyRunning: Bool { status == .equals(RunStatus.running) }
 
     /// Whether the run satisfies every condition.
     @inlinable
@@ -115,6 +130,8 @@ public struct RunFilter: Sendable, Hashable, SignatureFields {
         if let environment, !environment.matches(run.environment) { return false }
         if let dateCode, run.dateCode != dateCode { return false }
         if let status, !status.matches(run.status) { return false }
+        if let runID, run.runID != runID { return false }
+        if !includesRunning, run.isRunning { return false }
         return true
     }
 
@@ -138,6 +155,7 @@ public struct RunFilter: Sendable, Hashable, SignatureFields {
         // Added after the others, and only when set: cursors of filters without it keep their fingerprint.
         if let dateCode { parts.append("=\(dateCode.utf8.count):" + dateCode) }
         if let status { parts.append("status" + condition(status)) }
+        if let runID { parts.append("run_id=" + runID) }
         return FNV1a.hash(parts.joined(separator: "\u{1F}").utf8)
     }
 }

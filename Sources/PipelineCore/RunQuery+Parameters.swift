@@ -14,6 +14,7 @@ public enum QueryParameter: String, Sendable, CaseIterable {
     case environment
     case status
     case dateCode = "date_code"
+    case runID = "run_id"
     case limit
     case offset
     case allData = "all_data"
@@ -27,8 +28,8 @@ public enum QueryParameter: String, Sendable, CaseIterable {
     public static let signatureFilters: [QueryParameter] = PipelineField.signatureFields.compactMap { QueryParameter(rawValue: $0.rawValue) }
 
     /// The parameters that filter runs: the time and rowcount bounds, the signature filters, then
-    /// exact `status` and `date_code`.
-    public static let filters: [QueryParameter] = [.startUTC, .endUTC, .minRowcount, .maxRowcount] + signatureFilters + [.status, .dateCode]
+    /// exact `status`, `date_code` and `run_id`.
+    public static let filters: [QueryParameter] = [.startUTC, .endUTC, .minRowcount, .maxRowcount] + signatureFilters + [.status, .dateCode, .runID]
 }
 
 // MARK: - GET /get_pipeline_info
@@ -43,7 +44,8 @@ extension RunFilter {
             minRowcount: parameters.integer(QueryParameter.minRowcount.rawValue),
             maxRowcount: parameters.integer(QueryParameter.maxRowcount.rawValue),
             dateCode: parameters.text(QueryParameter.dateCode.rawValue),
-            status: parameters.text(QueryParameter.status.rawValue).map(FieldCondition.equals)
+            status: parameters.text(QueryParameter.status.rawValue).map(FieldCondition.equals),
+            runID: parameters.runID(QueryParameter.runID.rawValue)
         )
         parameters.signatureConditions(into: &self)
     }

@@ -24,6 +24,7 @@ public enum Setting: String, CaseIterable, Sendable, Hashable {
     case idleTimeout
     case requestTimeout
     case anomalyK
+    case lineageTimezone
     case retentionDays
 
     /// Which commands take a setting.
@@ -99,6 +100,7 @@ public enum Setting: String, CaseIterable, Sendable, Hashable {
         case .idleTimeout: "75"
         case .requestTimeout: "30"
         case .anomalyK: "3.5"
+        case .lineageTimezone: "UTC"
         }
     }
 
@@ -116,7 +118,9 @@ public enum Setting: String, CaseIterable, Sendable, Hashable {
         case .requestTimeout: .integer(1...3_600)
         case .anomalyK: .number(0.5...20)
         case .retentionDays: .integer(1...RetentionPeriod.maximumDays)
-        case .jsonlPath, .sqlitePath, .postgresURL, .table, .columnMap, .host, .archiveRoots, .apiKeysFile, .corsOrigins, .basePath: .text
+        case .jsonlPath, .sqlitePath, .postgresURL, .table, .columnMap, .host, .archiveRoots, .apiKeysFile, .corsOrigins, .basePath,
+            .lineageTimezone:
+            .text
         }
     }
 
@@ -146,6 +150,8 @@ public enum Setting: String, CaseIterable, Sendable, Hashable {
         case .idleTimeout: "Seconds an idle connection is kept open."
         case .requestTimeout: "Seconds a request may take before it is answered 504."
         case .anomalyK: "Anomaly band width: a run is flagged outside median ± k·MAD of the previous 30 runs."
+        case .lineageTimezone:
+            "Zone of start_local, end_local and date_code for runs reported as OpenLineage events: UTC, an offset such as +05:30, or an IANA name."
         case .retentionDays: "Delete runs that started more than this many days ago, shortly after start and then hourly; unset: keep every run."
         }
     }

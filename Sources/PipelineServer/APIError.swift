@@ -90,9 +90,14 @@ struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
                 writer.key("detail")
                 writer.string(error.description)
                 writer.key("pipeline_name")
-                writer.string(key.pipelineName)
+                writer.optionalString(key.pipelineName)
                 writer.key("date_code")
                 writer.string(key.dateCode)
+                // Only for a client that named its run: an old client's answer stays as it was.
+                if key.hasOwnID, let runID = key.runID {
+                    writer.key("run_id")
+                    writer.string(runID)
+                }
             }
             return APIError(status: .conflict, body: writer.bytes, description: error.description)
         }

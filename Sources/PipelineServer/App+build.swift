@@ -112,6 +112,12 @@ public func buildRouter<Repository: PipelineRunRepository>(
     HistoryController<Measured, BasicRequestContext>(insights: insights).addRoutes(to: routes)
     UIController<Measured, BasicRequestContext>(insights: insights, repository: measured, basePath: configuration.basePath).addRoutes(to: routes)
     BulkController<Measured, BasicRequestContext>(repository: measured, maxBodySize: configuration.maxBatchBodySize).addRoutes(to: routes)
+    LineageController<Measured, BasicRequestContext>(
+        repository: measured,
+        maxBodySize: configuration.maxBodySize,
+        mapping: configuration.lineageMapping,
+        metrics: metrics
+    ).addRoutes(to: routes)
     ExportController<Measured, BasicRequestContext>(repository: measured).addRoutes(to: routes)
     ArchivedFileController<Measured, BasicRequestContext>(repository: measured, roots: configuration.archiveRoots).addRoutes(to: routes)
     ServiceController<Measured, BasicRequestContext>(repository: measured, deployment: deployment).addRoutes(to: routes)

@@ -54,7 +54,7 @@ struct BulkController<Repository: PipelineRunRepository, Context: RequestContext
         let runs = try batch.validRuns()
         let outcomes = runs.isEmpty ? [] : try await repository.insert(contentsOf: runs)
         WriteAudit.record(batch: outcomes, logger: context.logger)
-        let created = outcomes.filter(\.isCreated).count
+        let created = outcomes.filter(\.isWritten).count
         var writer = JSONWriter(reservingCapacity: 64 + outcomes.count * 640)
         writer.object { writer in
             writer.key("stored")

@@ -43,6 +43,8 @@ enum OpenAPIDocument {
                 "/pipelines/batch": .object(["post": postBatch]),
                 "/export": .object(["get": getExport]),
                 "/pipelines/history": .object(["get": getHistory]),
+                "/runs/{run_id}": .object(["get": getRun]),
+                "/api/v1/lineage": .object(["post": postLineage]),
             ]),
             "components": .object(["schemas": allSchemas]),
         ])
@@ -107,6 +109,48 @@ enum OpenAPIDocument {
         )
     }
 
+    private static var getRun: JSONValue {
+        let runID: JSONValue = .object([
+            "name": "run_id", "in": "path", "required": true, "schema": .object(["type": "string", "format": "uuid"]),
+        ])
+        return operation(
+            "One run by its run_id, finished or still running",
+            id: "get_run",
+            parameters: [runID],
+            responses: [
+                "200": jsonResponse("The run", ref: "PipelineInfo"),
+                "404": errorResponse("No run has this run_id"),
+                "422": validationResponse("run_id is not a UUID, or a query parameter was given"),
+                "503": errorResponse("Storage unavailable"),
+            ]
+        )
+    }
+
+    private static var postLineage: JSONValue {
+        let event: JSONValue = .object([
+            "type": "object",
+            "description": "An OpenLineage RunEvent, JobEvent or DatasetEvent (spec 2-0-x); see the README for how a RunEvent becomes a run",
+        ])
+        return operation(
+            "Report runs as OpenLineage events (Marquez's path, the OpenLineage clients' default); gzip bodies accepted",
+            id: "post_lineage",
+            requestBody: requestBody([
+                "application/json": .object(["oneOf": .array([event, .object(["type": "array", "items": event])])])
+            ]),
+            responses: [
+                "201": jsonResponse(
+                    "Every event applied: per event its kind, run_id and outcome (created, updated, existing, ignored, not_stored)",
+                    schema: .object(["type": "object", "properties": .object(["events": .object(["type": "array"])])])
+                ),
+                "409": errorResponse("The event ends a run that already ended differently"),
+                "413": errorResponse("Body (inflated) larger than PIPELINE_MAX_BODY_SIZE"),
+                "415": errorResponse("Content-Type is not JSON, or Content-Encoding is not gzip or identity"),
+                "422": validationResponse("An event is invalid: each issue names the path of the bad member; nothing was stored"),
+                "503": errorResponse("Storage unavailable"),
+            ]
+        )
+    }
+
     private static var getArchived: JSONValue {
         let dateCode: JSONValue = .object([
             "name": "date_code", "in": "path", "required": true, "schema": string(maximumLength: PipelineField.dateCode.maximumLength),
@@ -139,8 +183,14 @@ enum OpenAPIDocument {
             case .endUTC: ("Runs with end_utc <= this instant (no offset means UTC)", .object(["type": "string", "format": "date-time"]))
             case .minRowcount: ("Runs with rowcount >= this", rowcountBoundSchema)
             case .maxRowcount: ("Runs with rowcount <= this", rowcountBoundSchema)
-            case .pipelineName, .scriptName, .pipelineType, .environment, .status, .dateCode:
+            case .pipelineName, .scriptName, .pipelineType, .environment, .dateCode:
                 ("Exact match on \(name.rawValue)", string(maximumLength: QueryParameters.maximumTextLength))
+            case .status:
+                (
+                    "Exact match on status; without it, runs still running are left out (status=running lists them)",
+                    string(maximumLength: QueryParameters.maximumTextLength)
+                )
+            case .runID: ("The run with this run_id (running or not)", .object(["type": "string", "format": "uuid"]))
             case .limit:
                 ("Page size", integer(minimum: 1, maximum: Int64(RunQuery.maximumLimit), default: Int64(RunQuery.defaultLimit)))
             case .offset: ("Matches to skip (for deep pages prefer cursor)", integer(minimum: 0, maximum: Int64(Int32.max), default: 0))
@@ -211,13 +261,25 @@ enum OpenAPIDocument {
         case .status:
             members = [
                 "type": "string", "minLength": 1, "maxLength": .number(String(field.maximumLength)),
-                "description": "How the run ended (optional): success, failed, running, or another short word; failed runs are counted and flagged",
+                "description": .string(
+                    "running while the run goes on (end fields may then be left out, and read back as null), then how it ended: "
+                        + "success, failed, aborted, or another short word; failed runs are counted and flagged"
+                ),
+            ]
+        case .runID:
+            members = [
+                "type": "string", "format": "uuid",
+                "description": "The run's id, the idempotency key; without one, the service names the run by pipeline_name and date_code",
             ]
         default:
             members = ["type": "string", "maxLength": .number(String(field.maximumLength))]
         }
         if forInput, field == .rowcount || field == .pid {
             members["description"] = "An integer, or a string holding one"
+        }
+        if !forInput, PipelineField.unsetWhileRunning.contains(field), let type = members["type"] {
+            members["type"] = .array([type, "null"])
+            members["description"] = "null while the run is still running"
         }
         if field.isOptional, let type = members["type"] {
             members["type"] = .array([type, "null"])

@@ -47,17 +47,49 @@ enum RequestBody {
     /// Collects a JSON body up to `limit` bytes (413 beyond) after checking its type (415).
     static func json(from request: Request, limit: Int) async throws -> ByteBuffer {
         _ = try mediaType(of: request, accepting: [.json])
+        return try await collect(request, limit: limit)
+    }
+
+    /// The body, inflated when it is gzip (`Content-Encoding`), up to `limit` bytes either way:
+    /// 413 beyond, checked while reading and while inflating.
+    private static func collect(_ request: Request, limit: Int) async throws -> ByteBuffer {
+        let isGzip = try isGzipEncoded(request)
         try checkDeclaredLength(of: request, limit: limit)
+        let body: ByteBuffer
         do {
-            return try await request.body.collect(upTo: limit)
+            body = try await request.body.collect(upTo: limit)
         } catch is NIOTooManyBytesError {
             throw tooLarge(limit: limit)
+        }
+        guard isGzip else { return body }
+        do {
+            return ByteBuffer(bytes: try GzipBody.inflate(Array(body.readableBytesView), limit: limit))
+        } catch .tooLarge {
+            throw APIError.detail(.contentTooLarge, "Request body inflates to more than the limit of \(limit) bytes")
+        } catch .invalid(let reason) {
+            throw APIError.validation(
+                ValidationError(FieldIssue(.body, "", kind: "json_invalid", message: "Content-Encoding is gzip, but \(reason)"))
+            )
+        }
+    }
+
+    /// Whether the body is gzip; 415 for an encoding other than gzip or identity.
+    private static func isGzipEncoded(_ request: Request) throws(APIError) -> Bool {
+        guard let encoding = request.headers[.contentEncoding]?.trimmingASCIIWhitespace().lowercased(), !encoding.isEmpty else { return false }
+        switch encoding {
+        case "identity": return false
+        case "gzip", "x-gzip": return true
+        default: throw APIError.detail(.unsupportedMediaType, "Content-Encoding must be gzip or identity (got \(encoding.prefix(100)))")
         }
     }
 
     /// Reads the body chunk by chunk as it arrives, answering 413 as soon as it passes `limit`
-    /// bytes; `chunk` may stop the request early by throwing.
+    /// bytes; `chunk` may stop the request early by throwing. A gzip body is inflated whole first.
     static func read(_ request: Request, limit: Int, _ chunk: (ByteBuffer) throws(APIError) -> Void) async throws {
+        if try isGzipEncoded(request) {
+            try chunk(try await collect(request, limit: limit))
+            return
+        }
         try checkDeclaredLength(of: request, limit: limit)
         var received = 0
         for try await buffer in request.body {

@@ -17,16 +17,32 @@ struct RunController<Repository: PipelineRunRepository, Context: RequestContext>
         router.post("/pipelines", use: createRun)
         router.get("/get_pipeline_info", use: listRuns)
         router.get("/pipelines", use: listSummaries)
+        router.get("/runs/:run_id", use: getRun)
     }
 
     /// `POST /pipelines`: validate and store one run; 201 when stored, 200 when the identical
-    /// run was already stored, 409 when its key holds a different run.
+    /// run was already stored or a running one was replaced by this record of it, 409 when its
+    /// key holds a different finished run.
     @Sendable func createRun(_ request: Request, context: Context) async throws -> Response {
         let body = try await RequestBody.json(from: request, limit: maxBodySize)
         let run = try PipelineInfo(jsonBytes: body.readableBytesView)
         let outcome = try await repository.insert(run)
         WriteAudit.record(outcome, logger: context.logger)
         return .json(outcome.storedRun.info.jsonBytes, status: outcome.isCreated ? .created : .ok)
+    }
+
+    /// `GET /runs/{run_id}`: one run, finished or still running; 404 when no run has the id.
+    @Sendable func getRun(_ request: Request, context: Context) async throws -> Response {
+        try QueryParameters(QueryString.parse(request.uri.query ?? "")).validate(reading: [])
+        let text = try context.parameters.require("run_id")
+        guard let id = RunID.canonical(text) else {
+            throw APIError.validation(
+                ValidationError(FieldIssue(.path, "run_id", kind: "uuid_parsing", message: "Input should be a valid UUID", input: .string(text)))
+            )
+        }
+        let page = try await repository.runs(matching: RunQuery(filter: RunFilter(runID: id), paging: .window(limit: 1, offset: 0)))
+        guard let run = page.runs.first else { throw APIError.detail(.notFound, "No run has run_id \(id)") }
+        return .json(run.info.jsonBytes)
     }
 
     /// `GET /get_pipeline_info`: filtered, paged run history.

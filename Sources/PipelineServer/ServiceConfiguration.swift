@@ -31,6 +31,8 @@ public struct ServiceConfiguration: Sendable {
     public var insightSettings: InsightSettings
     /// Runs that started more than this many days ago are deleted by a background job; nil keeps every run.
     public var retentionDays: Int?
+    /// How OpenLineage run events become runs (the zone of their local times).
+    public var lineageMapping: LineageMapping
     /// How often the retention job runs (an hour; tests shorten it).
     public var retentionInterval: Duration = .seconds(3_600)
     /// The wall clock insight is judged by (overdue, runs in the last 24 h); tests fix it.
@@ -58,7 +60,8 @@ public struct ServiceConfiguration: Sendable {
         idleTimeout: Duration = .seconds(75),
         requestTimeout: Duration = .seconds(30),
         insightSettings: InsightSettings = .standard,
-        retentionDays: Int? = nil
+        retentionDays: Int? = nil,
+        lineageMapping: LineageMapping = LineageMapping(zone: FixedUTCOffset.utc)
     ) {
         self.host = host
         self.port = port
@@ -77,6 +80,7 @@ public struct ServiceConfiguration: Sendable {
         self.requestTimeout = requestTimeout
         self.insightSettings = insightSettings
         self.retentionDays = retentionDays
+        self.lineageMapping = lineageMapping
     }
 
     /// Resolves every setting (a flag wins over the environment, the environment over the
@@ -108,6 +112,10 @@ public struct ServiceConfiguration: Sendable {
         let access = try AccessSettings.resolve(values)
         var insightSettings = InsightSettings.standard
         insightSettings.anomalyK = try required(.anomalyK, values.number)
+        let zoneName = try required(.lineageTimezone, values.text)
+        guard let lineageZone = FixedUTCOffset.fixedOffset(parsing: zoneName) ?? FoundationTimeZoneRule.named(zoneName) else {
+            throw values.error(.lineageTimezone, "\"\(zoneName.prefix(100))\" is not UTC, an offset such as +05:30, or an IANA time zone name")
+        }
         let configuration = ServiceConfiguration(
             host: host,
             port: try required(.port, values.integer),
@@ -125,7 +133,8 @@ public struct ServiceConfiguration: Sendable {
             idleTimeout: .seconds(try required(.idleTimeout, values.integer)),
             requestTimeout: .seconds(try required(.requestTimeout, values.integer)),
             insightSettings: insightSettings,
-            retentionDays: try values.integer(.retentionDays)
+            retentionDays: try values.integer(.retentionDays),
+            lineageMapping: LineageMapping(zone: lineageZone)
         )
         return configuration
     }

@@ -28,9 +28,10 @@ public protocol PipelineRunRepository: Sendable {
 
     /// Stores one run durably before returning.
     ///
-    /// A run whose (`pipeline_name`, `date_code`) is already stored with identical content is not
-    /// stored again: the stored run comes back as `.existing`. The same key with different content
-    /// throws ``StorageError/conflict(_:)``. A run that would add a pipeline signature beyond the
+    /// A run whose key (``PipelineInfo/runKey``: its id) is already stored with identical content
+    /// is not stored again: the stored run comes back as `.existing`. A stored run still `running`
+    /// is replaced by any other record of it (its end, or a newer running record): `.updated`.
+    /// A finished run with different content throws ``StorageError/conflict(_:)``. A run that would add a pipeline signature beyond the
     /// repository's ``RepositoryLimits/maximumSignatures`` throws ``StorageError/tooManySignatures(limit:)``.
     func insert(_ run: PipelineInfo) async throws -> InsertOutcome
 
@@ -87,11 +88,34 @@ public enum InsertOutcome: Sendable, Hashable {
     case created(StoredRun)
     /// The identical run was already stored; nothing new was written.
     case existing(StoredRun)
+    /// The run was stored as `running` and this record replaced it (its end, or a newer running record).
+    case updated(StoredRun)
 
     public var storedRun: StoredRun {
         switch self {
-        case .created(let run), .existing(let run): run
+        case .created(let run), .existing(let run), .updated(let run): run
         }
+    }
+
+    /// Whether the write stored something new (a new run, or a new record of a running one).
+    public var isWritten: Bool {
+        if case .existing = self { return false }
+        return true
+    }
+
+    /// What the write did, as logs and answers name it: `created`, `existing` or `updated`.
+    public var label: String {
+        switch self {
+        case .created: "created"
+        case .existing: "existing"
+        case .updated: "updated"
+        }
+    }
+
+    /// The run this write adds to its signature's totals: a finished run newly stored (runs
+    /// still `running` count nowhere until they end).
+    public var finishedRun: PipelineInfo? {
+        isWritten && !storedRun.info.isRunning ? storedRun.info : nil
     }
 
     public var isCreated: Bool {
@@ -114,14 +138,24 @@ public enum WriteRequest: Sendable {
 }
 
 extension PipelineRunRepository {
-    /// Idempotency decision shared by every backend: given what is stored under a run's key,
-    /// the run is either already there (identical) or a conflict.
-    public static func outcome(forExisting stored: StoredRun, incoming: PipelineInfo) throws(StorageError) -> InsertOutcome {
-        guard stored.info == incoming else {
-            throw StorageError.conflict(incoming.runKey ?? RunKey(pipelineName: "", dateCode: incoming.dateCode))
+    /// Idempotency decision shared by every backend, given what is stored under a run's key: the
+    /// run is already there (identical), replaces a stored run that is still `running`, or is a
+    /// conflict with a finished one.
+    public static func decision(forExisting stored: StoredRun, incoming: PipelineInfo) throws(StorageError) -> KeyedWrite {
+        if stored.info == incoming { return .unchanged(stored) }
+        guard stored.info.isRunning else {
+            throw StorageError.conflict(incoming.runKey ?? RunKey(pipelineName: nil, dateCode: incoming.dateCode, runID: nil))
         }
-        return .existing(stored)
+        return .replaces(stored)
     }
+}
+
+/// What a write does to the run stored under its key (``PipelineRunRepository/decision(forExisting:incoming:)``).
+public enum KeyedWrite: Sendable, Hashable {
+    /// The identical run is stored: nothing to write.
+    case unchanged(StoredRun)
+    /// The stored run is still running: the write replaces it.
+    case replaces(StoredRun)
 }
 
 /// How many runs of a bulk store were new, already stored, or in conflict.
@@ -139,12 +173,12 @@ extension PipelineRunRepository {
         guard !runs.isEmpty else { return counts }
         do {
             for outcome in try await insert(contentsOf: runs) {
-                if outcome.isCreated { counts.created += 1 } else { counts.existing += 1 }
+                if outcome.isWritten { counts.created += 1 } else { counts.existing += 1 }
             }
         } catch let error as StorageError where error.conflictingKey != nil {
             for run in runs {
                 do {
-                    if try await insert(run).isCreated { counts.created += 1 } else { counts.existing += 1 }
+                    if try await insert(run).isWritten { counts.created += 1 } else { counts.existing += 1 }
                 } catch let error as StorageError where error.conflictingKey != nil {
                     counts.conflicts += 1
                 }

@@ -56,7 +56,7 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         switch code {
         case .conflict(let key):
-            "A different run is already stored for \(key); resend it unchanged or use a new date_code"
+            "A different run is already stored for \(key); resend it unchanged or use a new \(key.hasOwnID ? "run_id" : "date_code")"
         case .tooManySignatures(let limit):
             "This run would add a new pipeline (pipeline_name, script_name, pipeline_type, environment) beyond the \(limit) this service keeps (\(Setting.maxPipelines.environmentName)); nothing was stored"
         case .unavailable(let reason):

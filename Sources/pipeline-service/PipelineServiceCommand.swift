@@ -82,13 +82,14 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .setting(.requestTimeout), help: .setting(.requestTimeout)) var requestTimeout: String?
     @Option(name: .setting(.anomalyK), help: .setting(.anomalyK)) var anomalyK: String?
     @Option(name: .setting(.retentionDays), help: .setting(.retentionDays)) var retentionDays: String?
+    @Option(name: .setting(.lineageTimezone), help: .setting(.lineageTimezone)) var lineageTimezone: String?
 
     /// The settings given as flags.
     var flags: [Setting: String] {
         [
             .host: host, .port: port, .maxBodySize: maxBodySize, .maxBatchBodySize: maxBatchBodySize, .archiveRoots: archiveRoots,
             .apiKeysFile: apiKeysFile, .authReads: authReads, .corsOrigins: corsOrigins, .basePath: basePath, .idleTimeout: idleTimeout,
-            .requestTimeout: requestTimeout, .anomalyK: anomalyK, .retentionDays: retentionDays,
+            .requestTimeout: requestTimeout, .anomalyK: anomalyK, .retentionDays: retentionDays, .lineageTimezone: lineageTimezone,
         ].compactMapValues { $0 }
     }
 }

@@ -207,7 +207,7 @@ struct HardeningTests {
         let safe = String(decoding: RunExportEncoder(format: .csv).document([run]), as: UTF8.self)
         #expect(safe.contains(#"'=HYPERLINK(""http://x"",""y"")"#))
         for cell in ["'+cmd", "'-2+3", "'@SUM(A1)", "'\tx", "\"'\rx\""] { #expect(safe.contains(cell), "\(cell)") }
-        #expect(safe.hasSuffix(",-9\r\n"))
+        #expect(safe.hasSuffix(",-9,\(run.runID ?? "")\r\n"))
         let raw = String(decoding: RunExportEncoder(format: .csv, neutralisesFormulas: false).document([run]), as: UTF8.self)
         #expect(!raw.contains("'"))
         #expect(RunExportEncoder(format: .ndjson).document([run]) == run.jsonBytes + [0x0A])

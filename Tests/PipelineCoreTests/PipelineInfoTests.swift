@@ -4,6 +4,8 @@ import Testing
 
 private let requiredFields = PipelineField.allCases.filter { !$0.isOptional }
 private let optionalFields = PipelineField.allCases.filter(\.isOptional)
+/// The optional fields a client may leave out and then reads as null (a run's id is made instead).
+private let nullableFields = optionalFields.filter { $0 != .runID }
 private let stringFields: [PipelineField] = [
     .elapsedHuman, .outputFile, .logFile, .dateCode, .pipelineName, .scriptName, .pipelineType, .environment, .archivedFile,
 ]
@@ -31,7 +33,11 @@ struct PipelineInfoTests {
         #expect(info.scriptName == "get_subcon_lot_ref_data_LOTGDB_rc10.py")
         #expect(info.pipelineType == "batch")
         #expect(info.environment == "prod")
-        #expect(info.runKey == RunKey(pipelineName: "subcon_lotg_to_refdb_ingest", dateCode: "20250902_050702"))
+        // Posted without an id, the run gets the name-based one of its pipeline name and date code.
+        let nameBased = RunID.nameBased(pipelineName: "subcon_lotg_to_refdb_ingest", dateCode: "20250902_050702")
+        #expect(info.runID == nameBased)
+        #expect(info.runKey == RunKey(pipelineName: "subcon_lotg_to_refdb_ingest", dateCode: "20250902_050702", runID: nameBased))
+        #expect(info.runKey?.hasOwnID == false)
         #expect(
             info.signature
                 == PipelineSignature(
@@ -67,7 +73,7 @@ struct PipelineInfoTests {
         #expect(validationIssues(body, policy: .stored).map(\.field) == [field.rawValue])
     }
 
-    @Test("An optional field that is null or missing reads as nil", arguments: optionalFields)
+    @Test("An optional field that is null or missing reads as nil", arguments: nullableFields)
     func optionalFieldNullOrMissingIsNil(field: PipelineField) throws {
         let sample = try PipelineInfo(json: .object(try sampleRecordMembers()))
         for absent in [JSONValue?.none, .some(.null)] {
@@ -76,7 +82,11 @@ struct PipelineInfoTests {
             let info = try PipelineInfo(json: .object(body))
             var expected = sample
             switch field {
-            case .pipelineName: expected.pipelineName = nil
+            case .pipelineName:
+                // Without a name the run gets a fresh time-ordered id rather than its name's.
+                expected.pipelineName = nil
+                expected.runID = info.runID
+                #expect(info.runID.map { Array($0.utf8)[14] } == UInt8(ascii: "7"))
             case .scriptName: expected.scriptName = nil
             case .pipelineType: expected.pipelineType = nil
             case .environment: expected.environment = nil
@@ -362,7 +372,8 @@ struct PipelineInfoTests {
         let info = try PipelineInfo(json: .object(body))
         let written = try #require(members(of: try parseWritten(info.jsonBytes)))
         #expect(Set(written.keys) == Set(PipelineField.allCases.map(\.rawValue)))
-        for field in optionalFields { #expect(written[field.rawValue] == .null, "\(field)") }
+        for field in nullableFields { #expect(written[field.rawValue] == .null, "\(field)") }
+        #expect(written["run_id"] == .string(info.runID ?? ""))
         #expect(written["start_local"] == "2025-09-02T05:07:02")
         #expect(written["start_utc"] == "2025-09-02T12:07:02Z")
         #expect(written["elapsed_seconds"] == .number("2424.879"))

@@ -51,7 +51,7 @@ struct ArchivedFileTests {
                 var run = try PipelineInfo(jsonBytes: Array(sampleRecord.utf8))
                 run.dateCode = code
                 run.archivedFile = file
-                _ = try await fixture.repository.insert(run)
+                _ = try await fixture.repository.insert(run.reidentified)
             }
             try await body(client)
         }

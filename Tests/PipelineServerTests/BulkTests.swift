@@ -145,6 +145,7 @@ struct ExportTests {
                 "2025-09-02T05:07:02", "2025-09-02T05:47:27", "2025-09-02T12:07:02Z", "2025-09-02T12:47:27Z", "2424.879", "40m 24s",
                 "\"a,\"\"b\"\"\nc\"", "11060", "/apps/exensio_data/reference_data/jag_test/log/getSubconLotRefData_LOTGDB.log", "21788",
                 "20250902_050702", "subcon_lotg_to_refdb_ingest", "get_subcon_lot_ref_data_LOTGDB_rc10.py", "batch", "prod", "", "", "",
+                RunID.nameBased(pipelineName: "subcon_lotg_to_refdb_ingest", dateCode: "20250902_050702"),
             ].joined(separator: ",")
             #expect(response.text == header + "\r\n" + row + "\r\n")
         }
@@ -206,7 +207,8 @@ struct BulkOpenAPITests {
             let names = Set((export["parameters"]?.array ?? []).compactMap { $0["name"]?.string })
             #expect(
                 names == [
-                    "format", "raw", "status", "date_code", "start_utc", "end_utc", "min_rowcount", "max_rowcount", "pipeline_name", "script_name",
+                    "format", "raw", "status", "date_code", "run_id", "start_utc", "end_utc", "min_rowcount", "max_rowcount", "pipeline_name",
+                    "script_name",
                     "pipeline_type",
                     "environment",
                 ]

@@ -238,7 +238,7 @@ struct HardeningHTTPTests {
                 var run = try PipelineInfo(jsonBytes: Array(sampleRecord.utf8))
                 run.pipelineName = name
                 run.archivedFile = directory.path + "/" + file
-                _ = try await fixture.repository.insert(run)
+                _ = try await fixture.repository.insert(run.reidentified)
             }
             let shared = try await client.get("/pipelines/archived/20250902_050702")
             #expect(shared.status == .conflict)
@@ -254,11 +254,11 @@ struct HardeningHTTPTests {
             anonymous.pipelineName = nil
             anonymous.dateCode = "20990101_000000"
             anonymous.archivedFile = directory.path + "/anon.txt"
-            _ = try await fixture.repository.insert(anonymous)
+            _ = try await fixture.repository.insert(anonymous.reidentified)
             var named = anonymous
             named.pipelineName = "alpha"
             named.archivedFile = directory.path + "/a.txt"
-            _ = try await fixture.repository.insert(named)
+            _ = try await fixture.repository.insert(named.reidentified)
             let mixed = try await client.get("/pipelines/archived/20990101_000000")
             #expect(mixed.status == .conflict)
             #expect(try mixed.json["pipelines"] == .array(["alpha", .null]))

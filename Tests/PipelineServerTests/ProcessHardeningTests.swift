@@ -186,6 +186,7 @@ struct ProcessHardeningTests {
         case .requestTimeout: ("0", [])
         case .anomalyK: ("100", [])
         case .retentionDays: ("0", [])
+        case .lineageTimezone: ("Mars/Olympus_Mons", [])
         }
     }
 

@@ -31,7 +31,8 @@ struct RunFilterHTTPTests {
             _ = try await fixture.repository.insert(contentsOf: Self.runs())
             #expect(try Self.dateCodes(await client.get("/get_pipeline_info?status=failed")) == ["d", "b"])
             #expect(try Self.dateCodes(await client.get("/get_pipeline_info?status=failed&pipeline_name=etl")) == ["b"])
-            #expect(try Self.dateCodes(await client.get("/get_pipeline_info?date_code=a")) == ["a", "a"])
+            // A run still running is listed only when asked for.
+            #expect(try Self.dateCodes(await client.get("/get_pipeline_info?date_code=a")) == ["a"])
             #expect(try Self.dateCodes(await client.get("/get_pipeline_info?date_code=a&status=running")) == ["a"])
             #expect(try Self.dateCodes(await client.get("/get_pipeline_info?status=unknown_word")) == [])
             #expect(try await client.get("/get_pipeline_info?status=failed").json["total"]?.int == 2)

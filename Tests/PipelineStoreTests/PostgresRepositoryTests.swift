@@ -207,7 +207,8 @@ struct PostgresRepositoryTests {
             try await opened.repository.prepare()
             let outcome = try await opened.repository.insert(Self.run("a"))
             #expect(try await opened.repository.runs(matching: RunQuery()).runs == [outcome.storedRun])
-            #expect(try await opened.repository.run(dateCode: "a") == Self.run("a"))
+            // The legacy table has no run_id column: the id is not kept and reads as null.
+            #expect(try await opened.repository.run(dateCode: "a") == Self.run("a").removingValues(of: [.runID]))
         } catch {
             Issue.record("\(String(reflecting: error))")
         }
@@ -501,7 +502,7 @@ struct PostgresRepositoryTests {
             scriptName: "ingest.py",
             pipelineType: "batch",
             environment: "prod"
-        )
+        ).normalized
     }
 
     /// The migrations recorded for a table.
@@ -644,5 +645,6 @@ enum PostgresMigrationNames {
     static let all = [
         "1_create_runs_and_summary", "2_index_rowcount", "3_add_status_exit_code", "4_covering_indexes", "5_wide_rowcount_sums",
         "6_index_date_code",
+        "7_add_run_id",
     ]
 }

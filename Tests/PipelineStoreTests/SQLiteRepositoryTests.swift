@@ -19,6 +19,7 @@ struct SQLiteRepositoryTests {
                 "pipeline_runs/v1-create-runs", "pipeline_runs/v2-create-summary", "pipeline_runs/v3-index-rowcount",
                 "pipeline_runs/v4-add-status-exit-code", "pipeline_runs/v5-covering-indexes", "pipeline_runs/v6-wide-rowcount-sums",
                 "pipeline_runs/v7-index-date-code",
+                "pipeline_runs/v8-add-run-id",
             ]
             #expect(try inspect(fixture) { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") } == expected)
             let first = try await fixture.repository.insert(Self.run(code: "a"))
@@ -98,9 +99,9 @@ struct SQLiteRepositoryTests {
                 identifiers == [
                     "other_runs/v1-create-runs", "other_runs/v2-create-summary", "other_runs/v3-index-rowcount",
                     "other_runs/v4-add-status-exit-code", "other_runs/v5-covering-indexes", "other_runs/v6-wide-rowcount-sums",
-                    "other_runs/v7-index-date-code", "pipeline_runs/v1-create-runs", "pipeline_runs/v2-create-summary",
+                    "other_runs/v7-index-date-code", "other_runs/v8-add-run-id", "pipeline_runs/v1-create-runs", "pipeline_runs/v2-create-summary",
                     "pipeline_runs/v3-index-rowcount", "pipeline_runs/v4-add-status-exit-code", "pipeline_runs/v5-covering-indexes",
-                    "pipeline_runs/v6-wide-rowcount-sums", "pipeline_runs/v7-index-date-code",
+                    "pipeline_runs/v6-wide-rowcount-sums", "pipeline_runs/v7-index-date-code", "pipeline_runs/v8-add-run-id",
                 ]
             )
         }
@@ -176,7 +177,7 @@ struct SQLiteRepositoryTests {
             let error = await #expect(throws: StorageError.self) {
                 try await fixture.repository.insert(contentsOf: [Self.run(code: "b"), Self.run(code: "c"), conflicting])
             }
-            #expect(error?.conflictingKey == RunKey(pipelineName: "etl", dateCode: "a"))
+            #expect(error?.conflictingKey.map { [$0.pipelineName, $0.dateCode] } == ["etl", "a"])
             #expect(try await fixture.repository.runs(matching: RunQuery(paging: .all)).runs == [stored.storedRun])
             #expect(try await fixture.repository.summaries() == PipelineSummary.summarize([Self.run(code: "a")]))
         }
@@ -396,8 +397,14 @@ struct SQLiteRepositoryTests {
         var idColumn: String { self == .mappedUpperCase ? "RUN_ID" : "ID" }
 
         /// Without a map only the case may differ; a map can rename (`rowcount` → `ROW_COUNT`).
+        /// With a map, run_id is RUN_UUID: the table's numeric key has the name RUN_ID.
         func column(_ field: PipelineField) -> String {
-            self == .mappedUpperCase && field == .rowcount ? "ROW_COUNT" : field.rawValue.uppercased()
+            guard self == .mappedUpperCase else { return field.rawValue.uppercased() }
+            return switch field {
+            case .rowcount: "ROW_COUNT"
+            case .runID: "RUN_UUID"
+            default: field.rawValue.uppercased()
+            }
         }
 
         var layout: SQLTableLayout {
@@ -439,7 +446,7 @@ struct SQLiteRepositoryTests {
             scriptName: "etl.py",
             pipelineType: "batch",
             environment: "prod"
-        )
+        ).normalized
     }
 
     static func normalized(_ sql: some StringProtocol) -> String {

@@ -28,6 +28,9 @@ public struct RandomRuns {
     public static let epochStart: Int64 = 1_735_689_600
 
     public var generator: SeededGenerator
+    /// Whether some runs are still `running` (kept apart by every store and left out of answers
+    /// that do not ask for them); off, every run has ended and every answer lists it.
+    public var includesRunning = false
     private var dateCodeCounter = 0
     /// The date codes of the runs made so far, for queries that ask for one.
     public private(set) var dateCodes: [String] = []
@@ -68,9 +71,9 @@ public struct RandomRuns {
             pipelineType: Self.pipelineTypes.randomElement(using: &generator)!,
             environment: Self.environments.randomElement(using: &generator)!,
             archivedFile: Bool.random(using: &generator) ? "/data/archive/run-\(dateCodeCounter).csv.gz" : nil,
-            status: [nil, nil, "success", "failed", "running"].randomElement(using: &generator)!,
+            status: [nil, nil, "success", "failed", includesRunning ? "running" : "aborted"].randomElement(using: &generator)!,
             exitCode: [nil, nil, 0, 1, -9].randomElement(using: &generator)!
-        )
+        ).normalized
     }
 
     /// `count` random runs.

@@ -26,6 +26,7 @@ public enum TestRun {
         let end = UTCInstant(
             microsecondsSinceEpoch: min(Saturating.add(start.microsecondsSinceEpoch, micros), UTCInstant.supportedMicroseconds.upperBound)
         )
+        // With its id, as a validated POST has it: a store gives back what it was given.
         return PipelineInfo(
             startLocal: LocalDateTime(wallMicroseconds: start.microsecondsSinceEpoch),
             endLocal: LocalDateTime(wallMicroseconds: end.microsecondsSinceEpoch),
@@ -44,7 +45,7 @@ public enum TestRun {
             environment: environment,
             status: status,
             exitCode: exitCode
-        )
+        ).normalized
     }
 
     /// The sample of a run that starts at `start`: what insight and history read of it.
@@ -71,5 +72,16 @@ extension RunHistory {
         pipelineName: String? = nil
     ) throws(HistoryRangeError) {
         try self.init(historySamples: samples.map(HistorySample.init), bucket: bucket, zone: zone, from: from, to: to, pipelineName: pipelineName)
+    }
+}
+
+extension PipelineInfo {
+    /// This run as a client that names no id posts it: the id it had is dropped and the one its
+    /// (new) name and date code give is made. For a run whose key fields a test changed; a run
+    /// without a name gets a fresh id each time, as each such post does.
+    public var reidentified: PipelineInfo {
+        var run = self
+        run.runID = nil
+        return run.normalized
     }
 }

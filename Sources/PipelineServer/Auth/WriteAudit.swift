@@ -18,14 +18,15 @@ enum WriteAudit {
                 "audit": "write",
                 "pipeline_name": run.pipelineName.map { .string($0) } ?? "null",
                 "date_code": .string(run.dateCode),
-                "outcome": outcome.isCreated ? "created" : "existing",
+                "run_id": run.runID.map { .string($0) } ?? "null",
+                "outcome": .string(outcome.label),
             ]) { _, new in new }
         )
     }
 
     /// Records one accepted batch of runs, stored all or none, as one line with its counts.
     static func record(batch outcomes: [InsertOutcome], logger: Logger) {
-        let created = outcomes.filter(\.isCreated).count
+        let created = outcomes.filter(\.isWritten).count
         logger.notice(
             "write accepted",
             metadata: caller(of: logger).merging([

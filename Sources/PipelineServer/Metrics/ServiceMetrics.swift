@@ -65,6 +65,14 @@ public final class ServiceMetrics: Sendable {
         { [self] size in recordCommitBatch(size: size) }
     }
 
+    // MARK: - OpenLineage
+
+    /// Counts one OpenLineage event by its kind and what it did (`created`, `updated`, `existing`,
+    /// `ignored`, or `not_stored` for job and dataset events).
+    func recordLineageEvent(kind: String, outcome: String) {
+        Counter(label: MetricName.lineageEvents, dimensions: [("kind", kind), ("outcome", outcome)], factory: factory).increment()
+    }
+
     // MARK: - Exposition
 
     /// Every metric in the Prometheus text exposition format.
@@ -94,4 +102,5 @@ enum MetricName {
     static let requestsInFlight = "http_requests_in_flight"
     static let storageOperationDuration = "pipeline_storage_operation_duration_seconds"
     static let commitBatchSize = "pipeline_storage_commit_batch_size"
+    static let lineageEvents = "pipeline_lineage_events_total"
 }

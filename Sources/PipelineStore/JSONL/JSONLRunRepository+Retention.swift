@@ -13,14 +13,18 @@ import Darwin
 // MARK: - Retention
 
 extension JSONLRunRepository {
-    /// Whether a line of the data file is a run, and which: the test start-up applies, so that the
-    /// k-th run line of the file is always the run of sequence k.
+    /// Whether a line of the data file is a run, and which: the test start-up applies. The k-th
+    /// line holding a finished run is always the run of sequence k; a line holding a `running`
+    /// record is a state of an open run (``RunIndex``), kept by a rewrite only while it is that
+    /// run's latest state.
     static func storedRun(from bytes: UnsafeBufferPointer<UInt8>) -> PipelineInfo? {
         StoredRunDecoder.decode(bytes) ?? (try? PipelineInfo(jsonBytes: bytes, policy: .stored))
     }
 
     public func countRuns(startedBefore cutoff: UTCInstant) async throws -> Int {
-        index.lock.withLock { index in index.runs.count { $0.info.startUTC < cutoff } }
+        index.lock.withLock { index in
+            index.runs.count { $0.info.startUTC < cutoff } + index.openRuns.values.count { $0.info.startUTC < cutoff }
+        }
     }
 
     /// Rewrites the file without the deleted runs' lines, between two group commits, so no write is
@@ -31,25 +35,31 @@ extension JSONLRunRepository {
         let (file, index, logger) = (file, index, logger)
         return try await committer.exclusively {
             // Chosen within the turn: no commit can add or number a run until the index is replaced.
-            let runs = index.lock.withLock { $0.runs }
+            let (runs, open, hasRunningLines) = index.lock.withLock { ($0.runs, $0.openRuns, $0.hasRunningRecords) }
             var doomed = runs.filter { $0.info.startUTC < cutoff }
-            guard !doomed.isEmpty else { return 0 }
+            // Open runs (a stuck one, say) go by the same rule, oldest first, after the finished ones.
+            let doomedOpen = open.values.filter { $0.info.startUTC < cutoff }.sorted { $0.position < $1.position }
+                .prefix(max(0, limit - doomed.count))
+            guard !doomed.isEmpty || !doomedOpen.isEmpty else { return 0 }
             if doomed.count > limit {
                 doomed.sort { $0.position < $1.position }
                 doomed.removeLast(doomed.count - limit)
             }
             let sequences = Set(doomed.map(\.sequence))
+            var keptOpen = open.mapValues(\.info)
+            for run in doomedOpen { keptOpen[run.info.runID ?? ""] = nil }
+            let finalOpen = keptOpen
             try await NIOThreadPool.singleton.runIfActive {
-                let kept = RunIndex(runs: runs.lazy.filter { !sequences.contains($0.sequence) }.map(\.info))
-                try file.rewrite(dropping: sequences, runCount: runs.count) {
+                let kept = RunIndex(runs: runs.lazy.filter { !sequences.contains($0.sequence) }.map(\.info) + finalOpen.values)
+                try file.rewrite(dropping: sequences, runCount: runs.count, keepingOpen: hasRunningLines ? finalOpen : nil) {
                     index.lock.withLock { $0 = kept }
                 }
             }
             logger.debug(
                 "Deleted runs from the data file",
-                metadata: ["path": "\(file.path)", "deleted": "\(sequences.count)", "cutoff": "\(cutoff)"]
+                metadata: ["path": "\(file.path)", "deleted": "\(sequences.count + doomedOpen.count)", "cutoff": "\(cutoff)"]
             )
-            return sequences.count
+            return sequences.count + doomedOpen.count
         }
     }
 }
@@ -64,7 +74,10 @@ extension JSONLFile {
     /// so no other process can take the path in between; then the directory is fsync'ed and this
     /// file's descriptor is made to refer to the copy, and `replaced` is called. Throws, leaving the
     /// file as it was, when anything before the rename fails.
-    func rewrite(dropping dropped: Set<Int64>, runCount: Int, replaced: () -> Void) throws(StorageError) {
+    ///
+    /// `keepingOpen` (nil when the file holds no `running` records) names the open runs by id with
+    /// their latest state: a `running` line is kept only when it is that state.
+    func rewrite(dropping dropped: Set<Int64>, runCount: Int, keepingOpen: [String: PipelineInfo]?, replaced: () -> Void) throws(StorageError) {
         guard descriptor >= 0 else { throw StorageError.unavailable("the data file is not open") }
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { throw Self.storageError(errno) }
@@ -87,7 +100,7 @@ extension JSONLFile {
         }
         _ = fchmod(copy, info.st_mode & 0o7777)
 
-        let size = try copyLines(to: copy, dropping: dropped, runCount: runCount)
+        let size = try copyLines(to: copy, dropping: dropped, runCount: runCount, keepingOpen: keepingOpen)
         guard fsync(copy) == 0 else { throw Self.storageError(errno) }
         guard flock(copy, LOCK_EX | LOCK_NB) == 0 else { throw Self.storageError(errno) }
         guard rename(copyPath, path) == 0 else { throw Self.storageError(errno) }
@@ -106,7 +119,12 @@ extension JSONLFile {
     }
 
     /// Copies every line but the dropped runs' to `copy`; returns the bytes written.
-    private func copyLines(to copy: Int32, dropping dropped: Set<Int64>, runCount: Int) throws(StorageError) -> Int64 {
+    private func copyLines(
+        to copy: Int32,
+        dropping dropped: Set<Int64>,
+        runCount: Int,
+        keepingOpen: [String: PipelineInfo]?
+    ) throws(StorageError) -> Int64 {
         var reader = LineReader(descriptor: descriptor)
         var output: [UInt8] = []
         output.reserveCapacity(1 << 22)
@@ -126,12 +144,18 @@ extension JSONLFile {
         while hasMore, failure == nil {
             do {
                 hasMore = try reader.read(upTo: 10_000) { bytes, _ in
-                    // Once the last dropped run is passed, the rest is copied without parsing.
-                    if remaining > 0, !LineReader.isBlank(bytes), JSONLRunRepository.storedRun(from: bytes) != nil {
-                        sequence += 1
-                        if dropped.contains(sequence) {
-                            remaining -= 1
-                            return
+                    // Once the last dropped run is passed, the rest is copied without parsing, unless
+                    // running records may follow.
+                    if remaining > 0 || keepingOpen != nil, !LineReader.isBlank(bytes), let stored = JSONLRunRepository.storedRun(from: bytes) {
+                        if stored.isRunning {
+                            let run = RunIndex.identified(stored, sequence: sequence + 1)
+                            if let keepingOpen, keepingOpen[run.runID ?? ""] != run { return }
+                        } else {
+                            sequence += 1
+                            if dropped.contains(sequence) {
+                                remaining -= 1
+                                return
+                            }
                         }
                     }
                     output.append(contentsOf: bytes)

@@ -34,7 +34,7 @@ public final class JSONLRunRepository: PipelineRunRepository {
         index.reserveCapacity(Int(clamping: file.committedSize / 400))
         let report = try file.load(
             decode: { JSONLRunRepository.storedRun(from: $0) },
-            store: { run in index.appendDeferringOrder(run) }
+            store: { run in index.recordDeferringOrder(run) }
         )
         index.restoreOrder()
         if !report.corruptLines.isEmpty {
@@ -125,28 +125,42 @@ public final class JSONLRunRepository: PipelineRunRepository {
         var results: [Result<[InsertOutcome], any Error>] = []
         var newRuns: [PipelineInfo] = []
         index.lock.withLock { index in
-            var pending: [RunKey: StoredRun] = [:]
+            // The latest record of each id written by this group so far, and by this request.
+            var pending: [String: StoredRun] = [:]
             var nextSequence = index.nextSequence
+            var nextOpenSequence = index.nextOpenSequence
             var admission = SignatureAdmission(limit: limit, knownCount: index.signatureCount) { [index] in index.hasSignature($0) }
             for request in requests {
                 var outcomes: [InsertOutcome] = []
-                var staged: [RunKey: StoredRun] = [:]
+                var staged: [String: StoredRun] = [:]
                 var stagedRuns: [PipelineInfo] = []
+                var finished: Int64 = 0
+                var open: Int64 = 0
                 do {
                     try admission.admit(request.runs)
-                    for run in request.runs {
-                        if let key = run.runKey, let stored = index.run(forKey: key) ?? pending[key] ?? staged[key] {
-                            outcomes.append(try Self.outcome(forExisting: stored, incoming: run))
-                            continue
+                    for incoming in request.runs {
+                        let run = incoming.normalized
+                        let id = run.runID ?? ""
+                        var replaces = false
+                        if let stored = staged[id] ?? pending[id] ?? index.run(withID: id) {
+                            switch try Self.decision(forExisting: stored, incoming: run) {
+                            case .unchanged(let stored):
+                                outcomes.append(.existing(stored))
+                                continue
+                            case .replaces: replaces = true
+                            }
                         }
-                        let stored = StoredRun(sequence: nextSequence + Int64(stagedRuns.count), info: run)
-                        if let key = run.runKey { staged[key] = stored }
+                        // A finished run takes the next sequence; a running one is numbered among the open runs.
+                        let stored = StoredRun(sequence: run.isRunning ? nextOpenSequence + open : nextSequence + finished, info: run)
+                        if run.isRunning { open += 1 } else { finished += 1 }
+                        staged[id] = stored
                         stagedRuns.append(run)
-                        outcomes.append(.created(stored))
+                        outcomes.append(replaces ? .updated(stored) : .created(stored))
                     }
-                    pending.merge(staged) { first, _ in first }
+                    pending.merge(staged) { _, latest in latest }
                     newRuns.append(contentsOf: stagedRuns)
-                    nextSequence += Int64(stagedRuns.count)
+                    nextSequence += finished
+                    nextOpenSequence += open
                     results.append(.success(outcomes))
                 } catch {
                     results.append(.failure(error))
@@ -169,7 +183,7 @@ public final class JSONLRunRepository: PipelineRunRepository {
             return results.map { result in result.flatMap { _ in .failure(failure) } }
         }
         index.lock.withLock { index in
-            for run in newRuns { index.append(run) }
+            for run in newRuns { index.record(run) }
         }
         return results
     }

@@ -8,6 +8,7 @@ extension RunIndex {
     /// result order. A query with a date code is fast once ``indexDateCodes()`` has built its index.
     public func evaluate(_ query: RunQuery) -> RunPage {
         let filter = query.filter
+        if let candidates = namedOrOpenCandidates(filter) { return query.evaluate(over: candidates) }
         var limit = Int.max
         var skip = 0
         var cursor: RunPosition?
@@ -58,6 +59,9 @@ extension RunIndex {
     public func samples(matching filter: RunFilter, limit: Int) -> [RunSample] {
         var samples: [RunSample] = []
         guard limit > 0 else { return samples }
+        if let candidates = namedOrOpenCandidates(filter) {
+            return RunQuery(filter: filter, paging: .window(limit: limit, offset: 0)).evaluate(over: candidates).runs.map { RunSample($0.info) }
+        }
         forEachMatch(filter) { runIndex in
             samples.append(RunSample(runs[Int(runIndex)].info))
             return samples.count < limit
@@ -68,6 +72,9 @@ extension RunIndex {
     /// Every run matching the filter, in result order, as history samples — read field by field
     /// from the stored runs (history reads tens of thousands; copying whole runs would retain every string).
     public func historySamples(matching filter: RunFilter) -> [HistorySample] {
+        if let candidates = namedOrOpenCandidates(filter) {
+            return RunQuery(filter: filter, paging: .all).evaluate(over: candidates).runs.map { HistorySample($0.info) }
+        }
         var matches: [Int32] = []
         forEachMatch(filter) { index in
             matches.append(index)
@@ -86,6 +93,15 @@ extension RunIndex {
                 )
             }
         }
+    }
+
+    /// The only runs a filter can match when it names a run (at most two: its finished record and
+    /// an open one cannot both exist, but both places are looked in) or asks for runs still
+    /// `running` (the open runs); nil for every other filter, which only finished runs can match.
+    private func namedOrOpenCandidates(_ filter: RunFilter) -> [StoredRun]? {
+        if let id = filter.runID { return [byKey[id].map { runs[Int($0)] }, openRuns[id]].compactMap { $0 } }
+        if filter.selectsOnlyRunning { return Array(openRuns.values) }
+        return nil
     }
 
     /// The name id a condition asks for: -1 for a missing name, -2 for a name no run has.

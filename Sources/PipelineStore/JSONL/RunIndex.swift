@@ -6,8 +6,12 @@ public import PipelineCore
 /// - the runs in result order as columns (`start_utc`, `end_utc`, `rowcount`, interned names),
 ///   so a filter scans a few contiguous arrays, and a time window is a binary search;
 /// - per pipeline name, its runs in result order, so a name filter touches only that pipeline;
-/// - idempotency keys, per-signature aggregates kept on insert, and the runs of each date code
-///   (built on first use: only archived-file downloads and the date code filter ask for it).
+/// - idempotency keys (run ids), per-signature aggregates kept on insert, and the runs of each
+///   date code (built on first use: only archived-file downloads and the date code filter ask for it);
+/// - apart from all of these, the runs still `running`, by id: a handful at any time, replaced by
+///   their later records and moved in with the finished runs when they end. Only a filter that
+///   asks for `running` or names a run reads them, so no other query ever checks a status.
+
 ///
 /// Loading hashes each run's signature once (one lookup of its four strings together); the
 /// interned ids of its fields, its aggregate and the per-name lists follow from that one slot.
@@ -30,7 +34,15 @@ public struct RunIndex: Sendable {
 
     /// Runs of each pipeline name (by name id), as indices into `runs`, ascending by position.
     private(set) var runsByName: [Int32: [Int32]] = [:]
-    private var byKey: [RunKey: Int32] = [:]
+    /// The finished run of each id, as an index into `runs`.
+    private(set) var byKey: [String: Int32] = [:]
+    /// The runs still `running`, by id; their sequences count apart from the finished runs'.
+    public private(set) var openRuns: [String: StoredRun] = [:]
+    /// The sequence the next `running` record will get.
+    public private(set) var nextOpenSequence: Int64 = 1
+    /// Whether any `running` record was ever recorded: only then can the file hold lines that are
+    /// not finished runs and that a rewrite must look at.
+    private(set) var hasRunningRecords = false
     /// The runs of each date code, as indices into `runs`, in insertion order; nil until first
     /// asked for (only archived-file downloads and the date code filter use it), then kept up to date.
     private(set) var byDateCode: [String: [Int32]]?
@@ -57,13 +69,48 @@ public struct RunIndex: Sendable {
 
     /// An index over runs in insertion order, built in one pass and one sort (start-up).
     public init(runs infos: some Sequence<PipelineInfo>) {
-        for info in infos { appendUnordered(info) }
+        for info in infos { recordDeferringOrder(info) }
         restoreOrder()
     }
 
-    /// Adds a run without ordering the columns (bulk loading); `restoreOrder()` must follow before any query.
-    mutating func appendDeferringOrder(_ info: PipelineInfo) {
+    /// Records a run without ordering the columns (bulk loading); `restoreOrder()` must follow
+    /// before any query. A run stored before ids existed gets its id here (``RunID``).
+    mutating func recordDeferringOrder(_ original: PipelineInfo) {
+        let info = Self.identified(original, sequence: nextSequence)
+        if openRecord(info) { return }
         appendUnordered(info)
+    }
+
+    /// A stored run with its id: a run stored before ids existed gets the one the finished runs
+    /// before it give it (``RunID/nameBased(pipelineName:dateCode:sequence:)``, `sequence` being
+    /// the next finished run's), the same at every load and rewrite.
+    static func identified(_ info: PipelineInfo, sequence: Int64) -> PipelineInfo {
+        guard info.runID == nil else { return info }
+        var run = info
+        run.runID = RunID.nameBased(pipelineName: info.pipelineName, dateCode: info.dateCode, sequence: sequence)
+        return run
+    }
+
+    /// Records a run as its latest state: a `running` one among the open runs, a finished one
+    /// after the others (ending its open record). Returns the run as stored.
+    @discardableResult
+    public mutating func record(_ info: PipelineInfo) -> StoredRun {
+        if openRecord(info) { return openRuns[info.runID ?? ""] ?? StoredRun(sequence: 0, info: info) }
+        return append(info)
+    }
+
+    /// Keeps a running run among the open runs and returns true; for a finished run, ends its open
+    /// record if there is one and returns false.
+    private mutating func openRecord(_ info: PipelineInfo) -> Bool {
+        guard let id = info.runID else { return false }
+        guard info.isRunning else {
+            openRuns[id] = nil
+            return false
+        }
+        openRuns[id] = StoredRun(sequence: nextOpenSequence, info: info)
+        nextOpenSequence += 1
+        hasRunningRecords = true
+        return true
     }
 
     /// Builds the ordered columns and per-name lists after bulk loading: one sort.
@@ -110,9 +157,9 @@ public struct RunIndex: Sendable {
         return stored
     }
 
-    /// The first stored run with this idempotency key.
-    public func run(forKey key: RunKey) -> StoredRun? {
-        byKey[key].map { runs[Int($0)] }
+    /// The run with this id, finished or still running.
+    public func run(withID id: String) -> StoredRun? {
+        byKey[id].map { runs[Int($0)] } ?? openRuns[id]
     }
 
     /// Summaries in API order, from the aggregates kept on insert.
@@ -168,7 +215,7 @@ public struct RunIndex: Sendable {
         let index = Int32(runs.count)
         runs.append(stored)
         signatureOfRun.append(signatureSlot)
-        if let key = info.runKey, byKey[key] == nil { byKey[key] = index }
+        if let id = info.runID, byKey[id] == nil { byKey[id] = index }
         if byDateCode != nil { byDateCode?[info.dateCode, default: []].append(index) }
         aggregates[Int(signatureSlot)].add(info)
         return index

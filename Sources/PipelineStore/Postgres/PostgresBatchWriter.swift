@@ -28,7 +28,7 @@ struct PostgresBatchWriter: Sendable {
         if results.contains(where: { if case .failure(let error) = $0 { Self.isRetryable(error) } else { false } }) {
             results = await commitOnce(requests)
         }
-        let created = results.flatMap { (try? $0.get()) ?? [] }.filter(\.isCreated).map(\.storedRun.info.signature)
+        let created = results.flatMap { (try? $0.get()) ?? [] }.filter(\.isWritten).map(\.storedRun.info.signature)
         knownSignatures.insert(Set(created))
         return results.map { result in result.mapError { Self.isRetryable($0) ? connections.storageError(for: $0, during: "insert") : $0 } }
     }
@@ -52,17 +52,16 @@ struct PostgresBatchWriter: Sendable {
             if refusals.allSatisfy({ $0 != nil }) { return refusals.compactMap { $0.map { .failure($0) } } }
             let logger = connections.logger
             let admitted = refusals
-            if requests.count == 1, refusals[0] == nil, case .one(let run) = requests[0], let summary = schema.summary {
-                // A run written alone is one statement, its own transaction. PostgreSQL refuses a
-                // double that overflows (a stored duration sum near the largest double): that
-                // statement then stored nothing, and the run goes the general way, whose sums
-                // Swift computes.
+            if requests.count == 1, refusals[0] == nil, case .one(let run) = requests[0], !run.isRunning, let summary = schema.summary {
+                // A finished run written alone is one statement, its own transaction. PostgreSQL
+                // refuses a double that overflows (a stored duration sum near the largest double):
+                // that statement then stored nothing, and the run goes the general way, whose sums
+                // Swift computes. So does a run that ends a stored running one.
                 do {
-                    return [
-                        try await connections.withBoundedLease { connection in
-                            try await Transaction(writer: self, schema: schema, connection: connection).storeAlone(run, summary: summary)
-                        }
-                    ]
+                    let alone = try await connections.withBoundedLease { connection in
+                        try await Transaction(writer: self, schema: schema, connection: connection).storeAlone(run, summary: summary)
+                    }
+                    if let alone { return [alone] }
                 } catch let error as PSQLError where error.serverInfo?[.sqlState] == "22003" {}
             }
             return try await connections.withBoundedLease { connection in
@@ -117,20 +116,23 @@ extension PostgresBatchWriter {
                 }
             }
             let done = results.map { $0 ?? .failure(StorageError.unavailable(PostgresConnections.notCompleted)) }
-            let created = done.flatMap { (try? $0.get()) ?? [] }.filter(\.isCreated).map(\.storedRun.info)
-            try await add(created, to: summary)
+            try await add(done.flatMap { (try? $0.get()) ?? [] }.compactMap(\.finishedRun), to: summary)
             return done
         }
 
-        /// One run alone on a table the service owns: inserted and added to its totals by one
-        /// statement; a key already stored is looked up after it.
-        func storeAlone(_ incoming: PipelineInfo, summary: SQLSummaryTable) async throws -> Result<[InsertOutcome], any Error> {
+        /// One finished run alone on a table the service owns: inserted and added to its totals by
+        /// one statement; a key already stored is looked up after it. Nil when the stored run is
+        /// still running: ending it takes a transaction.
+        func storeAlone(_ incoming: PipelineInfo, summary: SQLSummaryTable) async throws -> Result<[InsertOutcome], any Error>? {
             let run = schema.layout.storable(incoming)
             if let row = try await connection.rows(schema.insertAddingToSummary(run, summary: summary), logger: logger).first {
                 return .success([.created(StoredRun(sequence: try row.read { try $0.integer(column: SQLTableLayout.idKey) }, info: run))])
             }
             do {
-                return .success([try await existingOutcome(for: run)])
+                switch try PostgresRunRepository.decision(forExisting: try await storedRun(for: run), incoming: run) {
+                case .unchanged(let stored): return .success([.existing(stored)])
+                case .replaces: return nil
+                }
             } catch let error as StorageError where error.conflictingKey != nil {
                 return .failure(error)
             }
@@ -141,31 +143,23 @@ extension PostgresBatchWriter {
         /// existing, different → a conflict, that run's result alone. Any other failure throws.
         private func insertSkippingStoredKeys(_ incoming: [PipelineInfo]) async throws -> [Result<InsertOutcome, any Error>] {
             let runs = incoming.map(schema.layout.storable)
-            var keyedIDs: [StoredKey: Int64] = [:]
-            var unkeyedIDs: [Int64] = []
+            // Every run on an owned table has an id: the one key, compared by bytes as the unique constraint does.
+            var insertedIDs: [[UInt8]: Int64] = [:]
             for start in stride(from: 0, to: runs.count, by: PostgresBatchWriter.rowsPerInsert) {
                 let chunk = runs[start..<min(start + PostgresBatchWriter.rowsPerInsert, runs.count)]
                 for try await row in try await connection.query(schema.insertSkippingStoredKeys(chunk), logger: logger) {
                     var reader = PostgresRowReader(row)
                     let id = try reader.integer(column: SQLTableLayout.idKey)
-                    if let name = try reader.optionalText(.pipelineName) {
-                        keyedIDs[StoredKey(pipelineName: name, dateCode: try reader.text(.dateCode))] = id
-                    } else {
-                        unkeyedIDs.append(id)
-                    }
+                    insertedIDs[Array((try reader.optionalText(.runID) ?? "").utf8)] = id
                 }
             }
-            // Runs without a name are never skipped; their ids follow their order.
-            var nextUnkeyed = unkeyedIDs.sorted().makeIterator()
             var results: [Result<InsertOutcome, any Error>] = []
             for run in runs {
-                let id =
-                    run.pipelineName.map { keyedIDs.removeValue(forKey: StoredKey(pipelineName: $0, dateCode: run.dateCode)) } ?? nextUnkeyed.next()
-                if let id {
+                if let id = insertedIDs.removeValue(forKey: Array((run.runID ?? "").utf8)) {
                     results.append(.success(.created(StoredRun(sequence: id, info: run))))
                 } else {
                     do {
-                        results.append(.success(try await existingOutcome(for: run)))
+                        results.append(.success(try await write(run, over: try await storedRun(for: run))))
                     } catch let error as StorageError where error.conflictingKey != nil {
                         results.append(.failure(error))
                     }
@@ -174,12 +168,27 @@ extension PostgresBatchWriter {
             return results
         }
 
-        /// The outcome for a run whose key was already stored when it was inserted.
-        private func existingOutcome(for run: PipelineInfo) async throws -> InsertOutcome {
+        /// The run stored under the key of `run`, which an insert found taken.
+        private func storedRun(for run: PipelineInfo) async throws -> StoredRun {
             guard let key = run.runKey,
                 let stored = try await connection.rows(schema.statements.runByKey(key), logger: logger, { try StoredRun(reading: &$0) }).first
             else { throw StorageError.unavailable(PostgresConnections.notCompleted) }
-            return try PostgresRunRepository.outcome(forExisting: stored, incoming: run)
+            return stored
+        }
+
+        /// The outcome for a run whose key is stored: nothing to write, a conflict, or the stored
+        /// record of a running run deleted and this one inserted after it.
+        private func write(_ run: PipelineInfo, over stored: StoredRun) async throws -> InsertOutcome {
+            switch try PostgresRunRepository.decision(forExisting: stored, incoming: run) {
+            case .unchanged(let stored):
+                return .existing(stored)
+            case .replaces(let stored):
+                let deleted = try await connection.rows(schema.deleteRunningReturningID(id: stored.sequence), logger: logger)
+                guard deleted.count == 1, let row = try await connection.rows(schema.insertReturningID(run), logger: logger).first else {
+                    throw StorageError.unavailable(PostgresConnections.notCompleted)
+                }
+                return .updated(StoredRun(sequence: try row.read { try $0.integer(column: SQLTableLayout.idKey) }, info: run))
+            }
         }
 
         /// Adds newly inserted runs to their signatures' totals (``SummaryFold/Addition``).
@@ -221,7 +230,7 @@ extension PostgresBatchWriter {
                     try await connection.execute(schema.lockRunKey(key), logger: logger)
                     if let stored = try await connection.rows(schema.statements.runByKey(key), logger: logger, { try StoredRun(reading: &$0) }).first
                     {
-                        outcomes.append(try PostgresRunRepository.outcome(forExisting: stored, incoming: run))
+                        outcomes.append(try await write(run, over: stored))
                         continue
                     }
                 }
@@ -248,16 +257,5 @@ extension PostgresBatchWriter {
                 return .failure(writer.connections.storageError(for: error, during: "insert"))
             }
         }
-    }
-}
-
-/// A run key as the unique constraint compares it: by bytes.
-private struct StoredKey: Hashable {
-    let pipelineName: [UInt8]
-    let dateCode: [UInt8]
-
-    init(pipelineName: String, dateCode: String) {
-        self.pipelineName = Array(pipelineName.utf8)
-        self.dateCode = Array(dateCode.utf8)
     }
 }

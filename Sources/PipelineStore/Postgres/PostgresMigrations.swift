@@ -86,6 +86,33 @@ struct PostgresMigration: Sendable {
                 "CREATE INDEX \(SQLTableLayout.quote(layout.table + "_date_code")) ON \(layout.quotedTable) (\(layout.quoted(.dateCode)), \(layout.quotedIDColumn))"
             ]
         },
+        // Run ids: the one key. Stored runs get their name-based id (RunID.nameBased, spelled in SQL
+        // here: SHA-256 of the length-prefixed parts, its first 16 bytes as a version 8 UUID), and the
+        // (name, date code) key goes, so that runs of one pipeline in one second with ids of their
+        // own can all be stored.
+        PostgresMigration(name: "7_add_run_id") { layout in
+            let q = SQLTableLayout.quote
+            let (table, id, runID) = (layout.quotedTable, layout.quotedIDColumn, layout.quoted(.runID))
+            func part(_ column: String) -> String {
+                "int8send(octet_length(convert_to(\(column), 'UTF8'))::int8) || convert_to(\(column), 'UTF8')"
+            }
+            let (name, dateCode) = (layout.quoted(.pipelineName), layout.quoted(.dateCode))
+            let input =
+                "CASE WHEN \(name) IS NULL THEN decode('00', 'hex') || \(part(dateCode)) || int8send(\(id)::int8) "
+                + "ELSE decode('01', 'hex') || \(part(name)) || \(part(dateCode)) END"
+            let uuid = "encode(set_byte(set_byte(h, 6, (get_byte(h, 6) & 15) | 128), 8, (get_byte(h, 8) & 63) | 128), 'hex')::uuid::text"
+            return [
+                "ALTER TABLE \(table) ADD COLUMN \(runID) TEXT",
+                "UPDATE \(table) SET \(runID) = \(uuid) FROM (SELECT \(id) AS row_id, substring(sha256(\(input)) FROM 1 FOR 16) AS h "
+                    + "FROM \(table)) AS hashed WHERE \(table).\(id) = hashed.row_id",
+                "ALTER TABLE \(table) ADD CONSTRAINT \(q(layout.table + "_run_id")) UNIQUE (\(runID))",
+                "ALTER TABLE \(table) DROP CONSTRAINT \(q(layout.table + "_run_key"))",
+                // Every query that does not ask for running runs tests status: the start index carries it.
+                "DROP INDEX \(q(layout.table + "_by_start"))",
+                "CREATE INDEX \(q(layout.table + "_by_start")) ON \(table) (\(layout.quoted(.startUTC)) DESC, \(id) DESC) INCLUDE ("
+                    + SQLTableLayout.coveredByStartIndexWithStatus.map(layout.quoted).joined(separator: ", ") + ")",
+            ]
+        },
     ]
 
     static func columnType(_ field: PipelineField) -> String {

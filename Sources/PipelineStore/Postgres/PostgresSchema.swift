@@ -20,10 +20,10 @@ struct PostgresSchema: Sendable {
 
     /// On a table the service owns: inserts runs in their order in one statement, skipping each
     /// whose key is already stored or appears earlier among `runs`. Returns one row per inserted
-    /// run: its new id, `pipeline_name` and `date_code`. Ids follow the order of `runs`.
+    /// run: its new id and `run_id`. Ids follow the order of `runs`.
     func insertSkippingStoredKeys(_ runs: some Collection<PipelineInfo>) -> PostgresQuery {
         let insert = statements.insert(runs)
-        let key = "\(layout.quoted(.pipelineName)), \(layout.quoted(.dateCode))"
+        let key = layout.keyColumns
         return SQLStatement(sql: "\(insert.sql) ON CONFLICT (\(key)) DO NOTHING RETURNING \(layout.quotedIDColumn), \(key)", binds: insert.binds)
             .postgresQuery
     }
@@ -35,7 +35,7 @@ struct PostgresSchema: Sendable {
     func insertAddingToSummary(_ run: PipelineInfo, summary: SQLSummaryTable) -> PostgresQuery {
         let insert = statements.insert(CollectionOfOne(run))
         var binds = SQLBinds(.postgres, continuing: insert)
-        let key = "\(layout.quoted(.pipelineName)), \(layout.quoted(.dateCode))"
+        let key = layout.keyColumns
         let id = layout.quotedIDColumn
         let add = summary.addOne(run, binds: &binds, onlyIfRowIn: "inserted")
         return binds.statement(
@@ -43,9 +43,16 @@ struct PostgresSchema: Sendable {
         ).postgresQuery
     }
 
+    /// Deletes the stored record of a running run that a newer record replaces; a row back when it did.
+    func deleteRunningReturningID(id: Int64) -> PostgresQuery {
+        let delete = statements.deleteRunning(id: id)
+        return SQLStatement(sql: delete.sql + " RETURNING \(layout.quotedIDColumn)", binds: delete.binds).postgresQuery
+    }
+
     /// Serializes writers of one run key until their transactions end, on tables without a unique key.
     func lockRunKey(_ key: RunKey) -> PostgresQuery {
-        let hash = FNV1a.hash([layout.table, key.pipelineName, key.dateCode].joined(separator: "\u{1F}").utf8)
+        let parts = layout.hasColumn(.runID) ? [key.runID ?? ""] : [key.pipelineName ?? "", key.dateCode]
+        let hash = FNV1a.hash(([layout.table] + parts).joined(separator: "\u{1F}").utf8)
         return "SELECT pg_advisory_xact_lock(\(Int64(bitPattern: hash)))"
     }
 

@@ -29,7 +29,7 @@ extension SQLStatements {
             CAST(SUM(CASE WHEN \(rows) > 0 THEN \(rows) & 4294967295 ELSE 0 END) AS BIGINT), \
             CAST(SUM(CASE WHEN \(rows) > 0 THEN 1 ELSE 0 END) AS BIGINT), \
             CAST(SUM(\(failedRunIndicator)) AS BIGINT) \
-            FROM \(layout.quotedTable) GROUP BY \(signatureColumns)
+            FROM \(layout.quotedTable) WHERE \(isFinished) GROUP BY \(signatureColumns)
             """
         return SQLStatement(sql: sql, binds: [])
     }
@@ -78,7 +78,7 @@ extension SQLStatements {
                 .joined(separator: " AND ") + ")"
         }
         return binds.oneOffStatement(
-            "SELECT \(signatureColumns), \(sampleSelectList) FROM \(layout.quotedTable) WHERE \(matches.joined(separator: " OR ")) ORDER BY \(layout.quotedIDColumn)"
+            "SELECT \(signatureColumns), \(sampleSelectList) FROM \(layout.quotedTable) WHERE (\(matches.joined(separator: " OR "))) AND \(isFinished) ORDER BY \(layout.quotedIDColumn)"
         )
     }
 }

@@ -104,14 +104,37 @@ public struct SQLStatements: Sendable {
         return binds.statement("INSERT INTO \(layout.quotedTable) (\(columns)) VALUES \(rows.joined(separator: ", "))")
     }
 
-    /// The stored run with this (`pipeline_name`, `date_code`), if any.
+    /// The stored run with this key (its id; on a table without ids, its name and date code), if any.
     public func runByKey(_ key: RunKey) -> SQLStatement {
         var binds = SQLBinds(dialect)
-        let name = binds.bind(.text(key.pipelineName))
-        let dateCode = binds.bind(.text(key.dateCode))
+        let condition: String
+        if layout.hasColumn(.runID), let id = key.runID {
+            condition = "\(layout.quoted(.runID)) = \(binds.bind(.text(id)))"
+        } else {
+            let name = binds.bind(.text(key.pipelineName))
+            condition = "\(layout.quoted(.pipelineName)) = \(name) AND \(layout.quoted(.dateCode)) = \(binds.bind(.text(key.dateCode)))"
+        }
         return binds.statement(
-            "SELECT \(selectList) FROM \(layout.quotedTable) WHERE \(layout.quoted(.pipelineName)) = \(name) AND \(layout.quoted(.dateCode)) = \(dateCode) ORDER BY \(layout.quotedIDColumn) DESC LIMIT 1"
+            "SELECT \(selectList) FROM \(layout.quotedTable) WHERE \(condition) ORDER BY \(layout.quotedIDColumn) DESC LIMIT 1"
         )
+    }
+
+    /// Deletes the stored record of a run still `running`, which a newer record of it replaces
+    /// (inserted after, so the run's place in insertion order is where it ended).
+    public func deleteRunning(id: Int64) -> SQLStatement {
+        var binds = SQLBinds(dialect)
+        let sql = "DELETE FROM \(layout.quotedTable) WHERE \(layout.quotedIDColumn) = \(binds.bind(.integer(id))) AND \(isRunning)"
+        return binds.statement(sql)
+    }
+
+    /// True for a run still `running` (never on a table without a status column).
+    var isRunning: String {
+        "\(layout.selectExpression(.status)) = '\(RunStatus.running)'"
+    }
+
+    /// True for a finished run: what every query reads unless it asks for `running` or names a run.
+    var isFinished: String {
+        "(\(layout.selectExpression(.status)) IS NULL OR \(layout.selectExpression(.status)) <> '\(RunStatus.running)')"
     }
 
     /// The page of runs a query asks for, in result order, with one run more than its limit
@@ -223,6 +246,8 @@ public struct SQLStatements: Sendable {
         if let status = filter.status {
             conditions.append(Self.condition(layout.selectExpression(.status), status, binds: &binds))
         }
+        if let runID = filter.runID { conditions.append("\(layout.selectExpression(.runID)) = \(binds.bind(.text(runID)))") }
+        if !filter.includesRunning { conditions.append(isFinished) }
         return conditions
     }
 

@@ -79,6 +79,12 @@ public struct SQLTableLayout: Sendable, Hashable {
         for field in PipelineField.allCases {
             let name = column(field)
             if let other = seen[name.lowercased()] {
+                // An extension field the map does not name, whose own name is another mapped
+                // column's (a legacy table's numeric RUN_ID key, say), has no column of its own.
+                if field.isExtension, columns[field] == nil {
+                    absentFields.insert(field)
+                    continue
+                }
                 throw ConfigurationError(.columnMap, "\(field.rawValue) and \(other) both map to column \"\(name)\"")
             }
             seen[name.lowercased()] = field.rawValue
@@ -91,10 +97,17 @@ public struct SQLTableLayout: Sendable, Hashable {
     /// The fields the table has columns for, in ``PipelineField`` order.
     public var storedFields: [PipelineField] { PipelineField.allCases.filter(hasColumn) }
 
-    /// The run as this table stores it: extension fields without a column become nil, so the run an
-    /// insert returns, and the one idempotency compares, is the run a read gives back.
+    /// The run as this table stores it: with its id (made if it has none), and extension fields
+    /// without a column as nil, so the run an insert returns, and the one idempotency compares, is
+    /// the run a read gives back.
     public func storable(_ run: PipelineInfo) -> PipelineInfo {
-        run.removingValues(of: absentFields)
+        run.normalized.removingValues(of: absentFields)
+    }
+
+    /// The column that keys runs: `run_id`, or on a table without one the pair (`pipeline_name`,
+    /// `date_code`) as before ids.
+    public var keyColumns: String {
+        hasColumn(.runID) ? quoted(.runID) : "\(quoted(.pipelineName)), \(quoted(.dateCode))"
     }
 
     /// What a SELECT lists for a field: its quoted column, or a typed NULL when the table lacks it.
@@ -166,7 +179,9 @@ extension SQLTableLayout {
         var resolved = self
         var missing: [String] = []
         var problems: [String] = []
-        let wanted = [(Self.idKey, nil as PipelineField?, idColumn)] + PipelineField.allCases.map { ($0.rawValue, $0, column($0)) }
+        let wanted =
+            [(Self.idKey, nil as PipelineField?, idColumn)]
+            + PipelineField.allCases.filter { !absentFields.contains($0) }.map { ($0.rawValue, $0, column($0)) }
         for (key, field, name) in wanted {
             guard let found = find(name) else {
                 if let field, field.isExtension {
@@ -214,6 +229,10 @@ extension SQLTableLayout {
     /// SQLite's `v5-covering-indexes` and PostgreSQL's `4_covering_indexes`: what a time window or a
     /// row count range tests. Part of those migrations: a change needs a new migration.
     static let coveredByStartIndex: [PipelineField] = [.endUTC, .rowcount]
+
+    /// The start index as SQLite's `v8-add-run-id` and PostgreSQL's `7_add_run_id` rebuild it: with
+    /// `status` too, which every query that does not ask for running runs tests.
+    static let coveredByStartIndexWithStatus: [PipelineField] = coveredByStartIndex + [.status]
 
     /// What the pipeline index carries after `pipeline_name` and result order, as created by the same
     /// migrations: every column the other filters, counts and history samples of one pipeline read.

@@ -143,7 +143,7 @@ public struct SQLiteRunRepository: PipelineRunRepository {
                 }
                 return try tables.store(requests, refusals: refusals, in: db)
             }
-            known.insert(Set(results.flatMap { (try? $0.get()) ?? [] }.filter(\.isCreated).map(\.storedRun.info.signature)))
+            known.insert(Set(results.flatMap { (try? $0.get()) ?? [] }.filter(\.isWritten).map(\.storedRun.info.signature)))
             return results
         } catch {
             let failure = StorageError.fromSQLite(error, during: .write, logger: logger)

@@ -100,7 +100,30 @@ struct SQLiteOwnedSchema {
             ("v6-wide-rowcount-sums", [summary.addHighRowcountSum]),
             // Runs are looked up by date code (archived files, the date_code filter).
             ("v7-index-date-code", ["CREATE INDEX \(index("_date_code")) ON \(table) (\(layout.quoted(.dateCode)), \(id))"]),
+            // Run ids: the one key. Stored runs get their name-based id (RunID), computed by the same
+            // Swift function registered for the migration, and the (name, date code) key goes, so
+            // that runs of one pipeline in one second with ids of their own can all be stored.
+            (
+                "v8-add-run-id",
+                [
+                    "ALTER TABLE \(table) ADD COLUMN \(layout.quoted(.runID)) TEXT",
+                    "UPDATE \(table) SET \(layout.quoted(.runID)) = \(Self.nameBasedIDFunction)(\(layout.quoted(.pipelineName)), \(layout.quoted(.dateCode)), \(id))",
+                    "CREATE UNIQUE INDEX \(index("_run_id")) ON \(table) (\(layout.quoted(.runID)))",
+                    "DROP INDEX \(index("_key"))",
+                    "DROP INDEX \(index("_by_start"))",
+                    "CREATE INDEX \(index("_by_start")) ON \(table) (\(([start, id] + SQLTableLayout.coveredByStartIndexWithStatus.map(layout.quoted)).joined(separator: ", ")))",
+                ]
+            ),
         ]
+    }
+
+    static let nameBasedIDFunction = "pipeline_service_run_id"
+
+    /// `RunID.nameBased` as a SQL function of (pipeline_name, date_code, id), for the migration
+    /// that gives stored runs their ids.
+    static let nameBasedID = DatabaseFunction(nameBasedIDFunction, argumentCount: 3, pure: true) { values in
+        guard let dateCode = String.fromDatabaseValue(values[1]), let id = Int64.fromDatabaseValue(values[2]) else { return nil }
+        return RunID.nameBased(pipelineName: String.fromDatabaseValue(values[0]), dateCode: dateCode, sequence: id)
     }
 
     static func columnType(_ field: PipelineField) -> String {
@@ -118,6 +141,7 @@ struct SQLiteOwnedSchema {
             // The migrations only create and alter the service's own tables, so foreign keys stay on
             // and no check of the whole database (which may hold other applications' tables) runs after them.
             migrator.registerMigration("\(layout.table)/\(migration.name)", foreignKeyChecks: .immediate) { db in
+                db.add(function: Self.nameBasedID)
                 for statement in statements { try db.execute(sql: statement) }
             }
         }

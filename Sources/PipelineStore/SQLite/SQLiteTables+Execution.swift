@@ -16,7 +16,7 @@ extension SQLiteTables {
             if let refusal { return .failure(refusal) }
             do {
                 let outcomes = try storeAllOrNothing(request.runs, in: db)
-                created += outcomes.filter(\.isCreated).map(\.storedRun.info)
+                created += outcomes.compactMap(\.finishedRun)
                 return .success(outcomes)
             } catch let error as StorageError where error.conflictingKey != nil {
                 return .failure(error)
@@ -49,19 +49,38 @@ extension SQLiteTables {
         let run = statements.layout.storable(incoming)
         // Someone else's table may have no unique index on the key: look before inserting.
         if summary == nil, let key = run.runKey, let stored = try storedRun(statements.runByKey(key), in: db) {
-            return try SQLiteRunRepository.outcome(forExisting: stored, incoming: run)
+            return try write(run, over: stored, in: db)
         }
-        let insert = statements.insert(CollectionOfOne(run))
         // On an owned table the unique index on the key decides; a run it turns away returns no row.
-        let sql = insert.sql + (summary == nil ? "" : " ON CONFLICT DO NOTHING") + " RETURNING \(statements.layout.quotedIDColumn)"
-        if let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: insert.arguments) {
-            var reader = SQLiteRow(row, subject: "a new run")
-            return .created(StoredRun(sequence: try reader.integer(column: SQLTableLayout.idKey), info: run))
-        }
+        if let id = try insert(run, skippingStoredKey: summary != nil, in: db) { return .created(StoredRun(sequence: id, info: run)) }
         guard let key = run.runKey, let stored = try storedRun(statements.runByKey(key), in: db) else {
             throw StorageError.unavailable("the run could not be stored")
         }
-        return try SQLiteRunRepository.outcome(forExisting: stored, incoming: run)
+        return try write(run, over: stored, in: db)
+    }
+
+    /// The outcome for a run whose key is stored: nothing to write, a conflict, or the stored
+    /// record of a running run deleted and this one inserted after it.
+    private func write(_ run: PipelineInfo, over stored: StoredRun, in db: Database) throws -> InsertOutcome {
+        switch try SQLiteRunRepository.decision(forExisting: stored, incoming: run) {
+        case .unchanged(let stored):
+            return .existing(stored)
+        case .replaces(let stored):
+            try execute(statements.deleteRunning(id: stored.sequence), in: db)
+            guard db.changesCount == 1, let id = try insert(run, skippingStoredKey: false, in: db) else {
+                throw StorageError.unavailable("the run could not be stored")
+            }
+            return .updated(StoredRun(sequence: id, info: run))
+        }
+    }
+
+    /// Inserts one run and returns its id; nil when `skippingStoredKey` and its key is stored.
+    private func insert(_ run: PipelineInfo, skippingStoredKey: Bool, in db: Database) throws -> Int64? {
+        let insert = statements.insert(CollectionOfOne(run))
+        let sql = insert.sql + (skippingStoredKey ? " ON CONFLICT DO NOTHING" : "") + " RETURNING \(statements.layout.quotedIDColumn)"
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: insert.arguments) else { return nil }
+        var reader = SQLiteRow(row, subject: "a new run")
+        return try reader.integer(column: SQLTableLayout.idKey)
     }
 
     /// Adds newly stored runs to their signatures' totals (``SummaryFold/Addition``).
