@@ -125,6 +125,24 @@ extension PipelineInsight {
         )
     }
 
+    /// Adds the runs of the signature still running, by their starts: their number, and `stuck`
+    /// health when the oldest has run longer than ``InsightSettings/stuckFactor`` times the p95
+    /// duration of the finished runs (at least ``InsightSettings/minimumStuckSeconds``), judged
+    /// only with at least ``InsightSettings/minimumRuns`` finished runs. A failed last run stays
+    /// the worse news. Kept apart from the rest of insight: running runs change without any
+    /// finished run changing.
+    public mutating func includeRunning(startedAt starts: [UTCInstant], now: UTCInstant, settings: InsightSettings = .standard) {
+        runningRuns = starts.count
+        oldestRunningStart = starts.min()
+        stuckAfter = nil
+        guard let oldest = oldestRunningStart, windowRuns >= settings.minimumRuns, let p95 = duration?.p95 else { return }
+        let seconds = Swift.max(settings.stuckFactor * p95, settings.minimumStuckSeconds)
+        guard let allowance = Saturating.clamped(seconds * 1_000_000) else { return }
+        let after = UTCInstant(microsecondsSinceEpoch: Saturating.add(oldest.microsecondsSinceEpoch, allowance))
+        stuckAfter = after
+        if now > after, health > .stuck { health = .stuck }
+    }
+
     /// The median gap in seconds between consecutive starts (in ascending order); nil for fewer
     /// than two starts.
     static func typicalIntervalSeconds(_ starts: [UTCInstant]) -> Double? {
@@ -143,7 +161,8 @@ extension PipelineInsight {
     /// Writes the insight's members into an open JSON object: `health`, `last_status`,
     /// `last_duration`, `last_rowcount`, `min_duration`, `p50_duration`, `p95_duration`,
     /// `max_duration`, `runs_24h`, `runs_7d`, `typical_interval_seconds`, `overdue`, `due_by`,
-    /// `window_runs`, `anomaly`. Absent values (and non-finite numbers) are written as null.
+    /// `window_runs`, `anomaly`, `running_runs`, `oldest_running_start`, `stuck_after`. Absent
+    /// values (and non-finite numbers) are written as null.
     public func writeMembers(to writer: inout JSONWriter) {
         writer.key("health")
         writer.string(health.rawValue)
@@ -175,6 +194,12 @@ extension PipelineInsight {
         writer.integer(windowRuns)
         writer.key("anomaly")
         if let anomaly { anomaly.write(to: &writer) } else { writer.null() }
+        writer.key("running_runs")
+        writer.integer(runningRuns)
+        writer.key("oldest_running_start")
+        writer.optionalInstant(oldestRunningStart)
+        writer.key("stuck_after")
+        writer.optionalInstant(stuckAfter)
     }
 }
 

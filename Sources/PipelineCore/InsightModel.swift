@@ -62,10 +62,23 @@ public struct InsightSettings: Sendable, Hashable {
     public var minimumRuns: Int
     /// A signature is overdue when its last run is older than this many typical intervals.
     public var overdueFactor: Double
+    /// A run still running is stuck once it has run this many times the p95 duration of the
+    /// signature's finished runs (and at least ``minimumStuckSeconds``).
+    public var stuckFactor: Double
+    /// The shortest time a run must have run to be stuck, whatever its pipeline's usual length.
+    public var minimumStuckSeconds: Double
 
-    public init(window: Int = 1000, anomalyK: Double = 3.5, anomalyBaseline: Int = 30, minimumRuns: Int = 5, overdueFactor: Double = 2) {
+    public init(
+        window: Int = 1000,
+        anomalyK: Double = 3.5,
+        anomalyBaseline: Int = 30,
+        minimumRuns: Int = 5,
+        overdueFactor: Double = 2,
+        stuckFactor: Double = 3,
+        minimumStuckSeconds: Double = 60
+    ) {
         (self.window, self.anomalyK, self.anomalyBaseline, self.minimumRuns) = (window, anomalyK, anomalyBaseline, minimumRuns)
-        self.overdueFactor = overdueFactor
+        (self.overdueFactor, self.stuckFactor, self.minimumStuckSeconds) = (overdueFactor, stuckFactor, minimumStuckSeconds)
     }
 
     public static let standard = InsightSettings()
@@ -123,6 +136,8 @@ public struct RunAnomaly: Sendable, Hashable {
 public enum PipelineHealth: String, Sendable, Hashable, CaseIterable, Comparable {
     /// The latest run failed.
     case failed
+    /// A run still running has run far longer than the pipeline's runs usually take.
+    case stuck
     /// No run for longer than the overdue factor times the typical interval.
     case overdue
     /// The latest run's rowcount or duration is outside its expected band.
@@ -133,9 +148,10 @@ public enum PipelineHealth: String, Sendable, Hashable, CaseIterable, Comparable
     private var rank: Int {
         switch self {
         case .failed: 0
-        case .overdue: 1
-        case .anomaly: 2
-        case .ok: 3
+        case .stuck: 1
+        case .overdue: 2
+        case .anomaly: 3
+        case .ok: 4
         }
     }
 
@@ -172,6 +188,12 @@ public struct PipelineInsight: Sendable, Hashable {
     public var dueBy: UTCInstant?
     public var anomaly: RunAnomaly?
     public var health: PipelineHealth
+    /// How many runs of the signature are still running (``includeRunning(startedAt:now:settings:)``).
+    public var runningRuns = 0
+    /// The start of the oldest run still running.
+    public var oldestRunningStart: UTCInstant?
+    /// When that run counts as stuck (its start + the stuck allowance); nil without enough history.
+    public var stuckAfter: UTCInstant?
 
     public init(
         windowRuns: Int,

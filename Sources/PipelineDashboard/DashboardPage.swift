@@ -79,6 +79,7 @@ public enum DashboardPage {
         .tile .n{display:block;font-size:22px;font-weight:600;font-variant-numeric:tabular-nums}.tile .l{color:var(--muted)}
         .tile.t-failed{border-top-color:var(--red)}.tile.t-failed .n{color:var(--red)}
         .tile.t-overdue{border-top-color:var(--amber)}.tile.t-overdue .n{color:var(--amber)}
+        .tile.t-stuck{border-top-color:var(--red)}.tile.t-stuck .n{color:var(--red)}
         .tile.t-anomaly{border-top-color:var(--purple)}.tile.t-anomaly .n{color:var(--purple)}
         .tile.t-ok{border-top-color:var(--green)}.tile.t-ok .n{color:var(--green)}
         .tile.zero .n{color:var(--muted)}
@@ -96,13 +97,14 @@ public enum DashboardPage {
         tbody tr:hover{background:#f6f8fa}tr:last-child td{border-bottom:0}
         td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
         tr.h-failed td:first-child{box-shadow:inset 3px 0 var(--red)}tr.h-overdue td:first-child{box-shadow:inset 3px 0 var(--amber)}
-        tr.h-anomaly td:first-child{box-shadow:inset 3px 0 var(--purple)}
+        tr.h-anomaly td:first-child{box-shadow:inset 3px 0 var(--purple)}tr.h-stuck td:first-child{box-shadow:inset 3px 0 var(--red)}
         td.name a{font-weight:600}td.path{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px;max-width:360px;\
         overflow:hidden;text-overflow:ellipsis}
         .badge{display:inline-block;min-width:62px;text-align:center;border:1px solid;border-radius:999px;padding:0 8px;font-size:11px;\
         font-weight:600;text-transform:uppercase;letter-spacing:.03em;line-height:18px}
         .b-failed{color:var(--red);background:var(--red-bg);border-color:var(--red-line)}
         .b-overdue{color:var(--amber);background:var(--amber-bg);border-color:var(--amber-line)}
+        .b-stuck{color:var(--red);background:var(--red-bg);border-color:var(--red-line)}
         .b-anomaly{color:var(--purple);background:var(--purple-bg);border-color:var(--purple-line)}
         .b-ok{color:var(--green);background:var(--green-bg);border-color:var(--green-line)}
         .st-failed{color:var(--red);font-weight:600}.late{color:var(--amber);font-weight:600}.anom{color:var(--purple);font-weight:600}
@@ -112,7 +114,7 @@ public enum DashboardPage {
         .spark-last.anomaly{fill:var(--purple)}.spark-last.ok{fill:var(--green)}
         .panel{background:#fff;border:1px solid var(--line);border-radius:6px;padding:12px 16px;margin:0 0 12px}
         .callout{border-radius:6px;padding:8px 14px;margin:0 0 12px;border:1px solid}
-        .callout.failed{background:var(--red-bg);border-color:var(--red-line)}.callout.overdue{background:var(--amber-bg);border-color:var(--amber-line)}
+        .callout.failed,.callout.stuck{background:var(--red-bg);border-color:var(--red-line)}.callout.overdue{background:var(--amber-bg);border-color:var(--amber-line)}
         .callout.anomaly{background:var(--purple-bg);border-color:var(--purple-line)}.callout.error{background:var(--red-bg);border-color:var(--red-line)}
         .callout ul{margin:4px 0 0;padding-left:18px}
         .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(122px,1fr));gap:10px;margin-bottom:12px}

@@ -47,6 +47,12 @@ public struct DashboardPipeline: Sendable, Hashable {
                 text += ")"
             }
             return text + "."
+        case .stuck:
+            guard let start = insight?.oldestRunningStart else { return "A run has been running far longer than usual." }
+            var text =
+                "A run has been running for \(DashboardFormat.span(now.secondsSinceEpoch - start.secondsSinceEpoch)) (since \(DashboardFormat.timestamp(start)))"
+            if let p95 = insight?.duration?.p95 { text += "; 95% of this pipeline's runs take at most \(DashboardFormat.interval(p95))" }
+            return text + "."
         case .overdue:
             var text = "No run for \(DashboardFormat.span(now.secondsSinceEpoch - summary.lastRun.secondsSinceEpoch))"
             if let interval = insight?.typicalIntervalSeconds { text += "; it usually runs every \(DashboardFormat.interval(interval))" }

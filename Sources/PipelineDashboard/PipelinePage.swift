@@ -76,7 +76,7 @@ public enum PipelinePage {
     private static func callouts(_ pipeline: DashboardPipeline, now: UTCInstant) -> HTML {
         var out = HTML.empty
         let health = pipeline.health
-        if health == .failed || health == .overdue {
+        if health == .failed || health == .stuck || health == .overdue {
             out += "<div class=\"callout \(health.rawValue)\">\(DashboardPage.badge(health)) \(pipeline.healthReason(now: now))</div>\n"
         }
         if let findings = pipeline.insight?.anomaly?.findings, !findings.isEmpty {

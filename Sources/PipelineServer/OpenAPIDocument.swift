@@ -314,7 +314,8 @@ enum OpenAPIDocument {
                     "failed_runs": .object(["type": "integer", "description": "Runs with status failed, or no status and a non-zero exit_code"]),
                     "health": .object([
                         "type": "string", "enum": .array(PipelineHealth.allCases.map { .string($0.rawValue) }),
-                        "description": "failed (latest run failed), overdue, anomaly (latest run outside its band), or ok",
+                        "description":
+                            "failed (latest run failed), stuck (a run still running has run far longer than usual), overdue, anomaly (latest run outside its band), or ok",
                     ]),
                     "last_status": optionalString, "last_duration": optionalNumber,
                     "last_rowcount": .object(["type": .array(["integer", "null"])]),
@@ -326,6 +327,13 @@ enum OpenAPIDocument {
                     "overdue": .object(["type": "boolean", "description": "No run for more than twice the typical interval (at least 5 runs)"]),
                     "due_by": .object(["type": .array(["string", "null"]), "format": "date-time"]),
                     "window_runs": .object(["type": "integer", "description": "How many recent runs the statistics cover"]),
+                    "running_runs": .object(["type": "integer", "description": "Runs of this pipeline still running"]),
+                    "oldest_running_start": .object(["type": .array(["string", "null"]), "format": "date-time"]),
+                    "stuck_after": .object([
+                        "type": .array(["string", "null"]), "format": "date-time",
+                        "description":
+                            "When the oldest running run counts as stuck: its start + 3 × the p95 duration (at least 60 s; 5 finished runs needed)",
+                    ]),
                     "anomaly": .object([
                         "oneOf": .array([.object(["type": "null"]), ref("RunAnomaly")]),
                         "description": "The latest run when its rowcount or duration is outside median ± k·MAD of the previous runs",

@@ -14,10 +14,13 @@ struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a command and report it as a pipeline run (start, end, duration, pid, rowcount).",
         discussion: """
-            Times are taken around the command; the date code is the local start time (YYYYMMDD_HHMMSS). \
-            The POST is retried with backoff on network errors and 5xx answers (safe: ingest is idempotent). \
-            PIPELINE_API_KEY, when set, is sent as a bearer token. Exits with the command's exit code \
-            (128 + signal when it was killed).
+            The run gets a fresh run_id (a UUIDv7), so runs of one pipeline started in the same second \
+            never collide. A running record is posted as the command starts (the dashboard shows it \
+            running) and completed with the finished record when it ends. Times are taken around the \
+            command; the date code is the local start time (YYYYMMDD_HHMMSS). Each POST is retried with \
+            backoff on network errors and 5xx answers (safe: ingest is idempotent). PIPELINE_API_KEY, \
+            when set, is sent as a bearer token. Exits with the command's exit code (128 + signal when \
+            it was killed).
             """
     )
 
@@ -64,54 +67,61 @@ struct Report: AsyncParsableCommand {
 
     func run() async throws {
         let startUTC = Date()
+        let runID = RunID.timeOrdered(at: Self.instant(startUTC))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = command
         var exitCode: Int32
         var pid: Int32 = 0
+        var started: Task<Void, Never>?
         do {
             try process.run()
             pid = process.processIdentifier
+            // Posted while the command runs, and once only: the command never waits for the service.
+            let running = makeRun(runID: runID, start: startUTC, end: nil, pid: pid, exitCode: nil)
+            started = Task { await post(running, retries: 0) }
             process.waitUntilExit()
             exitCode = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
         } catch {
             FileHandle.standardError.write(Data("pipeline-service report: cannot run \(command[0]): \(error.localizedDescription)\n".utf8))
             exitCode = 127
         }
-        let endUTC = Date()
-        let run = makeRun(start: startUTC, end: endUTC, pid: pid, exitCode: exitCode)
-        await post(run)
+        // The finished record goes after the running one, which it completes.
+        await started?.value
+        await post(makeRun(runID: runID, start: startUTC, end: Date(), pid: pid, exitCode: exitCode), retries: retries)
         throw ExitCode(exitCode)
     }
 
-    private func makeRun(start: Date, end: Date, pid: Int32, exitCode: Int32) -> PipelineInfo {
-        let elapsed = (end.timeIntervalSince(start) * 1000).rounded() / 1000
-        let seconds = Int(elapsed)
-        let human = seconds >= 3600 ? "\(seconds / 3600)h \(seconds % 3600 / 60)m \(seconds % 60)s" : "\(seconds / 60)m \(seconds % 60)s"
-        return PipelineInfo(
+    /// The run as reported: still running without an `end`, else finished with `exitCode`.
+    private func makeRun(runID: String, start: Date, end: Date?, pid: Int32, exitCode: Int32?) -> PipelineInfo {
+        let elapsed = end.map { (($0.timeIntervalSince(start)) * 1000).rounded() / 1000 } ?? 0
+        var run = PipelineInfo(
             startLocal: Self.local(start),
-            endLocal: Self.local(end),
+            endLocal: Self.local(end ?? start),
             startUTC: Self.instant(start),
-            endUTC: Self.instant(end),
-            elapsedSeconds: elapsed,
-            elapsedHuman: human,
+            endUTC: Self.instant(end ?? start),
+            elapsedSeconds: max(0, elapsed),
+            elapsedHuman: ElapsedTime.human(seconds: elapsed),
             outputFile: outputFile,
-            rowcount: rowcount ?? rowcountFrom.flatMap(Self.rowcount(from:)) ?? 0,
+            rowcount: end == nil ? 0 : rowcount ?? rowcountFrom.flatMap(Self.rowcount(from:)) ?? 0,
             logFile: logFile,
             pid: Int64(pid),
-            dateCode: Self.dateCode(start),
+            dateCode: DateCode.of(Self.local(start)),
             pipelineName: pipelineName,
             scriptName: scriptName ?? URL(fileURLWithPath: command[0]).lastPathComponent,
             pipelineType: pipelineType,
             environment: environment,
             archivedFile: archivedFile,
-            status: RunStatus.forExitCode(Int64(exitCode)),
-            exitCode: Int64(exitCode)
+            status: exitCode.map { RunStatus.forExitCode(Int64($0)) } ?? RunStatus.running,
+            exitCode: exitCode.map(Int64.init),
+            runID: runID
         )
+        if end == nil { run.clearEnd() }
+        return run
     }
 
     /// POSTs the run, retrying transient failures with exponential backoff (1 s, 2 s, 4 s, …).
-    private func post(_ run: PipelineInfo) async {
+    private func post(_ run: PipelineInfo, retries: Int) async {
         guard let endpoint = URL(string: url.hasSuffix("/") ? url + "pipelines" : url + "/pipelines") else {
             FileHandle.standardError.write(Data("pipeline-service report: --url \(url) is not a URL\n".utf8))
             return
@@ -139,7 +149,8 @@ struct Report: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("pipeline-service report: attempt \(attempt + 1) failed: \(error.localizedDescription)\n".utf8))
             }
         }
-        FileHandle.standardError.write(Data("pipeline-service report: giving up; the run was not reported\n".utf8))
+        let what = run.isRunning ? "the start of the run was not reported (its end will be)" : "the run was not reported"
+        FileHandle.standardError.write(Data("pipeline-service report: giving up; \(what)\n".utf8))
     }
 
     private static func instant(_ date: Date) -> UTCInstant {
@@ -149,12 +160,6 @@ struct Report: AsyncParsableCommand {
     private static func local(_ date: Date) -> LocalDateTime {
         let offset = Int64(TimeZone.current.secondsFromGMT(for: date))
         return LocalDateTime(wallMicroseconds: instant(date).microsecondsSinceEpoch / 1_000_000 * 1_000_000 + offset * 1_000_000)
-    }
-
-    private static func dateCode(_ date: Date) -> String {
-        let text = local(date).description  // YYYY-MM-DDTHH:MM:SS
-        let digits = text.prefix(19).filter(\.isNumber)
-        return String(digits.prefix(8)) + "_" + String(digits.dropFirst(8).prefix(6))
     }
 
     /// The number in a file, or its line count when it holds no single number.

@@ -325,7 +325,7 @@ struct InsightCalculationTests {
         #expect(PipelineInsight(recentNewestFirst: rowcountDropHistory(), now: soon).health == .anomaly)
         #expect(PipelineInsight(recentNewestFirst: hourly(40), now: soon).health == .ok)
 
-        #expect(PipelineHealth.allCases.sorted() == [.failed, .overdue, .anomaly, .ok])
+        #expect(PipelineHealth.allCases.sorted() == [.failed, .stuck, .overdue, .anomaly, .ok])
         #expect(PipelineHealth.failed < .overdue)
         #expect(PipelineHealth.anomaly < .ok)
     }
@@ -404,6 +404,7 @@ struct InsightCalculationTests {
             Set(body.keys) == [
                 "pipeline_name", "health", "last_status", "last_duration", "last_rowcount", "min_duration", "p50_duration", "p95_duration",
                 "max_duration", "runs_24h", "runs_7d", "typical_interval_seconds", "overdue", "due_by", "window_runs", "anomaly",
+                "running_runs", "oldest_running_start", "stuck_after",
             ]
         )
         #expect(body["pipeline_name"] == "p")
@@ -448,10 +449,10 @@ struct InsightCalculationTests {
             PipelineInsight(recentNewestFirst: [], now: instant(epochOfTests)).writeMembers(to: &writer)
         }
         let empty = try #require(members(of: try parseWritten(writer.bytes)))
-        #expect(empty.count == 16)
+        #expect(empty.count == 19)
         for key in [
             "last_status", "last_duration", "last_rowcount", "min_duration", "p50_duration", "p95_duration", "max_duration",
-            "typical_interval_seconds", "due_by", "anomaly",
+            "typical_interval_seconds", "due_by", "anomaly", "oldest_running_start", "stuck_after",
         ] {
             #expect(empty[key] == .null, "\(key)")
         }
@@ -478,5 +479,41 @@ struct InsightCalculationTests {
         #expect(finding["metric"] == "duration")
         #expect(finding["observed"] == .null)
         #expect(number(of: finding["median"]) == 60)
+    }
+}
+
+@Suite("Stuck runs")
+struct StuckRunTests {
+    static let hour: Int64 = 3_600_000_000
+    static let now = UTCInstant(microsecondsSinceEpoch: 1_767_225_600_000_000)
+
+    /// Ten hourly runs of 60 s before `now`.
+    static func history(_ count: Int = 10) -> [RunSample] {
+        (1...count).map { TestRun.sample(at: UTCInstant(microsecondsSinceEpoch: now.microsecondsSinceEpoch - Int64($0) * hour), seconds: 60) }
+    }
+
+    @Test("A run running past 3 × p95 (at least 60 s) is stuck, with enough history; before that, or without history, it is only counted")
+    func stuckNeedsHistoryAndTime() {
+        let startedLongAgo = UTCInstant(microsecondsSinceEpoch: Self.now.microsecondsSinceEpoch - 181_000_000)
+        var insight = PipelineInsight(recentNewestFirst: Self.history(), now: Self.now)
+        insight.includeRunning(startedAt: [startedLongAgo, Self.now], now: Self.now)
+        #expect(insight.health == .stuck)
+        #expect(insight.runningRuns == 2)
+        #expect(insight.oldestRunningStart == startedLongAgo)
+        #expect(insight.stuckAfter == UTCInstant(microsecondsSinceEpoch: startedLongAgo.microsecondsSinceEpoch + 180_000_000))
+
+        var fresh = PipelineInsight(recentNewestFirst: Self.history(), now: Self.now)
+        fresh.includeRunning(startedAt: [UTCInstant(microsecondsSinceEpoch: Self.now.microsecondsSinceEpoch - 179_000_000)], now: Self.now)
+        #expect(fresh.health == .ok)
+        #expect(fresh.runningRuns == 1)
+
+        var young = PipelineInsight(recentNewestFirst: Self.history(4), now: Self.now)
+        young.includeRunning(startedAt: [startedLongAgo], now: Self.now)
+        #expect(young.health == .ok, "fewer finished runs than the overdue rule's minimum judge nothing")
+        #expect(young.stuckAfter == nil)
+
+        var failed = PipelineInsight(recentNewestFirst: [TestRun.sample(at: Self.now, status: "failed")] + Self.history(), now: Self.now)
+        failed.includeRunning(startedAt: [startedLongAgo], now: Self.now)
+        #expect(failed.health == .failed, "a failed last run stays the worse news")
     }
 }

@@ -648,3 +648,31 @@ enum PostgresMigrationNames {
         "7_add_run_id",
     ]
 }
+
+extension PostgresRepositoryTests {
+    @Test("7_add_run_id gives runs stored before ids the same name-based id in SQL as RunID.nameBased in Swift")
+    func runIDMigrationMatchesSwift() async throws {
+        try await withFixture(.postgres) { fixture in
+            let table = fixture.location
+            var named = Self.run("20250902_050702")
+            named.pipelineName = "ünïcode \u{1F680} name"
+            let runs = [named.reidentified, Self.run("a"), Self.run("b").removingValues(of: [.pipelineName]).reidentified]
+            _ = try await fixture.repository.insert(contentsOf: runs)
+            for statement in [
+                #"ALTER TABLE "\#(table)" DROP CONSTRAINT "\#(table)_run_id""#,
+                #"ALTER TABLE "\#(table)" DROP COLUMN "run_id""#,
+                #"ALTER TABLE "\#(table)" ADD CONSTRAINT "\#(table)_run_key" UNIQUE ("pipeline_name", "date_code")"#,
+                #"DELETE FROM pipeline_service_migrations WHERE "table_name" = '\#(table)' AND "migration" = '7_add_run_id'"#,
+            ] {
+                try await PostgresTestDatabase.execute(statement)
+            }
+            try await fixture.restart()
+            let stored = try await fixture.repository.runs(matching: RunQuery(paging: .all)).runs
+            #expect(stored.count == 3)
+            for run in stored {
+                #expect(run.info.runID == RunID.nameBased(pipelineName: run.info.pipelineName, dateCode: run.info.dateCode, sequence: run.sequence))
+            }
+            #expect(try await fixture.repository.insert(runs[1]).isCreated == false)
+        }
+    }
+}

@@ -519,3 +519,33 @@ private func expectSummariesClose(_ actual: [PipelineSummary], _ expected: [Pipe
         }
     }
 }
+
+@Suite("SQLite run ids")
+struct SQLiteRunIDMigrationTests {
+    @Test("v8 gives runs stored before ids their name-based id (without a name: of date code and row id), computed by the Swift function")
+    func runIDMigrationBackfills() async throws {
+        try await withSQLiteFixture { fixture in
+            let named = TestRun.make("etl", start: TestRun.hours(2, before: RunLifecycleContractTests.start), code: "a", status: "success")
+            let nameless = (0..<2).map { _ in TestRun.make(nil, start: RunLifecycleContractTests.start, code: "x\u{e9}") }
+            _ = try await fixture.repository.insert(contentsOf: [named] + nameless)
+            // Back to v7: no run_id column, and the (pipeline_name, date_code) key.
+            let queue = try DatabaseQueue(path: fixture.location)
+            try await queue.write { db in
+                try db.execute(sql: #"DROP INDEX "pipeline_runs_run_id""#)
+                try db.execute(sql: #"ALTER TABLE "pipeline_runs" DROP COLUMN "run_id""#)
+                try db.execute(sql: #"CREATE UNIQUE INDEX "pipeline_runs_key" ON "pipeline_runs" ("pipeline_name", "date_code")"#)
+                try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'pipeline_runs/v8-add-run-id'")
+            }
+            try queue.close()
+            try await fixture.restart()
+            let stored = try await fixture.repository.runs(matching: RunQuery(paging: .all)).runs
+            #expect(stored.count == 3)
+            for run in stored {
+                let expected = RunID.nameBased(pipelineName: run.info.pipelineName, dateCode: run.info.dateCode, sequence: run.sequence)
+                #expect(run.info.runID == expected)
+            }
+            // The old key holds through the name-based id.
+            #expect(try await fixture.repository.insert(named).isCreated == false)
+        }
+    }
+}

@@ -1,0 +1,145 @@
+import PipelineCore
+import PipelineStore
+import PipelineTestSupport
+import Testing
+
+/// Run ids and the running → finished lifecycle, the same on every backend.
+@Suite("Run lifecycle contract")
+struct RunLifecycleContractTests {
+    static let start = UTCInstant(microsecondsSinceEpoch: 1_767_225_600_000_000)  // 2026-01-01T00:00:00Z
+    static let id = "0191d3c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d"
+
+    /// A run with its own id, still running (`end` nil) or finished with `status`.
+    static func run(_ id: String = id, name: String = "etl", code: String = "20260101_000000", status: String, seconds: Double = 90) -> PipelineInfo {
+        var run = TestRun.make(name, start: start, seconds: seconds, code: code, status: status)
+        run.runID = id
+        return run.normalized
+    }
+
+    @Test(
+        "A running run is stored apart: hidden from answers that do not ask, listed with status=running or its run_id",
+        arguments: Backend.underTest
+    )
+    func runningRunsAreListedOnlyWhenAskedFor(backend: Backend) async throws {
+        try await withFixture(backend) { fixture in
+            let repository = fixture.repository
+            let finished = TestRun.make("etl", start: TestRun.hours(5, before: Self.start), code: "old", status: "success")
+            _ = try await repository.insert(finished)
+            let running = Self.run(status: RunStatus.running)
+            #expect(try await repository.insert(running).isCreated)
+            #expect(running.endUTC == running.startUTC && running.elapsedSeconds == 0, "a running run stores its start as its end")
+            #expect(try await repository.runs(matching: RunQuery()).runs.map(\.info) == [finished])
+            #expect(try await repository.count(matching: RunFilter()) == 1)
+            #expect(try await repository.runs(matching: RunQuery(filter: RunFilter(status: .equals("running")))).runs.map(\.info) == [running])
+            #expect(try await repository.runs(matching: RunQuery(filter: RunFilter(runID: Self.id))).runs.map(\.info) == [running])
+            #expect(try await repository.samples(matching: RunFilter(), limit: 10).count == 1)
+            #expect(try await repository.historySamples(matching: RunFilter()).count == 1)
+            #expect(try await repository.summaries() == PipelineSummary.summarize([finished]))
+            try await fixture.restart()
+            #expect(try await fixture.repository.runs(matching: RunQuery(filter: RunFilter(runID: Self.id))).runs.map(\.info) == [running])
+            #expect(try await fixture.repository.count(matching: RunFilter()) == 1)
+        }
+    }
+
+    @Test("A running run is replaced by newer records of it and completed by its end; a finished run is final", arguments: Backend.underTest)
+    func runningRunIsCompletedOnce(backend: Backend) async throws {
+        try await withFixture(backend) { fixture in
+            let repository = fixture.repository
+            let running = Self.run(status: RunStatus.running)
+            #expect(try await repository.insert(running).isCreated)
+            // The same running record again changes nothing.
+            let stored = try await repository.runs(matching: RunQuery(filter: RunFilter(runID: Self.id))).runs
+            #expect(try await repository.insert(running) == .existing(try #require(stored.first)))
+            // A newer running record (rows so far) replaces it.
+            var progress = running
+            progress.rowcount = 500
+            guard case .updated = try await repository.insert(progress) else {
+                Issue.record("a newer running record replaces the stored one")
+                return
+            }
+            // Its end completes it: counted once, in every answer.
+            let finished = Self.run(status: RunStatus.success)
+            guard case .updated(let completed) = try await repository.insert(finished) else {
+                Issue.record("the finished record completes the running run")
+                return
+            }
+            #expect(completed.info == finished)
+            #expect(try await repository.runs(matching: RunQuery()).runs == [completed])
+            #expect(try await repository.runs(matching: RunQuery(filter: RunFilter(status: .equals("running")))).total == 0)
+            #expect(try await repository.summaries() == PipelineSummary.summarize([finished]))
+            // Finished is final: the same end again is a duplicate, another end or a late start a conflict.
+            #expect(try await repository.insert(finished) == .existing(completed))
+            let failedInstead = Self.run(status: RunStatus.failed)
+            await #expect(throws: StorageError.self) { try await repository.insert(failedInstead) }
+            await #expect(throws: StorageError.self) { try await repository.insert(running) }
+            try await fixture.restart()
+            #expect(try await fixture.repository.runs(matching: RunQuery(paging: .all)).runs.map(\.info) == [finished])
+            #expect(try await fixture.repository.summaries() == PipelineSummary.summarize([finished]))
+        }
+    }
+
+    @Test("Runs of one pipeline in one second with their own ids are all stored; without ids the old key still holds", arguments: Backend.underTest)
+    func sameSecondFanOut(backend: Backend) async throws {
+        try await withFixture(backend) { fixture in
+            let repository = fixture.repository
+            let ids = (0..<20).map { _ in RunID.timeOrdered(at: Self.start) }
+            #expect(Set(ids).count == 20)
+            let outcomes = try await withThrowingTaskGroup(of: InsertOutcome.self) { group in
+                for id in ids { group.addTask { try await repository.insert(Self.run(id, status: RunStatus.success)) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(outcomes.allSatisfy { $0.isCreated })
+            #expect(try await repository.count(matching: RunFilter(dateCode: "20260101_000000")) == 20)
+            #expect(Set(try await repository.runs(matching: RunQuery(paging: .all)).runs.compactMap(\.info.runID)) == Set(ids))
+            // An old client's post (no id) is keyed by name and date code: the same again is a duplicate,
+            // a different one a conflict naming the pair, as before ids.
+            var old = TestRun.make("etl", start: Self.start, code: "20260101_000000", status: "success")
+            #expect(old.runID == RunID.nameBased(pipelineName: "etl", dateCode: "20260101_000000"))
+            #expect(try await repository.insert(old).isCreated)
+            #expect(try await repository.insert(old).isCreated == false)
+            old.rowcount += 1
+            let error = await #expect(throws: StorageError.self) { try await repository.insert(old) }
+            #expect(error?.description.contains("(pipeline_name=etl, date_code=20260101_000000)") == true)
+            #expect(error?.conflictingKey?.hasOwnID == false)
+            #expect(try await repository.summaries().first?.totalRuns == 21)
+        }
+    }
+
+    @Test("Retention deletes runs still running that started before the cutoff", arguments: Backend.underTest)
+    func retentionDeletesOldRunningRuns(backend: Backend) async throws {
+        try await withFixture(backend) { fixture in
+            let repository = fixture.repository
+            let finished = TestRun.make("etl", start: Self.start, code: "kept", status: "success")
+            _ = try await repository.insert(finished)
+            _ = try await repository.insert(Self.run(status: RunStatus.running))
+            let cutoff = UTCInstant(microsecondsSinceEpoch: Self.start.microsecondsSinceEpoch + 1)
+            #expect(try await repository.countRuns(startedBefore: cutoff) == 2)
+            #expect(try await repository.deleteRuns(startedBefore: cutoff, limit: 10) == 2)
+            #expect(try await repository.runs(matching: RunQuery(filter: RunFilter(runID: Self.id))).total == 0)
+            try await fixture.restart()
+            #expect(try await fixture.repository.runs(matching: RunQuery(filter: RunFilter(status: .equals("running")))).total == 0)
+            #expect(try await fixture.repository.summaries().isEmpty)
+        }
+    }
+
+    @Test("Retention keeps a running run's latest record and drops the records it replaced", arguments: Backend.underTest)
+    func retentionKeepsLatestRunningRecord(backend: Backend) async throws {
+        try await withFixture(backend) { fixture in
+            let repository = fixture.repository
+            let old = TestRun.make("etl", start: TestRun.hours(48, before: Self.start), code: "old", status: "success")
+            _ = try await repository.insert(old)
+            var running = Self.run(status: RunStatus.running)
+            _ = try await repository.insert(running)
+            running.rowcount = 7
+            _ = try await repository.insert(running)
+            let other = Self.run("0191d3c4-5e6f-7a8b-9c0d-1e2f3a4b5c6e", code: "b", status: RunStatus.running)
+            _ = try await repository.insert(other)
+            _ = try await repository.insert(Self.run("0191d3c4-5e6f-7a8b-9c0d-1e2f3a4b5c6e", code: "b", status: RunStatus.success))
+            #expect(try await repository.deleteRuns(startedBefore: TestRun.hours(24, before: Self.start), limit: 10) == 1)
+            try await fixture.restart()
+            let open = try await fixture.repository.runs(matching: RunQuery(filter: RunFilter(status: .equals("running")))).runs.map(\.info)
+            #expect(open == [running])
+            #expect(try await fixture.repository.runs(matching: RunQuery()).runs.map(\.info.dateCode) == ["b"])
+        }
+    }
+}
