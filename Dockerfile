@@ -3,7 +3,7 @@
 # Run:   docker run -p 8000:8000 -v pipeline-data:/data pipeline-service
 
 FROM swift:6.1-jammy AS build
-RUN apt-get update && apt-get install -y --no-install-recommends libsqlite3-dev && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends libsqlite3-dev zlib1g-dev && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Resolve dependencies first so they are cached across source changes.
 COPY Package.swift ./
@@ -16,7 +16,7 @@ RUN swift build -c release --product pipeline-service --static-swift-stdlib \
 
 FROM ubuntu:jammy
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libsqlite3-0 ca-certificates curl tzdata \
+    && apt-get install -y --no-install-recommends libsqlite3-0 zlib1g ca-certificates curl tzdata \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin pipeline \
     && mkdir -p /data && chown pipeline /data

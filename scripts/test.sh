@@ -18,9 +18,12 @@ log() { printf '\n== %s\n' "$*"; }
 
 is_ci() { case "${CI:-}" in true | TRUE | 1 | yes) return 0 ;; *) return 1 ;; esac; }
 
-# System packages: SQLite headers for GRDB, and a PostgreSQL server for the tests.
+# System packages: SQLite headers for GRDB, zlib headers for gzip request bodies, Python's venv for
+# the real OpenLineage client, and a PostgreSQL server for the tests.
 missing=()
 dpkg -s libsqlite3-dev >/dev/null 2>&1 || missing+=(libsqlite3-dev)
+dpkg -s zlib1g-dev >/dev/null 2>&1 || missing+=(zlib1g-dev)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     missing+=(postgresql)
 fi

@@ -7,11 +7,19 @@ public enum OverviewPage {
     ///   - pipelines: every signature (the counts in the header and the filter choices cover them
     ///     all; the table shows one page of those the query selects).
     ///   - now: the instant "3 h ago" is measured from.
-    public static func render(pipelines: [DashboardPipeline], query: OverviewQuery, now: UTCInstant, links: DashboardLinks) -> HTML {
+    /// - Parameter running: the runs still running (newest first, at most a page of them), and how many there are in all.
+    public static func render(
+        pipelines: [DashboardPipeline],
+        running: (runs: [PipelineInfo], total: Int) = ([], 0),
+        query: OverviewQuery,
+        now: UTCInstant,
+        links: DashboardLinks
+    ) -> HTML {
         let rows = query.apply(to: pipelines)
         let paging = OverviewPaging(requested: query.page, total: rows.count)
         var body: HTML = "<div class=\"titlebar\"><h1>Pipelines</h1><span class=\"muted\">as of \(DashboardFormat.timestamp(now))</span></div>\n"
         body += tiles(pipelines: pipelines, query: query, links: links)
+        body += runningNow(running, pipelines: pipelines, now: now, links: links)
         body += filterForm(pipelines: pipelines, query: query, shown: rows.count, links: links)
         body += "<div class=\"tablewrap\"><table class=\"overview\">\n<thead><tr>"
         body += header("Health", .health, query: query, links: links)
@@ -38,6 +46,37 @@ public enum OverviewPage {
             body += pager(paging, query: query, links: links)
         }
         return DashboardPage.document(title: "Pipelines — pipeline runs", links: links, body: body)
+    }
+
+    /// The runs still running, each with how long it has run; a stuck one (past its pipeline's
+    /// allowance) is marked. Nothing when none is running.
+    private static func runningNow(
+        _ running: (runs: [PipelineInfo], total: Int),
+        pipelines: [DashboardPipeline],
+        now: UTCInstant,
+        links: DashboardLinks
+    ) -> HTML {
+        guard !running.runs.isEmpty else { return .empty }
+        let stuckAfter = Dictionary(pipelines.compactMap { pipeline in pipeline.insight?.stuckAfter.map { (pipeline.signature, $0) } }) { first, _ in
+            first
+        }
+        let more = running.total > running.runs.count ? " (the newest \(running.runs.count))" : ""
+        var out: HTML = "<h2 class=\"running-title\">Running now: \(running.total)\(more)</h2>\n"
+        out += "<div class=\"tablewrap\"><table class=\"running\"><thead><tr><th>Pipeline</th><th>Env</th><th>Started (UTC)</th>"
+        out += "<th>Running for</th><th>Run id</th></tr></thead>\n<tbody>\n"
+        for run in running.runs {
+            // A run counts as stuck from its own start + its pipeline's allowance, known only for the oldest.
+            let isStuck = stuckAfter[run.signature].map { now > $0 && run.startUTC <= $0 } == true
+            out += "<tr\(isStuck ? " class=\"h-stuck\"" : "")>"
+            let name: HTML = run.pipelineName.map { "\($0)" } ?? "<i>(no name)</i>"
+            out += "<td class=\"name\"><a href=\"\(links.pipeline(run.signature))\">\(name)</a>"
+            if isStuck { out += " \(DashboardPage.badge(.stuck))" }
+            out += "</td><td>\(DashboardPage.optional(run.environment))</td>"
+            out += "<td><time datetime=\"\(run.startUTC)\">\(DashboardFormat.minute(run.startUTC))</time></td>"
+            out += "<td>\(DashboardFormat.duration(now.secondsSinceEpoch - run.startUTC.secondsSinceEpoch))</td>"
+            out += "<td class=\"sub\">\(DashboardPage.optional(run.runID))</td></tr>\n"
+        }
+        return out + "</tbody></table></div>\n"
     }
 
     /// The counts by health, each a link that filters on it.

@@ -228,6 +228,9 @@ struct LineageHTTPTests {
             #expect(summary["stuck_after"] == "2025-12-31T23:43:00Z")
             let page = try await client.get("/ui").text
             #expect(page.contains("b-stuck"))
+            #expect(page.contains("Running now: 1"))
+            #expect(page.contains(running.runID ?? "-"))
+            #expect(page.contains("20m 00s"))
         }
     }
 }

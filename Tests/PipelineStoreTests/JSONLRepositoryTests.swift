@@ -61,6 +61,36 @@ struct JSONLRepositoryTests {
         #expect(try lines().count == 3, "loading never rewrites the file")
     }
 
+    @Test("Lines without run_id get the name-based id (nameless: of date code and place), the same after a restart and a prune")
+    func legacyLinesGetStableIDs() async throws {
+        defer { directory.remove() }
+        let start = UTCInstant(microsecondsSinceEpoch: 1_767_225_600_000_000)
+        let runs = [
+            TestRun.make("etl", start: TestRun.hours(72, before: start), code: "old"),
+            TestRun.make(nil, start: start, code: "x"), TestRun.make(nil, start: start, code: "x"), TestRun.make("etl", start: start, code: "a"),
+        ].map { $0.removingValues(of: [.runID]) }
+        try runs.map { String(decoding: $0.jsonBytes, as: UTF8.self) + "\n" }.joined().write(toFile: path, atomically: true, encoding: .utf8)
+        func ids(_ repository: JSONLRunRepository) async throws -> [String?] {
+            try await repository.runs(matching: RunQuery(paging: .all)).runs.sorted { $0.sequence < $1.sequence }.map(\.info.runID)
+        }
+        var repository = try open()
+        let expected = [
+            RunID.nameBased(pipelineName: "etl", dateCode: "old"), RunID.nameBased(pipelineName: nil, dateCode: "x", sequence: 2),
+            RunID.nameBased(pipelineName: nil, dateCode: "x", sequence: 3), RunID.nameBased(pipelineName: "etl", dateCode: "a"),
+        ]
+        #expect(try await ids(repository) == expected)
+        #expect(try await repository.insert(runs[3].normalized).isCreated == false, "the old key holds through the name-based id")
+        repository.close()
+        repository = try open()
+        #expect(try await ids(repository) == expected)
+        #expect(try await repository.deleteRuns(startedBefore: TestRun.hours(24, before: start), limit: 10) == 1)
+        repository.close()
+        repository = try open()
+        defer { repository.close() }
+        #expect(try await ids(repository) == Array(expected.dropFirst()))
+        #expect(try lines().allSatisfy { $0.isEmpty || $0.contains("\"run_id\":\"") }, "a rewrite writes every id")
+    }
+
     @Test("A torn last line is cut from the file and saved aside; earlier runs are kept")
     func tornLastLineIsRepaired() async throws {
         defer { directory.remove() }

@@ -23,11 +23,23 @@ struct UIController<Repository: PipelineRunRepository, Context: RequestContext>:
 
     private var links: DashboardLinks { DashboardLinks(basePath: basePath) }
 
+    /// The most runs still running the overview lists.
+    static var runningShown: Int { 50 }
+
     /// `GET /ui`: the overview, filtered, sorted and paged by its query parameters.
     @Sendable func overview(_ request: Request, context: Context) async throws -> Response {
         let parameters = QueryString.parse(request.uri.query ?? "")
         let pipelines = try await insights.reports().map { DashboardPipeline(summary: $0.summary, recent: $0.recent) }
-        let html = OverviewPage.render(pipelines: pipelines, query: OverviewQuery(parameters: parameters), now: insights.now(), links: links)
+        let running = try await repository.runs(
+            matching: RunQuery(filter: RunFilter(status: .equals(RunStatus.running)), paging: .window(limit: Self.runningShown, offset: 0))
+        )
+        let html = OverviewPage.render(
+            pipelines: pipelines,
+            running: (running.runs.map(\.info), running.total),
+            query: OverviewQuery(parameters: parameters),
+            now: insights.now(),
+            links: links
+        )
         return Self.html(html)
     }
 

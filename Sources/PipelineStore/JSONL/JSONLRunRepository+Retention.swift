@@ -35,7 +35,9 @@ extension JSONLRunRepository {
         let (file, index, logger) = (file, index, logger)
         return try await committer.exclusively {
             // Chosen within the turn: no commit can add or number a run until the index is replaced.
-            let (runs, open, hasRunningLines) = index.lock.withLock { ($0.runs, $0.openRuns, $0.hasRunningRecords) }
+            let (runs, open, hasRunningLines, hasLinesWithoutIDs) = index.lock.withLock {
+                ($0.runs, $0.openRuns, $0.hasRunningRecords, $0.hasLinesWithoutIDs)
+            }
             var doomed = runs.filter { $0.info.startUTC < cutoff }
             // Open runs (a stuck one, say) go by the same rule, oldest first, after the finished ones.
             let doomedOpen = open.values.filter { $0.info.startUTC < cutoff }.sorted { $0.position < $1.position }
@@ -51,7 +53,12 @@ extension JSONLRunRepository {
             let finalOpen = keptOpen
             try await NIOThreadPool.singleton.runIfActive {
                 let kept = RunIndex(runs: runs.lazy.filter { !sequences.contains($0.sequence) }.map(\.info) + finalOpen.values)
-                try file.rewrite(dropping: sequences, runCount: runs.count, keepingOpen: hasRunningLines ? finalOpen : nil) {
+                try file.rewrite(
+                    dropping: sequences,
+                    runCount: runs.count,
+                    keepingOpen: hasRunningLines ? finalOpen : nil,
+                    identifying: hasLinesWithoutIDs
+                ) {
                     index.lock.withLock { $0 = kept }
                 }
             }
@@ -76,8 +83,15 @@ extension JSONLFile {
     /// file as it was, when anything before the rename fails.
     ///
     /// `keepingOpen` (nil when the file holds no `running` records) names the open runs by id with
-    /// their latest state: a `running` line is kept only when it is that state.
-    func rewrite(dropping dropped: Set<Int64>, runCount: Int, keepingOpen: [String: PipelineInfo]?, replaced: () -> Void) throws(StorageError) {
+    /// their latest state: a `running` line is kept only when it is that state. With `identifying`,
+    /// a kept run line without `run_id` is written again with the id its place gave it.
+    func rewrite(
+        dropping dropped: Set<Int64>,
+        runCount: Int,
+        keepingOpen: [String: PipelineInfo]?,
+        identifying: Bool,
+        replaced: () -> Void
+    ) throws(StorageError) {
         guard descriptor >= 0 else { throw StorageError.unavailable("the data file is not open") }
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { throw Self.storageError(errno) }
@@ -100,7 +114,7 @@ extension JSONLFile {
         }
         _ = fchmod(copy, info.st_mode & 0o7777)
 
-        let size = try copyLines(to: copy, dropping: dropped, runCount: runCount, keepingOpen: keepingOpen)
+        let size = try copyLines(to: copy, dropping: dropped, runCount: runCount, keepingOpen: keepingOpen, identifying: identifying)
         guard fsync(copy) == 0 else { throw Self.storageError(errno) }
         guard flock(copy, LOCK_EX | LOCK_NB) == 0 else { throw Self.storageError(errno) }
         guard rename(copyPath, path) == 0 else { throw Self.storageError(errno) }
@@ -123,7 +137,8 @@ extension JSONLFile {
         to copy: Int32,
         dropping dropped: Set<Int64>,
         runCount: Int,
-        keepingOpen: [String: PipelineInfo]?
+        keepingOpen: [String: PipelineInfo]?,
+        identifying: Bool
     ) throws(StorageError) -> Int64 {
         var reader = LineReader(descriptor: descriptor)
         var output: [UInt8] = []
@@ -145,8 +160,10 @@ extension JSONLFile {
             do {
                 hasMore = try reader.read(upTo: 10_000) { bytes, _ in
                     // Once the last dropped run is passed, the rest is copied without parsing, unless
-                    // running records may follow.
-                    if remaining > 0 || keepingOpen != nil, !LineReader.isBlank(bytes), let stored = JSONLRunRepository.storedRun(from: bytes) {
+                    // running records or lines without ids may follow.
+                    if remaining > 0 || keepingOpen != nil || identifying, !LineReader.isBlank(bytes),
+                        let stored = JSONLRunRepository.storedRun(from: bytes)
+                    {
                         if stored.isRunning {
                             let run = RunIndex.identified(stored, sequence: sequence + 1)
                             if let keepingOpen, keepingOpen[run.runID ?? ""] != run { return }
@@ -156,6 +173,11 @@ extension JSONLFile {
                                 remaining -= 1
                                 return
                             }
+                        }
+                        if stored.runID == nil {
+                            output.append(contentsOf: RunIndex.identified(stored, sequence: stored.isRunning ? sequence + 1 : sequence).jsonBytes)
+                            output.append(0x0A)
+                            return
                         }
                     }
                     output.append(contentsOf: bytes)

@@ -43,6 +43,9 @@ public struct RunIndex: Sendable {
     /// Whether any `running` record was ever recorded: only then can the file hold lines that are
     /// not finished runs and that a rewrite must look at.
     private(set) var hasRunningRecords = false
+    /// Whether a loaded line had no `run_id` (written before ids): a rewrite then writes the id
+    /// such a line was given, since it depends on the line's place, which the rewrite changes.
+    private(set) var hasLinesWithoutIDs = false
     /// The runs of each date code, as indices into `runs`, in insertion order; nil until first
     /// asked for (only archived-file downloads and the date code filter use it), then kept up to date.
     private(set) var byDateCode: [String: [Int32]]?
@@ -76,6 +79,7 @@ public struct RunIndex: Sendable {
     /// Records a run without ordering the columns (bulk loading); `restoreOrder()` must follow
     /// before any query. A run stored before ids existed gets its id here (``RunID``).
     mutating func recordDeferringOrder(_ original: PipelineInfo) {
+        if original.runID == nil { hasLinesWithoutIDs = true }
         let info = Self.identified(original, sequence: nextSequence)
         if openRecord(info) { return }
         appendUnordered(info)
