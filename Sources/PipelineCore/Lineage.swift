@@ -145,6 +145,13 @@ private struct LineageReader {
             )
             return nil
         }
+        // A day inside the calendar's ends: the run's local times, in any zone, stay dates too.
+        let day = UTCInstant.microsecondsPerDay
+        let range = UTCInstant.supportedMicroseconds
+        guard instant.microsecondsSinceEpoch >= range.lowerBound + day, instant.microsecondsSinceEpoch <= range.upperBound - day else {
+            fail(path, "datetime_range", "Input should be a date-time from 0001-01-02 to 9999-12-30", .string(text))
+            return nil
+        }
         return instant
     }
 

@@ -153,6 +153,9 @@ struct LineageHTTPTests {
             let missing = try await client.post("/api/v1/lineage", json: #"{"eventType":"START","run":{},"job":{"namespace":"n"}}"#)
             #expect(Set(try missing.json.validationLocations) == ["body.eventTime", "body.run.runId", "body.job.name"])
             #expect(try await client.post("/api/v1/lineage", json: #"{"hello":1}"#).status == .unprocessableContent)
+            // An end of the calendar whose local time in some zone would not be a date.
+            let late = try Self.event("start").replacingOccurrences(of: "2026-03-01T12:00:00+00:00", with: "9999-12-31T23:00:00+00:00")
+            #expect(try await client.post("/api/v1/lineage", json: late).json.validationLocations == ["body.eventTime"])
         }
     }
 
