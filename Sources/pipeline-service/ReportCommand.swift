@@ -78,8 +78,9 @@ struct Report: AsyncParsableCommand {
             try process.run()
             pid = process.processIdentifier
             // Posted while the command runs, and once only: the command never waits for the service.
+            // Detached: this task blocks its thread waiting for the command below.
             let running = makeRun(runID: runID, start: startUTC, end: nil, pid: pid, exitCode: nil)
-            started = Task { await post(running, retries: 0) }
+            started = Task.detached { [self] in await post(running, retries: 0) }
             process.waitUntilExit()
             exitCode = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
         } catch {

@@ -15,23 +15,12 @@ struct OpenLineageClientTests {
         let root = PostgresTestDatabase.repositoryRoot
         let requirements = (try? Data(contentsOf: URL(fileURLWithPath: root + "/scripts/openlineage/requirements.txt"))) ?? Data()
         let directory = NSTemporaryDirectory() + "pipeline-service-openlineage-\(String(FNV1a.hash(requirements), radix: 16))"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [root + "/scripts/openlineage/setup-venv.sh", directory]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        do {
-            try process.run()
-        } catch {
-            return .failure(OpenLineageSetupError(message: "cannot run setup-venv.sh: \(error)"))
+        guard let result = try? ChildProcess.run("/bin/bash", [root + "/scripts/openlineage/setup-venv.sh", directory]) else {
+            return .failure(OpenLineageSetupError(message: "cannot run setup-venv.sh"))
         }
-        let out = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let err = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0, let python = out.split(separator: "\n").last.map(String.init) else {
-            return .failure(OpenLineageSetupError(message: "setup-venv.sh failed: \(err)"))
+        let out = String(decoding: result.output, as: UTF8.self)
+        guard result.status == 0, let python = out.split(separator: "\n").last.map(String.init) else {
+            return .failure(OpenLineageSetupError(message: "setup-venv.sh failed: \(result.errors)"))
         }
         return .success(python)
     }()
@@ -62,21 +51,12 @@ struct OpenLineageClientTests {
         job: String,
         extra: [String] = []
     ) throws -> Driven {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments =
+        let arguments =
             [PostgresTestDatabase.repositoryRoot + "/scripts/openlineage/driver.py", "--url", url, "--scenario", scenario]
             + ["--namespace", "prod", "--job", job, "--base-time", "2026-03-01T12:00:00Z"] + extra
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw OpenLineageSetupError(message: "driver.py \(scenario) failed: \(err)") }
-        let line = try JSONParser.parse(Array(out))
+        let result = try ChildProcess.run(python, arguments)
+        guard result.status == 0 else { throw OpenLineageSetupError(message: "driver.py \(scenario) failed: \(result.errors)") }
+        let line = try JSONParser.parse(Array(result.output))
         return Driven(runID: line["run_id"]?.string, start: line["start"]?.string ?? "", end: line["end"]?.string)
     }
 

@@ -59,6 +59,44 @@ struct ReportCommandTests {
         _ = try await service.stop(signal: SIGTERM)
     }
 
+    @Test("Concurrent reports of one pipeline in the same second are separate runs, each shown running while its command runs")
+    func concurrentReportsNeverCollide() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let service = try ServiceProcess(arguments: ["--jsonl-path", directory.path + "/runs.jsonl"], outputDirectory: directory.path)
+        try await service.waitUntilReady()
+        let url = service.baseURL
+        // Four commands started together, each running for 3 s.
+        let reports = try (0..<4).map { _ in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: ServiceProcess.executable)
+            process.arguments = ["report", "--url", url, "--pipeline-name", "fan_out", "--", "/bin/sh", "-c", "sleep 3"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            return process
+        }
+        var seenRunning = 0
+        for _ in 0..<40 where seenRunning < 4 {
+            try await Task.sleep(for: .milliseconds(100))
+            let (_, body) = try await HTTP.send("GET", url + "/get_pipeline_info?status=running")
+            seenRunning = try JSONParser.parse(Array(body))["total"]?.int ?? 0
+        }
+        #expect(seenRunning == 4, "every command is listed as running while it runs")
+        for report in reports {
+            report.waitUntilExit()
+            #expect(report.terminationStatus == 0)
+        }
+        let (_, body) = try await HTTP.send("GET", url + "/get_pipeline_info?all_data=true")
+        let runs = try JSONParser.parse(Array(body))["results"]?.array ?? []
+        #expect(runs.count == 4)
+        #expect(Set(runs.compactMap { $0["run_id"]?.string }).count == 4)
+        #expect(runs.allSatisfy { $0["status"] == "success" && $0["run_id"]?.string.map { Array($0.utf8)[14] } == UInt8(ascii: "7") })
+        let (_, running) = try await HTTP.send("GET", url + "/get_pipeline_info?status=running")
+        #expect(try JSONParser.parse(Array(running))["total"] == .number("0"))
+        _ = try await service.stop(signal: SIGTERM)
+    }
+
     @Test("An unreachable service does not change the command's exit code")
     func unreachableServiceKeepsTheExitCode() throws {
         let status = try report(["--url", "http://127.0.0.1:1", "--pipeline-name", "x", "--retries", "0", "--", "/bin/sh", "-c", "exit 7"])

@@ -152,21 +152,9 @@ public enum PostgresTestDatabase {
     static let script = URL(fileURLWithPath: repositoryRoot).appendingPathComponent("scripts/postgres-test-server.sh")
 
     private static func runScript(_ command: String, directory: String) throws -> String {
-        let process = Process()
-        process.executableURL = script
-        process.arguments = [command]
-        process.environment = ProcessInfo.processInfo.environment.merging(["PIPELINE_TEST_PG_DIR": directory]) { $1 }
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let printed = output.fileHandleForReading.readDataToEndOfFile()
-        let complaints = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw FixtureError("\(script.path) \(command) failed: \(String(decoding: complaints, as: UTF8.self))")
-        }
-        return String(decoding: printed, as: UTF8.self)
+        let environment = ProcessInfo.processInfo.environment.merging(["PIPELINE_TEST_PG_DIR": directory]) { $1 }
+        let result = try ChildProcess.run(script.path, [command], environment: environment)
+        guard result.status == 0 else { throw FixtureError("\(script.path) \(command) failed: \(result.errors)") }
+        return String(decoding: result.output, as: UTF8.self)
     }
 }
