@@ -2,7 +2,8 @@ public import Logging
 import PipelineCore
 
 /// Copies every run from one repository to another — between any two backends — in batches,
-/// oldest first, so the destination keeps the source's order (including ties in `start_utc`).
+/// oldest first, so the destination keeps the source's order (including ties in `start_utc`):
+/// the finished runs, then the runs still running.
 ///
 /// Resumable: inserts are idempotent, so a copy that was interrupted can be run again and only
 /// stores what is missing. Verifiable: at the end the two sides' counts and order-independent
@@ -44,25 +45,54 @@ public struct RunMigrator: Sendable {
         progress: (Report) -> Void = { _ in }
     ) async throws -> Report {
         var report = Report()
+        // Runs still running are read only when asked for: they are copied after the finished runs.
+        let sets = [RunFilter(), RunFilter(status: .equals(RunStatus.running))]
         // What the destination already holds, by checksum: a run is copied only if the destination does
         // not hold an identical one yet, so a second run copies nothing — also for runs without a
         // pipeline_name, which the idempotency key does not cover.
         var present: [UInt64: Int] = [:]
-        for try await page in RunPages(of: destination, matching: RunFilter(), pageSize: batchSize) {
-            for run in page.runs { present[Self.checksum(run.info), default: 0] += 1 }
+        for filter in sets {
+            for try await page in RunPages(of: destination, matching: filter, pageSize: batchSize) {
+                for run in page.runs { present[Self.checksum(run.info), default: 0] += 1 }
+            }
         }
+        for filter in sets {
+            try await copy(matching: filter, from: source, to: destination, present: &present, report: &report, progress: progress)
+        }
+        if report.copied > 0 { await destination.refreshStatisticsAfterLoading(logger: logger) }
+        // Verification: read the destination back in full.
+        for filter in sets {
+            for try await page in RunPages(of: destination, matching: filter, pageSize: batchSize) {
+                if page.nextCursor == nil { report.destinationRuns += page.total }
+                for run in page.runs { report.destinationChecksum &+= Self.checksum(run.info) }
+            }
+        }
+        return report
+    }
+
+    /// Copies the runs `filter` selects, oldest first, skipping those `present` holds.
+    private func copy(
+        matching filter: RunFilter,
+        from source: any PipelineRunRepository,
+        to destination: any PipelineRunRepository,
+        present: inout [UInt64: Int],
+        report: inout Report,
+        progress: (Report) -> Void
+    ) async throws {
         // Pass 1: where each page of the newest-first order starts (after the last run of the page
         // before), not the runs themselves.
         var starts: [RunPosition?] = [nil]
-        for try await page in RunPages(of: source, matching: RunFilter(), pageSize: batchSize) {
-            report.sourceRuns = page.total
+        var total = 0
+        for try await page in RunPages(of: source, matching: filter, pageSize: batchSize) {
+            total = page.total
             if page.nextCursor != nil, let last = page.runs.last { starts.append(last.position) }
         }
+        report.sourceRuns += total
         // Pass 2: the pages from the oldest, each oldest run first, so insertion order matches the source's.
         for start in starts.reversed() {
             let paging: RunPaging = start.map { .after($0, limit: batchSize) } ?? .window(limit: batchSize, offset: 0)
             var missing: [PipelineInfo] = []
-            for run in try await source.runs(matching: RunQuery(paging: paging)).runs.reversed().map(\.info) {
+            for run in try await source.runs(matching: RunQuery(filter: filter, paging: paging)).runs.reversed().map(\.info) {
                 let checksum = Self.checksum(run)
                 report.sourceChecksum &+= checksum
                 if let count = present[checksum], count > 0 {
@@ -78,13 +108,6 @@ public struct RunMigrator: Sendable {
             report.conflicts += counts.conflicts
             progress(report)
         }
-        if report.copied > 0 { await destination.refreshStatisticsAfterLoading(logger: logger) }
-        // Verification: read the destination back in full.
-        for try await page in RunPages(of: destination, matching: RunFilter(), pageSize: batchSize) {
-            report.destinationRuns = page.total
-            for run in page.runs { report.destinationChecksum &+= Self.checksum(run.info) }
-        }
-        return report
     }
 
     /// FNV-1a of a run's canonical JSON; summed over runs it does not depend on order.

@@ -46,11 +46,14 @@ struct Export: AsyncParsableCommand {
     @Option(help: "Only runs in this environment.")
     var environment: String?
 
-    @Option(help: "Only runs with this status (running, success, failed, …).")
+    @Option(help: "Only runs with this status (success, failed, …); runs still running only with running.")
     var status: String?
 
     @Option(name: .customLong("date-code"), help: "Only runs with this date_code.")
     var dateCode: String?
+
+    @Option(name: .customLong("run-id"), help: "Only the run with this run_id (running or not).")
+    var runID: String?
 
     @Option(name: .customLong("page-size"), help: "Runs read from the backend at a time.")
     var pageSize = 1000
@@ -65,6 +68,7 @@ struct Export: AsyncParsableCommand {
         let values: [QueryParameter: String] = [
             .startUTC: startUTC, .endUTC: endUTC, .minRowcount: minRowcount, .maxRowcount: maxRowcount, .pipelineName: pipelineName,
             .scriptName: scriptName, .pipelineType: pipelineType, .environment: environment, .status: status, .dateCode: dateCode,
+            .runID: runID,
         ].compactMapValues { $0 }
         return QueryParameter.filters.compactMap { parameter in values[parameter].map { (parameter.rawValue, $0) } }
     }

@@ -13,6 +13,8 @@ struct RunMigratorTests {
         try await withFixture(.jsonl) { source in
             try await withFixture(destination) { target in
                 var generator = RandomRuns(seed: 404)
+                // Some runs still running: they are copied too.
+                generator.includesRunning = true
                 // Many ties in start_utc (a coarse grid), so the insertion order of ties matters.
                 let runs = generator.runs(450)
                 _ = try await source.repository.insert(contentsOf: runs)
@@ -23,6 +25,10 @@ struct RunMigratorTests {
                 let expected = try await source.repository.runs(matching: RunQuery(paging: .all)).runs.map(\.info)
                 let copied = try await target.repository.runs(matching: RunQuery(paging: .all)).runs.map(\.info)
                 #expect(copied == expected)
+                let running = RunQuery(filter: RunFilter(status: .equals(RunStatus.running)), paging: .all)
+                let expectedRunning = try await source.repository.runs(matching: running).runs.map(\.info)
+                #expect(!expectedRunning.isEmpty)
+                #expect(try await target.repository.runs(matching: running).runs.map(\.info) == expectedRunning)
                 // Same groups and counts; the averages may differ in the last bits, because the copy
                 // inserts in start order and floating-point sums depend on the order of additions.
                 let copiedSummaries = try await target.repository.summaries()
