@@ -116,8 +116,20 @@ UPDATE "pipeline_runs" SET "run_id" = encode(set_byte(set_byte(h, 6, (get_byte(h
     WHERE "pipeline_runs"."id" = hashed.row_id;
 ALTER TABLE "pipeline_runs" ADD CONSTRAINT "pipeline_runs_run_id" UNIQUE ("run_id");
 ALTER TABLE "pipeline_runs" DROP CONSTRAINT "pipeline_runs_run_key";
--- Every query that does not ask for running runs tests status: the start index carries it.
+-- Runs still running are left out of every read that does not ask for them, so the query indexes
+-- hold finished runs only: their WHERE is the very condition those reads carry, and no read checks
+-- a status row by row. One small index holds the running runs.
 DROP INDEX "pipeline_runs_by_start";
-CREATE INDEX "pipeline_runs_by_start" ON "pipeline_runs" ("start_utc" DESC, "id" DESC) INCLUDE ("end_utc", "rowcount", "status");
+DROP INDEX "pipeline_runs_by_pipeline";
+DROP INDEX "pipeline_runs_by_rowcount";
+DROP INDEX "pipeline_runs_date_code";
+CREATE INDEX "pipeline_runs_by_start" ON "pipeline_runs" ("start_utc" DESC, "id" DESC) INCLUDE ("end_utc", "rowcount")
+    WHERE ("status" IS NULL OR "status" <> 'running');
+CREATE INDEX "pipeline_runs_by_pipeline" ON "pipeline_runs" ("pipeline_name", "start_utc" DESC, "id" DESC)
+    INCLUDE ("environment", "script_name", "pipeline_type", "rowcount", "elapsed_seconds", "end_utc", "status", "exit_code")
+    WHERE ("status" IS NULL OR "status" <> 'running');
+CREATE INDEX "pipeline_runs_by_rowcount" ON "pipeline_runs" ("rowcount", "start_utc" DESC, "id" DESC) WHERE ("status" IS NULL OR "status" <> 'running');
+CREATE INDEX "pipeline_runs_date_code" ON "pipeline_runs" ("date_code", "id") WHERE ("status" IS NULL OR "status" <> 'running');
+CREATE INDEX "pipeline_runs_running" ON "pipeline_runs" ("start_utc" DESC, "id" DESC) WHERE "status" = 'running';
 
 INSERT INTO pipeline_service_migrations ("table_name", "migration") VALUES ('pipeline_runs', '7_add_run_id');

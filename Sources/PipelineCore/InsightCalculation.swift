@@ -98,6 +98,12 @@ extension PipelineInsight {
             }
         }
 
+        // Without enough runs to know its rhythm, a signature is not overdue: it is inactive once its
+        // last run is older than the fixed allowance, rather than shown as plainly ok.
+        let inactive =
+            window.count < settings.minimumRuns
+            && newest.map { Double(Saturating.subtract(now.microsecondsSinceEpoch, $0.startUTC.microsecondsSinceEpoch)) / 1_000_000 }
+                .map { $0 > settings.inactiveAfterSeconds } == true
         let health: PipelineHealth =
             if newest?.isFailed == true {
                 .failed
@@ -105,6 +111,8 @@ extension PipelineInsight {
                 .overdue
             } else if anomaly != nil {
                 .anomaly
+            } else if inactive {
+                .inactive
             } else {
                 .ok
             }

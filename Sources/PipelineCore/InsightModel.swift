@@ -67,6 +67,8 @@ public struct InsightSettings: Sendable, Hashable {
     public var stuckFactor: Double
     /// The shortest time a run must have run to be stuck, whatever its pipeline's usual length.
     public var minimumStuckSeconds: Double
+    /// A signature too young to be judged overdue is `inactive` once its last run is this old.
+    public var inactiveAfterSeconds: Double
 
     public init(
         window: Int = 1000,
@@ -75,10 +77,12 @@ public struct InsightSettings: Sendable, Hashable {
         minimumRuns: Int = 5,
         overdueFactor: Double = 2,
         stuckFactor: Double = 3,
-        minimumStuckSeconds: Double = 60
+        minimumStuckSeconds: Double = 60,
+        inactiveAfterSeconds: Double = 30 * 86_400
     ) {
         (self.window, self.anomalyK, self.anomalyBaseline, self.minimumRuns) = (window, anomalyK, anomalyBaseline, minimumRuns)
         (self.overdueFactor, self.stuckFactor, self.minimumStuckSeconds) = (overdueFactor, stuckFactor, minimumStuckSeconds)
+        self.inactiveAfterSeconds = inactiveAfterSeconds
     }
 
     public static let standard = InsightSettings()
@@ -142,6 +146,8 @@ public enum PipelineHealth: String, Sendable, Hashable, CaseIterable, Comparable
     case overdue
     /// The latest run's rowcount or duration is outside its expected band.
     case anomaly
+    /// Too few runs to judge overdue, and none for ``InsightSettings/inactiveAfterSeconds``.
+    case inactive
     case ok
 
     /// Worst first: the order cases are declared in.
@@ -151,7 +157,8 @@ public enum PipelineHealth: String, Sendable, Hashable, CaseIterable, Comparable
         case .stuck: 1
         case .overdue: 2
         case .anomaly: 3
-        case .ok: 4
+        case .inactive: 4
+        case .ok: 5
         }
     }
 

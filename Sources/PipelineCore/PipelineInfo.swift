@@ -121,9 +121,10 @@ extension PipelineInfo {
     /// absent optional ones, and for the end of a run still running (``PipelineField/unsetWhileRunning``).
     public func write(to writer: inout JSONWriter) {
         writer.beginObject()
+        let running = isRunning
         for field in PipelineField.allCases {
             writer.key(field.rawValue)
-            if isRunning, PipelineField.unsetWhileRunning.contains(field) {
+            if running, PipelineField.unsetWhileRunning.contains(field) {
                 writer.null()
             } else {
                 writer.field(value(of: field))

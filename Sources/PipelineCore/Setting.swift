@@ -131,7 +131,7 @@ public enum Setting: String, CaseIterable, Sendable, Hashable {
         case .jsonlPath: "JSONL data file (jsonl backend)."
         case .sqlitePath: "SQLite database file (sqlite backend)."
         case .postgresURL:
-            "postgres://user:pass@host:port/db[?sslmode=disable|prefer|require|verify-full] (postgres backend); a secret, also read from the file PIPELINE_POSTGRES_URL_FILE names."
+            "postgres://user:pass@host:port/db[?sslmode=disable|prefer|require|verify-ca|verify-full&sslrootcert=…&application_name=…&connect_timeout=…&options=-csearch_path%3D…] (postgres backend); a secret, also read from the file PIPELINE_POSTGRES_URL_FILE names."
         case .table: "Table name (sql backends; at most 51 characters on sqlite)."
         case .columnMap: "JSON object model field → column name, for an existing table (sql backends)."
         case .maxPipelines: "Most distinct pipeline signatures stored; a run that would add one more is refused with 422."

@@ -7,9 +7,35 @@ public import PipelineCore
 public struct DashboardLinks: Sendable, Hashable {
     /// The prefix every route is served under (`/pipeline-service`), or empty.
     var basePath: String
+    /// Whether archived files are served (`PIPELINE_ARCHIVE_ROOTS` is set): the run table then links them.
+    var servesArchivedFiles: Bool
+    /// How often the page reloads itself (`?refresh=60`); nil: never.
+    var refreshSeconds: Int?
 
-    public init(basePath: String) {
+    public init(basePath: String, servesArchivedFiles: Bool = false, refreshSeconds: Int? = nil) {
         self.basePath = basePath
+        self.servesArchivedFiles = servesArchivedFiles
+        self.refreshSeconds = refreshSeconds
+    }
+
+    /// The name of the parameter that makes a page reload itself, and the seconds it accepts.
+    public static let refreshParameter = "refresh"
+    public static let refreshRange = 5...86_400
+
+    /// `parameters` without `refresh`, and the seconds it asks for when it is a whole number in
+    /// ``refreshRange`` (anything else is left out: a dashboard never refuses to show over it).
+    public static func takingRefresh(
+        from parameters: [(name: String, value: String)]
+    ) -> (parameters: [(name: String, value: String)], seconds: Int?) {
+        let seconds = parameters.last { $0.name == refreshParameter }.flatMap { Int($0.value) }.flatMap { refreshRange.contains($0) ? $0 : nil }
+        return (parameters.filter { $0.name != refreshParameter }, seconds)
+    }
+
+    /// The download of a run's archived file; nil for a run without one, or when none are served.
+    func archivedFile(of run: PipelineInfo) -> String? {
+        guard servesArchivedFiles, run.archivedFile != nil else { return nil }
+        let path = basePath + "/pipelines/archived/" + QueryString.encode(run.dateCode)
+        return Self.url(path, run.pipelineName.map { [(QueryParameter.pipelineName.rawValue, $0)] } ?? [])
     }
 
     var overview: String { basePath + "/ui" }

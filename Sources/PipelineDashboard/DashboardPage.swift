@@ -10,6 +10,7 @@ public enum DashboardPage {
         <head>
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
+        \(links.refreshSeconds.map { "<meta http-equiv=\"refresh\" content=\"\($0)\">" } ?? HTML.empty)
         <title>\(title)</title>
         <style>\(HTML(unsafeRaw: css))</style>
         </head>
@@ -80,6 +81,7 @@ public enum DashboardPage {
         .tile.t-failed{border-top-color:var(--red)}.tile.t-failed .n{color:var(--red)}
         .tile.t-overdue{border-top-color:var(--amber)}.tile.t-overdue .n{color:var(--amber)}
         .tile.t-stuck{border-top-color:var(--red)}.tile.t-stuck .n{color:var(--red)}
+        .tile.t-inactive{border-top-color:#8c959f}.tile.t-inactive .n{color:#57606a}
         .tile.t-anomaly{border-top-color:var(--purple)}.tile.t-anomaly .n{color:var(--purple)}
         .tile.t-ok{border-top-color:var(--green)}.tile.t-ok .n{color:var(--green)}
         .tile.zero .n{color:var(--muted)}
@@ -105,6 +107,7 @@ public enum DashboardPage {
         .b-failed{color:var(--red);background:var(--red-bg);border-color:var(--red-line)}
         .b-overdue{color:var(--amber);background:var(--amber-bg);border-color:var(--amber-line)}
         .b-stuck{color:var(--red);background:var(--red-bg);border-color:var(--red-line)}
+        .b-inactive{color:#57606a;background:#f6f8fa;border-color:#d0d7de}
         .b-anomaly{color:var(--purple);background:var(--purple-bg);border-color:var(--purple-line)}
         .b-ok{color:var(--green);background:var(--green-bg);border-color:var(--green-line)}
         .st-failed{color:var(--red);font-weight:600}.late{color:var(--amber);font-weight:600}.anom{color:var(--purple);font-weight:600}

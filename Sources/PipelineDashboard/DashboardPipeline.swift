@@ -61,6 +61,9 @@ public struct DashboardPipeline: Sendable, Hashable {
         case .anomaly:
             let findings = insight?.anomaly?.findings.map(DashboardFormat.finding) ?? []
             return "The latest run is unusual: " + findings.joined(separator: "; ") + "."
+        case .inactive:
+            return
+                "No run for \(DashboardFormat.span(now.secondsSinceEpoch - summary.lastRun.secondsSinceEpoch)); too few runs to know when the next is due."
         case .ok:
             return "The latest run succeeded, on time and within its expected ranges."
         }

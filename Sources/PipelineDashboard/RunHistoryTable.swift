@@ -64,16 +64,16 @@ extension PipelinePage {
             }
             out += "</ul></div>"
         case .page(let page, let query):
-            out += runTable(page)
+            out += runTable(page, links: links)
             out += pager(page: page, query: query, signature: signature, parameters: history.parameters, links: links)
         }
         return out + "</section>\n"
     }
 
-    private static func runTable(_ page: RunPage) -> HTML {
+    private static func runTable(_ page: RunPage, links: DashboardLinks) -> HTML {
         var out: HTML = "<div class=\"tablewrap\"><table class=\"runs\"><thead><tr><th>start_utc</th><th>end_utc</th><th class=\"num\">duration</th>"
-        out +=
-            "<th class=\"num\">rowcount</th><th>status</th><th class=\"num\">exit_code</th><th>date_code</th><th>output_file</th></tr></thead><tbody>\n"
+        out += "<th class=\"num\">rowcount</th><th>status</th><th class=\"num\">exit_code</th><th>date_code</th><th>output_file</th>"
+        out += "<th>log_file</th><th>archived</th></tr></thead><tbody>\n"
         for stored in page.runs {
             let run = stored.info
             out += "<tr class=\"\(run.isFailed ? "h-failed" : "")\" data-date-code=\"\(run.dateCode)\">"
@@ -90,10 +90,16 @@ extension PipelinePage {
                 } ?? DashboardPage.optional(nil)
             out += "<td class=\"num\">\(exitCode)</td>"
             out += "<td class=\"path\">\(run.dateCode)</td>"
-            out += "<td class=\"path\" title=\"\(run.outputFile)\">\(run.outputFile)</td></tr>\n"
+            out += "<td class=\"path\" title=\"\(run.outputFile)\">\(run.outputFile)</td>"
+            out += "<td class=\"path\" title=\"\(run.logFile)\">\(run.logFile)</td>"
+            if let link = links.archivedFile(of: run) {
+                out += "<td><a href=\"\(link)\" title=\"\(run.archivedFile ?? "")\">download</a></td></tr>\n"
+            } else {
+                out += "<td class=\"path\">\(DashboardPage.optional(run.archivedFile))</td></tr>\n"
+            }
         }
         if page.runs.isEmpty {
-            out += "<tr><td colspan=\"8\" class=\"empty\">No run matches these filters.</td></tr>"
+            out += "<tr><td colspan=\"10\" class=\"empty\">No run matches these filters.</td></tr>"
         }
         return out + "</tbody></table></div>"
     }

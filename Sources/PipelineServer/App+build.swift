@@ -57,15 +57,19 @@ public func buildApplication(
         ),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "pipeline-service"),
         services: services + (retention.map { [$0 as any Service] } ?? []),
+        onServerRunning: { channel in
+            // The bound address: with port 0 the system picked the port, and this line says which.
+            let port = channel.localAddress?.port ?? configuration.port
+            logger.info(
+                "pipeline-service \(pipelineServiceVersion) ready",
+                metadata: ["backend": "\(repository.backendName)", "address": "\(configuration.host):\(port)"]
+            )
+        },
         logger: logger
     )
     app.beforeServerStarts {
         try await repository.prepare()
         retention?.storageIsReady()
-        logger.info(
-            "pipeline-service \(pipelineServiceVersion) ready",
-            metadata: ["backend": "\(repository.backendName)", "address": "\(configuration.host):\(configuration.port)"]
-        )
     }
     return app
 }
@@ -79,15 +83,15 @@ public func buildRouter<Repository: PipelineRunRepository>(
     repository: Repository,
     configuration: ServiceConfiguration,
     metrics: ServiceMetrics = ServiceMetrics()
-) -> Router<BasicRequestContext> {
+) -> Router<ServiceRequestContext> {
     // Every GET route also answers HEAD: the router routes it to the GET handler, and
     // `HeadRequestMiddleware` sends that answer's headers without its body.
-    let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
+    let router = Router(context: ServiceRequestContext.self, options: .autoGenerateHeadEndpoints)
     let routeNames = RouteTemplate(basePath: configuration.basePath)
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: AccessLogMiddleware(routes: routeNames))
     router.add(middleware: HTTPMetricsMiddleware(metrics: metrics, routes: routeNames))
-    if let cors = CORSPolicyMiddleware<BasicRequestContext>(configuration.corsOrigins) {
+    if let cors = CORSPolicyMiddleware<ServiceRequestContext>(configuration.corsOrigins) {
         router.add(middleware: cors)
     }
     router.add(middleware: HeadRequestMiddleware())
@@ -100,35 +104,41 @@ public func buildRouter<Repository: PipelineRunRepository>(
 
     let routes = router.group(RouterPath(configuration.basePath))
     let measured = MeasuredRepository(base: repository, metrics: metrics)
+    metrics.describe(backend: repository.backendName)
     let deployment = APIDeployment(
         basePath: configuration.basePath,
         authentication: configuration.apiKeys == nil ? nil : configuration.authenticationScope
     )
     typealias Measured = MeasuredRepository<Repository>
     let insights = InsightService(repository: measured, settings: configuration.insightSettings, clock: configuration.clock)
-    RunController<Measured, BasicRequestContext>(repository: measured, maxBodySize: configuration.maxBodySize, insights: insights).addRoutes(
+    RunController<Measured, ServiceRequestContext>(repository: measured, maxBodySize: configuration.maxBodySize, insights: insights).addRoutes(
         to: routes
     )
-    HistoryController<Measured, BasicRequestContext>(insights: insights).addRoutes(to: routes)
-    UIController<Measured, BasicRequestContext>(insights: insights, repository: measured, basePath: configuration.basePath).addRoutes(to: routes)
-    BulkController<Measured, BasicRequestContext>(repository: measured, maxBodySize: configuration.maxBatchBodySize).addRoutes(to: routes)
-    LineageController<Measured, BasicRequestContext>(
+    HistoryController<Measured, ServiceRequestContext>(insights: insights).addRoutes(to: routes)
+    UIController<Measured, ServiceRequestContext>(
+        insights: insights,
+        repository: measured,
+        basePath: configuration.basePath,
+        servesArchivedFiles: !configuration.archiveRoots.isEmpty
+    ).addRoutes(to: routes)
+    BulkController<Measured, ServiceRequestContext>(repository: measured, maxBodySize: configuration.maxBatchBodySize).addRoutes(to: routes)
+    LineageController<Measured, ServiceRequestContext>(
         repository: measured,
         maxBodySize: configuration.maxBodySize,
         mapping: configuration.lineageMapping,
         metrics: metrics
     ).addRoutes(to: routes)
-    ExportController<Measured, BasicRequestContext>(repository: measured).addRoutes(to: routes)
-    ArchivedFileController<Measured, BasicRequestContext>(repository: measured, roots: configuration.archiveRoots).addRoutes(to: routes)
-    ServiceController<Measured, BasicRequestContext>(repository: measured, deployment: deployment).addRoutes(to: routes)
-    MetricsController<Measured, BasicRequestContext>(repository: measured, metrics: metrics).addRoutes(to: routes)
+    ExportController<Measured, ServiceRequestContext>(repository: measured).addRoutes(to: routes)
+    ArchivedFileController<Measured, ServiceRequestContext>(repository: measured, roots: configuration.archiveRoots).addRoutes(to: routes)
+    ServiceController<Measured, ServiceRequestContext>(repository: measured, deployment: deployment).addRoutes(to: routes)
+    MetricsController<Measured, ServiceRequestContext>(insights: insights, metrics: metrics).addRoutes(to: routes)
     addMethodNotAllowedRoutes(to: routes)
     return router
 }
 
 /// Answers 405 with an `Allow` header (as FastAPI does) for a known path asked with another method.
 /// The known paths and methods are the OpenAPI document's, so the two cannot disagree.
-private func addMethodNotAllowedRoutes(to router: some RouterMethods<BasicRequestContext>) {
+private func addMethodNotAllowedRoutes(to router: some RouterMethods<ServiceRequestContext>) {
     // QUERY: the safe-method-with-body draft (RFC 9110 extension) that HTTP tools such as schemathesis now send.
     let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete, .trace, HTTPRequest.Method("QUERY")!]
     var routes = OpenAPIDocument.operations

@@ -51,6 +51,8 @@ enum DocsPage {
                     else q.append(i.dataset.name, i.value);
                   });
                   const qs = q.toString(); const init = {method: method.toUpperCase(), headers: {}};
+                  const key = document.getElementById("apikey").value.trim();
+                  if (key) init.headers["Authorization"] = "Bearer " + key;
                   const ta = d.querySelector("textarea");
                   if (ta) { init.body = ta.value; init.headers["Content-Type"] = "application/json"; }
                   const out = d.querySelector(".out"); out.textContent = "…";
@@ -92,7 +94,9 @@ enum DocsPage {
         </style>
         </head>
         <body>
-        <header><h1 id="title">Pipeline run metadata service</h1><p id="desc"></p><p><a href="openapi.json">openapi.json</a></p></header>
+        <header><h1 id="title">Pipeline run metadata service</h1><p id="desc"></p><p><a href="openapi.json">openapi.json</a></p>
+        <p><label>API key for "Try it" (sent as Authorization: Bearer; kept only in this page)
+        <input id="apikey" type="password" autocomplete="off" spellcheck="false"></label></p></header>
         <main id="ops">Loading the API description…</main>
         <script>\#(script)</script>
         </body>

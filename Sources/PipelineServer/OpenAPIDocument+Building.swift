@@ -10,10 +10,30 @@ extension OpenAPIDocument {
         requestBody: JSONValue? = nil,
         responses: [String: JSONValue]
     ) -> JSONValue {
-        var members: [String: JSONValue] = ["summary": .string(summary), "operationId": .string(id), "responses": .object(responses)]
+        // Every operation can also meet these, whatever it does.
+        let common: [String: JSONValue] = [
+            "405": errorResponse("The path exists but not with this method; Allow lists the methods it has"),
+            "500": errorResponse("An unexpected failure; the body gives only the request id (X-Request-ID), never SQL, a path or a trace"),
+            "504": errorResponse("The request took longer than PIPELINE_REQUEST_TIMEOUT"),
+        ]
+        var members: [String: JSONValue] = [
+            "summary": .string(summary), "operationId": .string(id), "responses": .object(responses.merging(common) { own, _ in own }),
+            "tags": .array([.string(tag(of: id))]),
+        ]
         if !parameters.isEmpty { members["parameters"] = .array(parameters) }
         if let requestBody { members["requestBody"] = requestBody }
         return .object(members)
+    }
+
+    /// The group an operation is listed under in `/docs`.
+    static func tag(of operationID: String) -> String {
+        switch operationID {
+        case "list_pipelines", "pipeline_history": "pipelines"
+        case "post_lineage": "openlineage"
+        case "root", "health", "metrics": "service"
+        case "get_archived_file": "files"
+        default: "runs"
+        }
     }
 
     /// A required request body, by media type.

@@ -15,6 +15,28 @@ enum OpenAPIDocument {
         }
     }
 
+    /// The repository's `sample_record.json` (a test keeps the two equal): the example of a run
+    /// as a client sends it, and, stored, as every answer gives it back.
+    static let sampleRecord = #"""
+        {"start_local": "2025-09-02 05:07:02", "end_local": "2025-09-02 05:47:27",
+         "start_utc": "2025-09-02T12:07:02Z", "end_utc": "2025-09-02T12:47:27Z",
+         "elapsed_seconds": 2424.879, "elapsed_human": "40m 24s",
+         "output_file": "/apps/exensio_data/reference_data/SubconLotRefData-20250902_050702.subconLot",
+         "rowcount": 11060,
+         "log_file": "/apps/exensio_data/reference_data/jag_test/log/getSubconLotRefData_LOTGDB.log",
+         "archived_file": "/apps/exensio_data/archives-yms/reference_data/lot/SubconLotRefData-20250902_050702.subconLot.gz",
+         "pid": 21788, "date_code": "20250902_050702",
+         "pipeline_name": "subcon_lotg_to_refdb_ingest", "script_name": "get_subcon_lot_ref_data_LOTGDB_rc10.py",
+         "pipeline_type": "batch", "environment": "prod"}
+        """#
+
+    /// The sample as a client sends it, and as an answer gives it back.
+    static var sampleRunExamples: (input: JSONValue, output: JSONValue) {
+        let input = (try? JSONParser.parse(sampleRecord)) ?? .null
+        let output = (try? PipelineInfo(json: input)).flatMap { try? JSONParser.parse($0.jsonBytes) } ?? .null
+        return (input, output)
+    }
+
     static func document(version: String) -> JSONValue {
         .object([
             "openapi": "3.1.0",
@@ -237,9 +259,13 @@ enum OpenAPIDocument {
         switch field {
         case .startLocal, .endLocal:
             // Output is a wall-clock time without a zone, which JSON Schema's `date-time` (RFC 3339) does not allow.
+            // Not `date-time`: that format (RFC 3339) requires an offset, which a wall-clock time has not.
             members =
                 forInput
-                ? ["type": "string", "format": "date-time", "description": "Wall-clock time without zone, e.g. 2025-09-02 05:07:02"]
+                ? [
+                    "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?$",
+                    "description": "Wall-clock time without zone, e.g. 2025-09-02 05:07:02",
+                ]
                 : [
                     "type": "string", "pattern": "^[0-9]{4,}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?$",
                     "description": "Wall-clock time without zone, e.g. 2025-09-02T05:07:02",
@@ -275,6 +301,8 @@ enum OpenAPIDocument {
             members = ["type": "string", "maxLength": .number(String(field.maximumLength))]
         }
         if forInput, field == .rowcount || field == .pid {
+            members["type"] = .array(["integer", "string"])
+            members["pattern"] = "^[0-9]+$"
             members["description"] = "An integer, or a string holding one"
         }
         if !forInput, PipelineField.unsetWhileRunning.contains(field), let type = members["type"] {
@@ -289,7 +317,9 @@ enum OpenAPIDocument {
 
     private static var schemas: JSONValue {
         func runSchema(forInput: Bool) -> JSONValue {
-            .object([
+            let examples = sampleRunExamples
+            return .object([
+                "examples": .array([forInput ? examples.input : examples.output]),
                 "type": "object",
                 "properties": .object(
                     Dictionary(uniqueKeysWithValues: PipelineField.allCases.map { ($0.rawValue, fieldSchema($0, forInput: forInput)) })
@@ -301,6 +331,16 @@ enum OpenAPIDocument {
         }
         let optionalString: JSONValue = .object(["type": .array(["string", "null"])])
         let optionalNumber: JSONValue = .object(["type": .array(["number", "null"])])
+        let healthDescription: JSONValue = .string(
+            "failed (latest run failed), stuck (a run still running has run far longer than usual), overdue, "
+                + "anomaly (latest run outside its band), inactive (fewer than 5 runs, the last over 30 days ago), or ok"
+        )
+        let runningRuns: JSONValue = .object(["type": "integer", "description": "Runs of this pipeline still running"])
+        let oldestRunningStart: JSONValue = .object(["type": .array(["string", "null"]), "format": "date-time"])
+        let stuckAfter: JSONValue = .object([
+            "type": .array(["string", "null"]), "format": "date-time",
+            "description": "When the oldest running run counts as stuck: its start + 3 × the p95 duration (at least 60 s; 5 finished runs needed)",
+        ])
         return .object([
             "PipelineInfoInput": runSchema(forInput: true),
             "PipelineInfo": runSchema(forInput: false),
@@ -314,8 +354,7 @@ enum OpenAPIDocument {
                     "failed_runs": .object(["type": "integer", "description": "Runs with status failed, or no status and a non-zero exit_code"]),
                     "health": .object([
                         "type": "string", "enum": .array(PipelineHealth.allCases.map { .string($0.rawValue) }),
-                        "description":
-                            "failed (latest run failed), stuck (a run still running has run far longer than usual), overdue, anomaly (latest run outside its band), or ok",
+                        "description": healthDescription,
                     ]),
                     "last_status": optionalString, "last_duration": optionalNumber,
                     "last_rowcount": .object(["type": .array(["integer", "null"])]),
@@ -327,13 +366,7 @@ enum OpenAPIDocument {
                     "overdue": .object(["type": "boolean", "description": "No run for more than twice the typical interval (at least 5 runs)"]),
                     "due_by": .object(["type": .array(["string", "null"]), "format": "date-time"]),
                     "window_runs": .object(["type": "integer", "description": "How many recent runs the statistics cover"]),
-                    "running_runs": .object(["type": "integer", "description": "Runs of this pipeline still running"]),
-                    "oldest_running_start": .object(["type": .array(["string", "null"]), "format": "date-time"]),
-                    "stuck_after": .object([
-                        "type": .array(["string", "null"]), "format": "date-time",
-                        "description":
-                            "When the oldest running run counts as stuck: its start + 3 × the p95 duration (at least 60 s; 5 finished runs needed)",
-                    ]),
+                    "running_runs": runningRuns, "oldest_running_start": oldestRunningStart, "stuck_after": stuckAfter,
                     "anomaly": .object([
                         "oneOf": .array([.object(["type": "null"]), ref("RunAnomaly")]),
                         "description": "The latest run when its rowcount or duration is outside median ± k·MAD of the previous runs",

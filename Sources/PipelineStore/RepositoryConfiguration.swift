@@ -50,14 +50,23 @@ extension BackendConfiguration {
     }
 }
 
+/// What a command does with the storage it opens.
+public enum StorageAccess: Sendable {
+    case readWrite
+    /// Only reads (`export`, the source of `migrate`): a JSONL file is then read beside a running
+    /// service, without taking its lock. SQL backends allow concurrent readers anyway.
+    case readOnly
+}
+
 /// Opens the configured backend. Misconfiguration throws a ``ConfigurationError`` naming the setting.
 public func openRepository(
     _ backend: BackendConfiguration,
     limits: RepositoryLimits = .standard,
+    access: StorageAccess = .readWrite,
     logger: Logger
 ) throws -> any PipelineRunRepository {
     switch backend {
-    case .jsonl(let path): try JSONLRunRepository(path: path, limits: limits, logger: logger)
+    case .jsonl(let path): try JSONLRunRepository(path: path, limits: limits, access: access, logger: logger)
     case .sqlite(let path, let layout): try SQLiteRunRepository(path: path, layout: layout, limits: limits, logger: logger)
     case .postgres(let url, let layout): try PostgresRunRepository(url: url, layout: layout, limits: limits, logger: logger)
     }
@@ -69,10 +78,11 @@ public func openRepository(
 public func withRepository<T: Sendable>(
     _ backend: BackendConfiguration,
     limits: RepositoryLimits = .standard,
+    access: StorageAccess = .readWrite,
     logger: Logger,
     _ body: @escaping @Sendable (any PipelineRunRepository) async throws -> T
 ) async throws -> T {
-    let repository = try openRepository(backend, limits: limits, logger: logger)
+    let repository = try openRepository(backend, limits: limits, access: access, logger: logger)
     let work = CommandWork {
         try await repository.prepare()
         return try await body(repository)

@@ -100,7 +100,8 @@ struct Export: AsyncParsableCommand {
         let filter = try self.filter()
         let format = RunExportFormat(rawValue: self.format.lowercased()) ?? .ndjson
         let (encoder, pageSize, output) = (RunExportEncoder(format: format, neutralisesFormulas: !raw), self.pageSize, self.output)
-        try await storage.withRepository(label: "pipeline-service.export") { repository, _ in
+        // Read-only: a JSONL file is read beside the service that holds it.
+        try await storage.withRepository(label: "pipeline-service.export", access: .readOnly) { repository, _ in
             let destination = try ExportDestination(path: output)
             do {
                 var written = 0

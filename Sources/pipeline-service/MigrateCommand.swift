@@ -43,7 +43,8 @@ struct Migrate: AsyncParsableCommand {
             let to = try BackendConfiguration(spec: destination, argument: "--to")
             let logger = bootstrapLogging(level: Logger.Level(rawValue: logLevel) ?? .warning, toStandardError: true)
             let migrator = RunMigrator(batchSize: batchSize)
-            let report = try await withRepository(from, logger: logger) { source in
+            // The source is only read: a JSONL file can be copied while its service runs.
+            let report = try await withRepository(from, access: .readOnly, logger: logger) { source in
                 try await withRepository(to, logger: logger) { destination in
                     try await migrator.migrate(from: source, to: destination, logger: logger) { report in
                         ProgressLine.show("\(report.copied + report.alreadyPresent) of \(report.sourceRuns) runs")

@@ -47,12 +47,13 @@ struct StorageOptions: ParsableArguments {
     /// process with one line.
     func withRepository<T: Sendable>(
         label: String,
+        access: StorageAccess = .readWrite,
         _ body: @escaping @Sendable (any PipelineRunRepository, Logger) async throws -> T
     ) async throws -> T {
         try await StartupFailure.reporting(flags: flags) { values in
             let settings = try StorageSettings.resolve(values)
             let logger = bootstrapLogging(level: settings.logLevel, format: settings.logFormat, label: label, toStandardError: true)
-            return try await PipelineStore.withRepository(settings.backend, limits: settings.limits, logger: logger) { repository in
+            return try await PipelineStore.withRepository(settings.backend, limits: settings.limits, access: access, logger: logger) { repository in
                 try await body(repository, logger)
             }
         }

@@ -325,7 +325,7 @@ struct InsightCalculationTests {
         #expect(PipelineInsight(recentNewestFirst: rowcountDropHistory(), now: soon).health == .anomaly)
         #expect(PipelineInsight(recentNewestFirst: hourly(40), now: soon).health == .ok)
 
-        #expect(PipelineHealth.allCases.sorted() == [.failed, .stuck, .overdue, .anomaly, .ok])
+        #expect(PipelineHealth.allCases.sorted() == [.failed, .stuck, .overdue, .anomaly, .inactive, .ok])
         #expect(PipelineHealth.failed < .overdue)
         #expect(PipelineHealth.anomaly < .ok)
     }
@@ -515,5 +515,22 @@ struct StuckRunTests {
         var failed = PipelineInsight(recentNewestFirst: [TestRun.sample(at: Self.now, status: "failed")] + Self.history(), now: Self.now)
         failed.includeRunning(startedAt: [startedLongAgo], now: Self.now)
         #expect(failed.health == .failed, "a failed last run stays the worse news")
+    }
+}
+
+@Suite("Inactive pipelines")
+struct InactivePipelineTests {
+    @Test("Fewer runs than the overdue rule needs and none for 30 days is inactive, not ok; with enough runs overdue decides")
+    func youngIdlePipelinesAreInactive() {
+        let now = StuckRunTests.now
+        let day: Int64 = 86_400_000_000
+        let old = (1...3).map { TestRun.sample(at: UTCInstant(microsecondsSinceEpoch: now.microsecondsSinceEpoch - (456 + Int64($0)) * day)) }
+        #expect(PipelineInsight(recentNewestFirst: old, now: now).health == .inactive)
+        let recent = (1...3).map { TestRun.sample(at: UTCInstant(microsecondsSinceEpoch: now.microsecondsSinceEpoch - Int64($0) * day)) }
+        #expect(PipelineInsight(recentNewestFirst: recent, now: now).health == .ok)
+        let failed = [TestRun.sample(at: old[0].startUTC, status: "failed")] + old.dropFirst()
+        #expect(PipelineInsight(recentNewestFirst: failed, now: now).health == .failed)
+        let many = (1...10).map { TestRun.sample(at: UTCInstant(microsecondsSinceEpoch: now.microsecondsSinceEpoch - (456 + Int64($0)) * day)) }
+        #expect(PipelineInsight(recentNewestFirst: many, now: now).health == .overdue)
     }
 }

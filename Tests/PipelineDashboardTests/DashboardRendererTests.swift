@@ -54,12 +54,13 @@ struct DashboardRendererTests {
                 "healthy_ingest=ok", "failing_export=failed", "silent_sync=overdue", "dropping_load=anomaly",
             ]
         )
-        // No pipeline of the fixture has a run still running: none is stuck.
-        for health in PipelineHealth.allCases where health != .stuck {
+        // No pipeline of the fixture has a run still running or is young and idle: none is stuck or inactive.
+        for health in PipelineHealth.allCases where health != .stuck && health != .inactive {
             #expect(html.contains("<span class=\"badge b-\(health.rawValue)\""))
             #expect(html.contains("data-count=\"\(health.rawValue)\">1<"))
         }
         #expect(html.contains("data-count=\"stuck\">0<"))
+        #expect(html.contains("data-count=\"inactive\">0<"))
         #expect(html.contains("data-count=\"pipelines\">4<"))
     }
 

@@ -591,7 +591,11 @@ struct PostgresConfigurationTests {
             "postgres://app:s3cret@db.example:http/pipeline",
             "postgres://app:s3cr%ZZet@db.example/pipeline",
             "postgres://app:s3cret@db.example/pipeline?sslmode=sometimes",
-            "postgres://app:s3cret@db.example/pipeline?connect_timeout=5",
+            "postgres://app:s3cret@db.example/pipeline?connect_timeout=0",
+            "postgres://app:s3cret@db.example/pipeline?sslmode=require&sslrootcert=/etc/ssl/ca.pem",
+            "postgres://app:s3cret@db.example/pipeline?options=-x%20y",
+            "postgres://app:s3cret@db.example/pipeline?options=-csearch_path",
+            "postgres://app:s3cret@db.example/pipeline?target_session_attrs=any",
             "postgres://app:s3cret@[::1/pipeline",
             "db.example:5432",
         ]
@@ -610,6 +614,9 @@ struct PostgresConfigurationTests {
             "POSTGRES://app:p%40ss%2Fword@db.example/pipeline?sslmode=require",
             "postgres://app:pa@ss:word@[::1]:5433/pipe%20line?sslmode=disable",
             "postgres://app:s3cret@db.example",
+            "postgres://app@db.example/pipeline?sslmode=verify-full&sslrootcert=/etc/ssl/ca.pem&application_name=etl%20cron",
+            "postgres://app@db.example/pipeline?sslmode=verify-ca&sslrootcert=/etc/ssl/ca.pem&connect_timeout=5",
+            "postgres://app@db.example/pipeline?options=-csearch_path%3Dlegacy%20-c%20statement_timeout%3D5000",
         ]
     )
     func wellFormedURLIsAccepted(url: String) throws {
@@ -630,6 +637,31 @@ struct PostgresConfigurationTests {
         // Bounded, not hanging: a generous limit keeps this about behaviour on a loaded machine.
         #expect(elapsed < .seconds(30))
         try await opened.close()
+    }
+
+    @Test("options=-csearch_path=… serves a table in another schema; application_name names the sessions")
+    func libpqParametersReachTheSession() async throws {
+        guard Backend.underTest.contains(.postgres) else { return }
+        let schema = PostgresTestDatabase.uniqueName("legacy")
+        try await PostgresTestDatabase.execute("CREATE SCHEMA \(schema)")
+        let base = try PostgresTestDatabase.url()
+        let separator = base.contains("?") ? "&" : "?"
+        let url = base + separator + "options=-csearch_path%3D\(schema)&application_name=pipeline-service-test&connect_timeout=5"
+        let opened = try PostgresTestDatabase.open(url: url, layout: .standard)
+        do {
+            try await opened.repository.prepare()
+            _ = try await opened.repository.insert(TestRun.make("etl", start: UTCInstant(microsecondsSinceEpoch: 0), code: "a"))
+            let rows = try await PostgresTestDatabase.query("SELECT count(*)::text FROM \(schema).pipeline_runs")
+            #expect(rows == [["1"]])
+            let sessions = try await PostgresTestDatabase.query(
+                "SELECT count(*)::text FROM pg_stat_activity WHERE application_name = 'pipeline-service-test'"
+            )
+            #expect(sessions.first?.first.flatMap { $0.flatMap { Int($0) } }.map { $0 > 0 } == true)
+        } catch {
+            Issue.record("\(error)")
+        }
+        try await opened.close()
+        try await PostgresTestDatabase.execute("DROP SCHEMA \(schema) CASCADE")
     }
 
     @Test("Before prepare() the repository answers unavailable instead of guessing the table")
@@ -660,6 +692,7 @@ extension PostgresRepositoryTests {
             _ = try await fixture.repository.insert(contentsOf: runs)
             for statement in [
                 #"ALTER TABLE "\#(table)" DROP CONSTRAINT "\#(table)_run_id""#,
+                #"DROP INDEX "\#(table)_running""#,
                 #"ALTER TABLE "\#(table)" DROP COLUMN "run_id""#,
                 #"ALTER TABLE "\#(table)" ADD CONSTRAINT "\#(table)_run_key" UNIQUE ("pipeline_name", "date_code")"#,
                 #"DELETE FROM pipeline_service_migrations WHERE "table_name" = '\#(table)' AND "migration" = '7_add_run_id'"#,

@@ -73,7 +73,7 @@ struct SQLiteRepositoryTests {
                         "SELECT sql FROM sqlite_master WHERE tbl_name IN ('pipeline_runs', 'pipeline_runs_summary') AND sql IS NOT NULL ORDER BY rowid"
                 )
             }
-            #expect(reference.count == 7)
+            #expect(reference.count == 8)
             #expect(created.map(Self.normalized) == reference)
         }
     }
@@ -532,6 +532,7 @@ struct SQLiteRunIDMigrationTests {
             let queue = try DatabaseQueue(path: fixture.location)
             try await queue.write { db in
                 try db.execute(sql: #"DROP INDEX "pipeline_runs_run_id""#)
+                try db.execute(sql: #"DROP INDEX "pipeline_runs_running""#)
                 try db.execute(sql: #"ALTER TABLE "pipeline_runs" DROP COLUMN "run_id""#)
                 try db.execute(sql: #"CREATE UNIQUE INDEX "pipeline_runs_key" ON "pipeline_runs" ("pipeline_name", "date_code")"#)
                 try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'pipeline_runs/v8-add-run-id'")

@@ -20,7 +20,7 @@ struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
 /// `GET /metrics`: every metric in the Prometheus text format, with the pipeline gauges
 /// recomputed from storage first.
 struct MetricsController<Repository: PipelineRunRepository, Context: RequestContext>: Sendable {
-    let repository: Repository
+    let insights: InsightService<Repository>
     let metrics: ServiceMetrics
 
     func addRoutes(to router: some RouterMethods<Context>) {
@@ -29,7 +29,7 @@ struct MetricsController<Repository: PipelineRunRepository, Context: RequestCont
 
     @Sendable func scrape(_ request: Request, context: Context) async throws -> Response {
         do {
-            metrics.pipelineGauges.show(try await PipelineGauges.readings(from: repository))
+            metrics.pipelineGauges.show(PipelineGauges.readings(from: try await insights.reports()))
         } catch {
             // The request and storage metrics are still worth serving; the pipeline gauges keep
             // their last values and the storage error shows in the storage latency metric.

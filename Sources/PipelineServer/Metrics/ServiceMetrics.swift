@@ -1,6 +1,7 @@
 import HTTPTypes
 import Metrics
 public import Prometheus
+import Synchronization
 
 /// The metrics one application records, served at `GET /metrics` in the Prometheus text format.
 ///
@@ -12,8 +13,11 @@ public final class ServiceMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
     private let requestsInFlight: Meter
-    private let commitBatchSize: Recorder
+    /// Made at the first group commit: only the JSONL backend has them, and only it shows the metric.
+    private let commitBatchSize = Mutex<Recorder?>(nil)
     let pipelineGauges: PipelineGauges
+    /// The process metrics and build information; nil until ``describe(backend:)`` names the backend.
+    private let process = Mutex<ProcessMetrics?>(nil)
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -25,7 +29,6 @@ public final class ServiceMetrics: Sendable {
         factory.valueHistogramBuckets[MetricName.commitBatchSize] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096]
         self.factory = factory
         self.requestsInFlight = Meter(label: MetricName.requestsInFlight, factory: factory)
-        self.commitBatchSize = Recorder(label: MetricName.commitBatchSize, aggregate: true, factory: factory)
         self.pipelineGauges = PipelineGauges(registry: registry)
     }
 
@@ -57,7 +60,20 @@ public final class ServiceMetrics: Sendable {
     /// Records the size of one group commit (runs made durable by one fsync). Pass
     /// ``commitBatchObserver`` as the `onBatch` hook of `JSONLRunRepository`.
     public func recordCommitBatch(size: Int) {
-        commitBatchSize.record(size)
+        let recorder = commitBatchSize.withLock { recorder in
+            if let recorder { return recorder }
+            let made = Recorder(label: MetricName.commitBatchSize, aggregate: true, factory: factory)
+            recorder = made
+            return made
+        }
+        recorder.record(size)
+    }
+
+    /// Adds the process metrics and `pipeline_service_build_info` for this backend (once).
+    func describe(backend: String) {
+        process.withLock { process in
+            if process == nil { process = ProcessMetrics(registry: registry, version: pipelineServiceVersion, backend: backend) }
+        }
     }
 
     /// ``recordCommitBatch(size:)`` as a closure, for a repository's `onBatch` hook.
@@ -77,7 +93,8 @@ public final class ServiceMetrics: Sendable {
 
     /// Every metric in the Prometheus text exposition format.
     func exposition() -> [UInt8] {
-        registry.emitToBuffer()
+        process.withLock { $0 }?.refresh()
+        return registry.emitToBuffer()
     }
 }
 

@@ -3,9 +3,10 @@ import Hummingbird
 import Logging
 
 /// Adds the method and route template to the metadata of every log line of a request, and writes
-/// one access line per request at `info`: method, route, path, status and duration.
-struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
-    /// Longer paths are cut in the log line (the route template is always whole).
+/// one access line per request at `info`: method, route, path, status, duration, the client's
+/// address and its user agent.
+struct AccessLogMiddleware<Context: RemoteAddressRequestContext>: RouterMiddleware {
+    /// Longer paths and user agents are cut in the log line (the route template is always whole).
     static var maximumLoggedPathLength: Int { 256 }
 
     let routes: RouteTemplate
@@ -30,6 +31,8 @@ struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
                 LogMetadataKey.path: .string(String(request.uri.path.prefix(Self.maximumLoggedPathLength))),
                 LogMetadataKey.status: .stringConvertible(status),
                 LogMetadataKey.durationMilliseconds: .stringConvertible((milliseconds * 1000).rounded() / 1000),
+                LogMetadataKey.client: .string(context.remoteAddress?.ipAddress ?? "-"),
+                LogMetadataKey.userAgent: .string(String((request.headers[.userAgent] ?? "-").prefix(Self.maximumLoggedPathLength))),
             ]
         )
     }

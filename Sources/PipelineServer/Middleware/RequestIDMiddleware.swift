@@ -48,6 +48,9 @@ enum LogMetadataKey {
     static let path = "path"
     static let status = "status"
     static let durationMilliseconds = "duration_ms"
+    /// The client's address, and the user agent it names.
+    static let client = "client"
+    static let userAgent = "user_agent"
     /// Who made the request: the label of the API key used, or its key id.
     static let apiKey = "api_key"
     static let apiKeyID = "api_key_id"

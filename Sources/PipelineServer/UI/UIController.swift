@@ -13,6 +13,8 @@ struct UIController<Repository: PipelineRunRepository, Context: RequestContext>:
     /// The prefix every route is served under (`/pipeline-service`), or empty; every link and
     /// form of the pages starts with it.
     let basePath: String
+    /// Whether archived files are served: the run table then links them.
+    let servesArchivedFiles: Bool
 
     func addRoutes(to router: some RouterMethods<Context>) {
         // One registration answers both `/ui` and `/ui/`: the router ignores a trailing slash (and
@@ -21,14 +23,17 @@ struct UIController<Repository: PipelineRunRepository, Context: RequestContext>:
         router.get("/ui/pipeline", use: pipeline)
     }
 
-    private var links: DashboardLinks { DashboardLinks(basePath: basePath) }
+    private func links(refreshingEvery seconds: Int?) -> DashboardLinks {
+        DashboardLinks(basePath: basePath, servesArchivedFiles: servesArchivedFiles, refreshSeconds: seconds)
+    }
 
     /// The most runs still running the overview lists.
     static var runningShown: Int { 50 }
 
     /// `GET /ui`: the overview, filtered, sorted and paged by its query parameters.
     @Sendable func overview(_ request: Request, context: Context) async throws -> Response {
-        let parameters = QueryString.parse(request.uri.query ?? "")
+        let (parameters, refresh) = DashboardLinks.takingRefresh(from: QueryString.parse(request.uri.query ?? ""))
+        let links = links(refreshingEvery: refresh)
         let pipelines = try await insights.reports().map { DashboardPipeline(summary: $0.summary, recent: $0.recent) }
         let running = try await repository.runs(
             matching: RunQuery(filter: RunFilter(status: .equals(RunStatus.running)), paging: .window(limit: Self.runningShown, offset: 0))
@@ -47,7 +52,8 @@ struct UIController<Repository: PipelineRunRepository, Context: RequestContext>:
     /// signature, a field left out meaning null; 404 when no run has that signature, 422 (with the
     /// page and the API's messages) when the history filters are invalid.
     @Sendable func pipeline(_ request: Request, context: Context) async throws -> Response {
-        let parameters = QueryString.parse(request.uri.query ?? "")
+        let (parameters, refresh) = DashboardLinks.takingRefresh(from: QueryString.parse(request.uri.query ?? ""))
+        let links = links(refreshingEvery: refresh)
         var fields: [String: String] = [:]
         for (name, value) in parameters { fields[name] = value }
         let signature = PipelineSignature { field in fields[field.rawValue] }

@@ -15,6 +15,9 @@ import Darwin
 /// Not thread-safe by itself: the repository's group committer is its only writer.
 final class JSONLFile: @unchecked Sendable {
     let path: String
+    /// Opened only to read, beside a service that holds the file (`export`, `migrate --from`):
+    /// no lock is taken, nothing is repaired or written.
+    let isReadOnly: Bool
     private(set) var descriptor: Int32
     /// The size of the file up to the last committed line. A failed append is cut back to it,
     /// so the file never keeps half a line.
@@ -35,6 +38,7 @@ final class JSONLFile: @unchecked Sendable {
     /// `PIPELINE_JSONL_PATH` when it cannot be opened, written, or is locked by another process.
     init(path: String) throws(ConfigurationError) {
         self.path = path
+        self.isReadOnly = false
         let descriptor = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw ConfigurationError(.jsonlPath, "cannot open \(path) for writing (\(Self.errorText(errno)))")
@@ -49,6 +53,21 @@ final class JSONLFile: @unchecked Sendable {
                 )
             }
             throw ConfigurationError(.jsonlPath, "cannot lock \(path) (\(Self.errorText(code)))")
+        }
+        self.descriptor = descriptor
+        var info = stat()
+        fstat(descriptor, &info)
+        self.committedSize = Int64(info.st_size)
+    }
+
+    /// Opens the file to read what it holds now, without its lock: a service may be writing it.
+    /// A last line still being written is left out; the file must exist.
+    init(readingSnapshotOf path: String) throws(ConfigurationError) {
+        self.path = path
+        self.isReadOnly = true
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw ConfigurationError(.jsonlPath, "cannot open \(path) for reading (\(Self.errorText(errno)))")
         }
         self.descriptor = descriptor
         var info = stat()
@@ -114,6 +133,11 @@ final class JSONLFile: @unchecked Sendable {
         }
         let carry = reader.tail
         let lastNewlineEnd = reader.endOfLastLine
+        // Read beside a writer: an unterminated last line may be an append under way; leave it out.
+        if isReadOnly {
+            committedSize = lastNewlineEnd
+            return report
+        }
         if !carry.isEmpty, !carry.withUnsafeBufferPointer(LineReader.isBlank) {
             // The last line has no newline: a crash mid-write, or a writer that omits the final newline.
             let decoded = carry.withUnsafeBufferPointer(decode)
@@ -141,6 +165,7 @@ final class JSONLFile: @unchecked Sendable {
     /// Appends bytes and makes them durable (write + fsync). On failure the file is cut back to
     /// its last committed size, so no partial line remains, and the error is thrown.
     func append(_ bytes: [UInt8]) throws(StorageError) {
+        guard !isReadOnly else { throw StorageError.readOnly }
         if committedSize != currentSize() {
             // A previous failed append could not be cut back then; do it before writing more.
             guard ftruncate(descriptor, off_t(committedSize)) == 0 else { throw Self.storageError(errno) }

@@ -92,6 +92,7 @@ extension JSONLFile {
         identifying: Bool,
         replaced: () -> Void
     ) throws(StorageError) {
+        guard !isReadOnly else { throw StorageError.readOnly }
         guard descriptor >= 0 else { throw StorageError.unavailable("the data file is not open") }
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { throw Self.storageError(errno) }

@@ -22,13 +22,17 @@ public final class JSONLRunRepository: PipelineRunRepository {
     ///
     /// Corrupt lines are reported in the log with their numbers and left in the file; a torn last
     /// line (a crash mid-write) is moved to `<path>.torn-<time>` and cut from the file.
+    ///
+    /// With `access: .readOnly` the file is read as it is now, beside a service that holds it: no
+    /// lock, no repair, and every write answers ``StorageError/readOnly``.
     public init(
         path: String,
         limits: RepositoryLimits = .standard,
+        access: StorageAccess = .readWrite,
         logger: Logger,
         onBatch: @escaping @Sendable (Int) -> Void = { _ in }
     ) throws(ConfigurationError) {
-        let file = try JSONLFile(path: path)
+        let file = access == .readOnly ? try JSONLFile(readingSnapshotOf: path) : try JSONLFile(path: path)
         var index = RunIndex()
         // Stored runs take 300–700 bytes a line: room for them all up front spares the indexes their growth.
         index.reserveCapacity(Int(clamping: file.committedSize / 400))

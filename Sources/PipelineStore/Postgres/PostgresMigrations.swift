@@ -101,16 +101,28 @@ struct PostgresMigration: Sendable {
                 "CASE WHEN \(name) IS NULL THEN decode('00', 'hex') || \(part(dateCode)) || int8send(\(id)::int8) "
                 + "ELSE decode('01', 'hex') || \(part(name)) || \(part(dateCode)) END"
             let uuid = "encode(set_byte(set_byte(h, 6, (get_byte(h, 6) & 15) | 128), 8, (get_byte(h, 8) & 63) | 128), 'hex')::uuid::text"
+            let statements = SQLStatements(layout: layout, dialect: .postgres)
+            let finished = statements.isFinished
+            let order = "\(layout.quoted(.startUTC)) DESC, \(id) DESC"
+            let (byStart, byPipeline) = (q(layout.table + "_by_start"), q(layout.table + "_by_pipeline"))
+            let (byRowcount, byDateCode) = (q(layout.table + "_by_rowcount"), q(layout.table + "_date_code"))
+            let startColumns = SQLTableLayout.coveredByStartIndex.map(layout.quoted).joined(separator: ", ")
+            let pipelineColumns = SQLTableLayout.coveredByPipelineIndex.map(layout.quoted).joined(separator: ", ")
             return [
                 "ALTER TABLE \(table) ADD COLUMN \(runID) TEXT",
                 "UPDATE \(table) SET \(runID) = \(uuid) FROM (SELECT \(id) AS row_id, substring(sha256(\(input)) FROM 1 FOR 16) AS h "
                     + "FROM \(table)) AS hashed WHERE \(table).\(id) = hashed.row_id",
                 "ALTER TABLE \(table) ADD CONSTRAINT \(q(layout.table + "_run_id")) UNIQUE (\(runID))",
                 "ALTER TABLE \(table) DROP CONSTRAINT \(q(layout.table + "_run_key"))",
-                // Every query that does not ask for running runs tests status: the start index carries it.
-                "DROP INDEX \(q(layout.table + "_by_start"))",
-                "CREATE INDEX \(q(layout.table + "_by_start")) ON \(table) (\(layout.quoted(.startUTC)) DESC, \(id) DESC) INCLUDE ("
-                    + SQLTableLayout.coveredByStartIndexWithStatus.map(layout.quoted).joined(separator: ", ") + ")",
+                // Runs still running are left out of every read that does not ask for them: the query
+                // indexes hold finished runs only (their WHERE is the very condition those reads carry),
+                // so no read checks a status row by row, and one small index holds the running ones.
+                "DROP INDEX \(byStart)", "DROP INDEX \(byPipeline)", "DROP INDEX \(byRowcount)", "DROP INDEX \(byDateCode)",
+                "CREATE INDEX \(byStart) ON \(table) (\(order)) INCLUDE (\(startColumns)) WHERE \(finished)",
+                "CREATE INDEX \(byPipeline) ON \(table) (\(layout.quoted(.pipelineName)), \(order)) INCLUDE (\(pipelineColumns)) WHERE \(finished)",
+                "CREATE INDEX \(byRowcount) ON \(table) (\(layout.quoted(.rowcount)), \(order)) WHERE \(finished)",
+                "CREATE INDEX \(byDateCode) ON \(table) (\(layout.quoted(.dateCode)), \(id)) WHERE \(finished)",
+                "CREATE INDEX \(q(layout.table + "_running")) ON \(table) (\(order)) WHERE \(statements.isRunning)",
             ]
         },
     ]

@@ -2,7 +2,9 @@ import PipelineCore
 import PostgresNIO
 
 /// `PIPELINE_POSTGRES_URL` taken apart: `postgres://user:password@host:port/database?sslmode=…`
-/// (also `postgresql://`, with percent-encoded parts).
+/// (also `postgresql://`, with percent-encoded parts), with the libpq parameters users paste:
+/// `sslmode`, `sslrootcert`, `application_name`, `connect_timeout` and `options` (`-c name=value`
+/// settings for the session, such as `-csearch_path=legacy`).
 ///
 /// Messages about the URL never repeat the password, nor anything before the last `@`, where
 /// an unencoded password would sit.
@@ -13,8 +15,13 @@ struct PostgresURL: Sendable, CustomStringConvertible {
         case disable
         case prefer
         case require
+        /// The certificate is checked against the trusted roots, not the host name.
+        case verifyCA = "verify-ca"
         case verifyFull = "verify-full"
     }
+
+    /// The query parameters understood, as libpq names them.
+    static let parameters = ["sslmode", "sslrootcert", "application_name", "connect_timeout", "options"]
 
     static let shape = "expected postgres://user:password@host:port/database"
 
@@ -25,6 +32,14 @@ struct PostgresURL: Sendable, CustomStringConvertible {
     /// Nil means the server's default: a database named like the user.
     var database: String?
     var tlsMode: TLSMode
+    /// A PEM file of the certificate authorities to trust (`sslrootcert`); nil: the system's.
+    var rootCertificatePath: String?
+    /// `application_name`, as the server's activity views show it.
+    var applicationName = "pipeline-service"
+    /// `connect_timeout`, when given (whole seconds, as libpq takes it).
+    var connectTimeout: Duration?
+    /// Session settings from `options` (`-c name=value`), sent at start-up.
+    var sessionSettings: [(String, String)] = []
 
     init(_ text: String) throws(ConfigurationError) {
         let trimmed = text.trimmingASCIIWhitespace()
@@ -69,14 +84,56 @@ struct PostgresURL: Sendable, CustomStringConvertible {
             let pair = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let name = try Self.decoded(pair[0], part: "parameter name")
             let value = try Self.decoded(pair.count > 1 ? pair[1] : "", part: "parameter value")
-            guard name == "sslmode" else {
-                throw Self.error("unknown parameter \"\(name)\" (supported: sslmode)")
+            switch name {
+            case "sslmode":
+                guard let mode = TLSMode(rawValue: value) else {
+                    throw Self.error("sslmode \"\(value)\" is not one of \(TLSMode.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                tlsMode = mode
+            case "sslrootcert":
+                guard !value.isEmpty else { throw Self.error("sslrootcert must name a PEM file") }
+                rootCertificatePath = value
+            case "application_name":
+                guard !value.isEmpty, value.utf8.count <= 63, !value.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
+                    throw Self.error("application_name must be 1 to 63 printable bytes")
+                }
+                applicationName = value
+            case "connect_timeout":
+                guard let seconds = Int(value), (1...3600).contains(seconds) else {
+                    throw Self.error("connect_timeout must be whole seconds from 1 to 3600")
+                }
+                connectTimeout = .seconds(seconds)
+            case "options":
+                sessionSettings += try Self.sessionSettings(value)
+            default:
+                throw Self.error("unknown parameter \"\(name)\" (supported: \(Self.parameters.joined(separator: ", ")))")
             }
-            guard let mode = TLSMode(rawValue: value) else {
-                throw Self.error("sslmode \"\(value)\" is not one of \(TLSMode.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            tlsMode = mode
         }
+        if rootCertificatePath != nil, tlsMode != .verifyCA, tlsMode != .verifyFull {
+            throw Self.error("sslrootcert is used only with sslmode=verify-ca or verify-full")
+        }
+    }
+
+    /// The `-c name=value` settings of libpq's `options` (`-csearch_path=legacy`, `-c statement_timeout=5000`).
+    private static func sessionSettings(_ options: String) throws(ConfigurationError) -> [(String, String)] {
+        var settings: [(String, String)] = []
+        var words = options.split(separator: " ").map(String.init)[...]
+        while let word = words.popFirst() {
+            let setting: String
+            if word == "-c", let next = words.popFirst() {
+                setting = next
+            } else if word.hasPrefix("-c") {
+                setting = String(word.dropFirst(2))
+            } else {
+                throw error("options supports only -c name=value settings (found \"\(word.prefix(40))\")")
+            }
+            let pair = setting.split(separator: "=", maxSplits: 1)
+            guard pair.count == 2, SQLTableLayout.isSafeIdentifier(String(pair[0])) else {
+                throw error("options: \"\(setting.prefix(40))\" is not name=value")
+            }
+            settings.append((String(pair[0]), String(pair[1])))
+        }
+        return settings
     }
 
     /// `host:port/database`, safe to show: no user, no password.
@@ -96,8 +153,8 @@ struct PostgresURL: Sendable, CustomStringConvertible {
             case let (configuration, required)?: required ? .require(configuration) : .prefer(configuration)
             }
         var configuration = PostgresClient.Configuration(host: host, port: port, username: username, password: password, database: database, tls: tls)
-        configuration.options.connectTimeout = connectTimeout
-        configuration.options.additionalStartupParameters = Self.startupParameters
+        configuration.options.connectTimeout = self.connectTimeout ?? connectTimeout
+        configuration.options.additionalStartupParameters = startupParameters
         return configuration
     }
 
@@ -117,12 +174,15 @@ struct PostgresURL: Sendable, CustomStringConvertible {
             database: database,
             tls: tls
         )
-        configuration.options.connectTimeout = TimeAmount(connectTimeout)
-        configuration.options.additionalStartupParameters = Self.startupParameters
+        configuration.options.connectTimeout = TimeAmount(self.connectTimeout ?? connectTimeout)
+        configuration.options.additionalStartupParameters = startupParameters
         return configuration
     }
 
-    private static let startupParameters = [("TimeZone", "UTC"), ("application_name", "pipeline-service")]
+    /// Every session runs in UTC (after the user's settings, which cannot change that), named.
+    private var startupParameters: [(String, String)] {
+        sessionSettings.filter { $0.0.lowercased() != "timezone" } + [("TimeZone", "UTC"), ("application_name", applicationName)]
+    }
 
     /// What `sslmode` asks of TLS: nil for none; otherwise the client TLS configuration (which
     /// checks the server's certificate only for `verify-full`) and whether a server without TLS is refused.
@@ -131,8 +191,10 @@ struct PostgresURL: Sendable, CustomStringConvertible {
         switch tlsMode {
         case .disable: return nil
         case .prefer, .require: configuration.certificateVerification = .none
+        case .verifyCA: configuration.certificateVerification = .noHostnameVerification
         case .verifyFull: break
         }
+        if let rootCertificatePath { configuration.trustRoots = .file(rootCertificatePath) }
         return (configuration, tlsMode != .prefer)
     }
 

@@ -230,10 +230,6 @@ extension SQLTableLayout {
     /// row count range tests. Part of those migrations: a change needs a new migration.
     static let coveredByStartIndex: [PipelineField] = [.endUTC, .rowcount]
 
-    /// The start index as SQLite's `v8-add-run-id` and PostgreSQL's `7_add_run_id` rebuild it: with
-    /// `status` too, which every query that does not ask for running runs tests.
-    static let coveredByStartIndexWithStatus: [PipelineField] = coveredByStartIndex + [.status]
-
     /// What the pipeline index carries after `pipeline_name` and result order, as created by the same
     /// migrations: every column the other filters, counts and history samples of one pipeline read.
     static let coveredByPipelineIndex: [PipelineField] = [
