@@ -218,6 +218,31 @@ struct DashboardHTTPTests {
         }
     }
 
+    @Test("?refresh=N makes a page reload itself; the run table shows log_file and links archived files when they are served")
+    func refreshLogFileAndArchiveLinks() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try await withApp(.jsonl, configuration: ServiceConfiguration(archiveRoots: [directory.path])) { client, _ in
+            _ = try await client.post("/pipelines", json: sampleRecord)
+            let overview = try await client.get("/ui?refresh=60").text
+            #expect(overview.contains("<meta http-equiv=\"refresh\" content=\"60\">"))
+            #expect(!(try await client.get("/ui?refresh=1").text.contains("http-equiv")), "below 5 s is ignored")
+            let signature =
+                "pipeline_name=subcon_lotg_to_refdb_ingest&script_name=get_subcon_lot_ref_data_LOTGDB_rc10.py&pipeline_type=batch&environment=prod"
+            let page = try await client.get("/ui/pipeline?\(signature)&refresh=30")
+            #expect(page.status == .ok)
+            #expect(page.text.contains("content=\"30\""))
+            #expect(page.text.contains("getSubconLotRefData_LOTGDB.log"))
+            #expect(page.text.contains("/pipelines/archived/20250902_050702?pipeline_name=subcon_lotg_to_refdb_ingest"))
+        }
+        try await withApp(.jsonl) { client, _ in
+            _ = try await client.post("/pipelines", json: sampleRecord)
+            let signature =
+                "pipeline_name=subcon_lotg_to_refdb_ingest&script_name=get_subcon_lot_ref_data_LOTGDB_rc10.py&pipeline_type=batch&environment=prod"
+            #expect(!(try await client.get("/ui/pipeline?\(signature)").text.contains("/pipelines/archived/")), "no link when files are not served")
+        }
+    }
+
     @Test("A signature with null fields lists exactly its own runs, paged by cursor")
     func nullSignatureListsItsOwnRuns() async throws {
         try await Self.withDashboard { client in

@@ -12,6 +12,23 @@ struct ExportCommandTests {
         return (result.status, result.stdout)
     }
 
+    @Test("export reads a JSONL file while the service that holds it runs")
+    func exportBesideARunningService() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.path + "/runs.jsonl"
+        let service = try ServiceProcess(arguments: ["--jsonl-path", path], outputDirectory: directory.path)
+        try await service.waitUntilReady()
+        let (status, _) = try await HTTP.send("POST", service.baseURL + "/pipelines", body: sampleRecord)
+        #expect(status == 201)
+        let exported = try Self.run(["export", "--jsonl-path", path, "--format", "ndjson"])
+        #expect(exported.status == 0)
+        #expect(exported.stdout.contains("20250902_050702"))
+        let migrated = try Self.run(["migrate", "--from", "jsonl:" + path, "--to", "sqlite:" + directory.path + "/copy.sqlite"])
+        #expect(migrated.status == 0)
+        _ = try await service.stop(signal: SIGTERM)
+    }
+
     @Test("Export to a file holds every run in result order, and imports elsewhere into the same runs")
     func exportImportRoundTrips() throws {
         let directory = try TemporaryDirectory()

@@ -88,6 +88,47 @@ struct MetricsTests {
         }
     }
 
+    @Test("Each pipeline's health, failed runs, running runs and last success are gauges, as /pipelines gives them")
+    func healthGauges() async throws {
+        try await withObservedApp { client, _ in
+            _ = try await client.post("/pipelines", json: sampleRecord)
+            let failed = try sampleJSON([
+                "date_code": "\"f1\"", "start_utc": "\"2025-09-03T12:07:02Z\"", "end_utc": "\"2025-09-03T12:10:02Z\"", "status": "\"failed\"",
+            ])
+            _ = try await client.post("/pipelines", json: failed)
+            let running = try sampleJSON([
+                "date_code": "\"r1\"", "status": "\"running\"", "run_id": "\"0191d3c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d\"", "end_utc": nil,
+            ])
+            #expect(try await client.post("/pipelines", json: running).status == .created)
+            let samples = parseExposition(try await client.get("/metrics").text)
+            let prod = ["pipeline_name": "subcon_lotg_to_refdb_ingest", "environment": "prod"]
+            var failedHealth = prod
+            failedHealth["health"] = "failed"
+            #expect(samples.value("pipeline_health", failedHealth) == 1)
+            for health in PipelineHealth.allCases where health != .failed {
+                var labels = prod
+                labels["health"] = health.rawValue
+                #expect(samples.value("pipeline_health", labels) == 0, "\(health)")
+            }
+            #expect(samples.value("pipeline_failed_runs", prod) == 1)
+            #expect(samples.value("pipeline_running_runs", prod) == 1)
+            #expect(samples.value("pipeline_runs", prod) == 2)
+            #expect(samples.value("pipeline_last_success_start_timestamp_seconds", prod) == 1_756_814_822)
+            #expect(samples.value("pipeline_service_build_info", ["backend": "jsonl"]) == 1)
+            #expect((samples.value("process_resident_memory_bytes", [:]) ?? 0) > 0)
+            #expect((samples.value("process_open_fds", [:]) ?? 0) > 0)
+            #expect(samples.value("process_cpu_seconds_total", [:]) != nil)
+        }
+    }
+
+    @Test("The group-commit histogram is shown only by the JSONL backend")
+    func commitHistogramOnlyOnJSONL() async throws {
+        try await withApp(.sqlite) { client, _ in
+            _ = try await client.post("/pipelines", json: sampleRecord)
+            #expect(!(try await client.get("/metrics").text.contains("pipeline_storage_commit_batch_size")))
+        }
+    }
+
     @Test("A new run moves the gauges at the next scrape")
     func gaugesFollowNewRuns() async throws {
         try await withObservedApp { client, _ in

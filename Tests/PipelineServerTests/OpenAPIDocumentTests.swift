@@ -11,6 +11,30 @@ import Testing
 /// parameter the code reads is documented with the bounds it enforces, and `/docs` renders it.
 @Suite("OpenAPI document and docs")
 struct OpenAPIDocumentTests {
+    @Test("A run's examples are sample_record.json as sent and as stored; every operation has a tag and 405/500/504")
+    func examplesTagsAndCommonResponses() async throws {
+        try await withApp(.jsonl) { client, _ in
+            let document = try await client.get("/openapi.json").json
+            let input = try #require(document["components"]?["schemas"]?["PipelineInfoInput"]?["examples"]?[0])
+            #expect(input == (try JSONParser.parse(sampleRecord)))
+            let output = try #require(document["components"]?["schemas"]?["PipelineInfo"]?["examples"]?[0])
+            #expect(output == (try JSONParser.parse((try PipelineInfo(jsonBytes: Array(sampleRecord.utf8))).jsonBytes)))
+            #expect(document["components"]?["schemas"]?["PipelineInfoInput"]?["properties"]?["start_local"]?["format"] == nil)
+            guard case .object(let paths)? = document["paths"] else {
+                Issue.record("no paths")
+                return
+            }
+            for (path, item) in paths {
+                guard case .object(let operations) = item else { continue }
+                for (method, operation) in operations {
+                    #expect(operation["tags"]?.array.count == 1, "\(method) \(path)")
+                    for status in ["405", "500", "504"] { #expect(operation["responses"]?[status] != nil, "\(method) \(path) \(status)") }
+                }
+            }
+            #expect(try await client.get("/docs").text.contains("id=\"apikey\""))
+        }
+    }
+
     @Test("The document is OpenAPI 3 with every route of the spec")
     func documentListsEveryRoute() async throws {
         try await withApp(.jsonl) { client, _ in

@@ -93,7 +93,28 @@ struct RequestLoggingTests {
             // A duration, not a timing bound: a loaded machine may take any time.
             #expect(milliseconds >= 0 && milliseconds.isFinite)
             #expect(line["request_id"]?.string?.isEmpty == false)
+            #expect(line["client"]?.string?.isEmpty == false, "the client's address, or - when the transport has none")
+            #expect(line["user_agent"] != nil)
         }
+    }
+
+    @Test("Access lines name the client's address and user agent on a real connection; the ready line names the bound port")
+    func accessLineNamesTheClient() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let service = try ServiceProcess(
+            arguments: ["--jsonl-path", directory.path + "/runs.jsonl", "--log-level", "info", "--log-format", "json"],
+            outputDirectory: directory.path
+        )
+        try await service.waitUntilReady()
+        _ = try await HTTP.send("GET", service.baseURL + "/pipelines")
+        _ = try await service.stop(signal: SIGTERM)
+        let lines = service.log.split(separator: "\n").compactMap { try? JSONParser.parse(String($0)) }
+        let access = try #require(lines.first { $0["message"] == "request" && $0["path"] == "/pipelines" })
+        #expect(access["client"] == "127.0.0.1")
+        #expect(access["user_agent"]?.string?.isEmpty == false)
+        let ready = try #require(lines.first { $0["message"]?.string?.hasSuffix("ready") == true })
+        #expect(ready["address"] == .string("127.0.0.1:\(service.port)"))
     }
 
     // MARK: - The JSON line format
