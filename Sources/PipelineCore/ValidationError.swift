@@ -42,7 +42,7 @@ public struct FieldIssue: Sendable, Hashable, CustomStringConvertible {
     /// The field name as a dotted path (`rowcount`, `3.start_utc`).
     public var field: String { path.map(\.description).joined(separator: ".") }
 
-    public var description: String { "\(location.rawValue).\(field): \(message)" }
+    public var description: String { (field.isEmpty ? location.rawValue : "\(location.rawValue).\(field)") + ": " + message }
 
     private static func trimmed(_ value: JSONValue) -> JSONValue {
         if case .string(let text) = value, text.count > 200 {

@@ -1,11 +1,20 @@
 public import Logging
 import PipelineCore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Loads NDJSON runs (one JSON object per line, the JSONL backend's own format) into any
 /// repository in batches. Idempotent: a run already stored is counted, not stored again, so an
 /// interrupted import can simply be run again.
 public struct RunImporter: Sendable {
-    /// Counts so far; `invalidLines` holds 1-based line numbers (the first 100).
+    /// Counts so far; `invalidLines` holds 1-based line numbers (the first 100), `refusals`
+    /// each of those lines with why it was refused.
     public struct Report: Sendable, CustomStringConvertible {
         public var linesRead = 0
         public var created = 0
@@ -13,6 +22,7 @@ public struct RunImporter: Sendable {
         public var conflicts = 0
         public var invalid = 0
         public var invalidLines: [Int] = []
+        public var refusals: [(line: Int, reason: String)] = []
 
         public var description: String {
             var text = "\(linesRead) lines: \(created) stored, \(existing) already stored, \(conflicts) conflicting, \(invalid) invalid"
@@ -34,7 +44,7 @@ public struct RunImporter: Sendable {
         self.batchSize = max(1, batchSize)
     }
 
-    /// Imports every line of the file at `path`; `progress` is called after each batch.
+    /// Imports every line of the file at `path` (`-`: standard input); `progress` is called after each batch.
     /// Lines are validated strictly, as a POST would be. When anything was stored, the
     /// repository's planner statistics are refreshed (a failure to do so is logged, not thrown).
     public func importFile(
@@ -44,7 +54,7 @@ public struct RunImporter: Sendable {
         progress: (Report) -> Void = { _ in }
     ) async throws -> Report {
         let descriptor: Int32
-        switch openForReading(path) {
+        switch path == "-" ? Self.standardInput() : openForReading(path) {
         case .success(let opened): descriptor = opened
         case .failure(let error): throw ImportError(description: "cannot open \(path): \(error)")
         }
@@ -81,11 +91,20 @@ public struct RunImporter: Sendable {
     }
 
     private func parse(_ bytes: UnsafeBufferPointer<UInt8>, lineNumber: Int, into runs: inout [PipelineInfo], report: inout Report) {
-        if let run = try? PipelineInfo(jsonBytes: bytes) {
-            runs.append(run)
-        } else {
+        do {
+            runs.append(try PipelineInfo(jsonBytes: bytes))
+        } catch {
             report.invalid += 1
-            if report.invalidLines.count < 100 { report.invalidLines.append(lineNumber) }
+            if report.invalidLines.count < 100 {
+                report.invalidLines.append(lineNumber)
+                report.refusals.append((lineNumber, error.issues.prefix(5).map(\.description).joined(separator: "; ")))
+            }
         }
+    }
+
+    /// A descriptor of its own for standard input, so that closing it leaves the process's alone.
+    private static func standardInput() -> Result<Int32, SystemError> {
+        let descriptor = dup(0)
+        return descriptor >= 0 ? .success(descriptor) : .failure(SystemError(code: errno))
     }
 }

@@ -11,7 +11,7 @@ struct Import: AsyncParsableCommand {
         discussion: "Idempotent: runs already stored are counted, not stored twice, so an interrupted import can be run again."
     )
 
-    @Argument(help: "The NDJSON file to load (a JSONL data file works as it is).")
+    @Argument(help: "The NDJSON file to load (a JSONL data file works as it is); - reads standard input.")
     var file: String
 
     @Option(name: .customLong("batch-size"), help: "Runs stored per transaction.")
@@ -34,7 +34,13 @@ struct Import: AsyncParsableCommand {
             }
         }
         ProgressLine.end()
-        print("import \(file): \(report)")
+        for refusal in report.refusals {
+            FileHandle.standardError.write(Data("line \(refusal.line): \(refusal.reason)\n".utf8))
+        }
+        if report.invalid > report.refusals.count {
+            FileHandle.standardError.write(Data("… and \(report.invalid - report.refusals.count) more refused lines\n".utf8))
+        }
+        print("import \(file == "-" ? "standard input" : file): \(report)")
         if report.invalid > 0 || report.conflicts > 0 { throw ExitCode(3) }
     }
 }

@@ -4,6 +4,7 @@ import Logging
 import PipelineCore
 import PipelineServer
 import PipelineStore
+import Synchronization
 
 /// `pipeline-service`: the command-line entry point. Parsing only; the work lives in the libraries.
 @main
@@ -183,12 +184,40 @@ enum StartupFailure {
 /// The one line of standard error a long load rewrites as it goes, leaving standard output to
 /// the command's result.
 enum ProgressLine {
+    /// Whether standard error is a terminal: only there is a line rewritten in place (`\r`);
+    /// a log file or a pipe gets plain lines, at most one per ``interval``.
+    static let isTerminal = isatty(STDERR_FILENO) == 1
+    static let interval: Duration = .seconds(5)
+    /// Off a terminal: when the last line was written, and the latest text not written yet.
+    private static let state = Mutex<(written: ContinuousClock.Instant?, pending: String?)>((nil, nil))
+
     static func show(_ text: String) {
-        FileHandle.standardError.write(Data("\r\(text)".utf8))
+        if isTerminal {
+            FileHandle.standardError.write(Data("\r\(text)".utf8))
+            return
+        }
+        let now = ContinuousClock.now
+        let due = state.withLock { state in
+            guard state.written.map({ now - $0 >= interval }) ?? true else {
+                state.pending = text
+                return false
+            }
+            state = (now, nil)
+            return true
+        }
+        if due { FileHandle.standardError.write(Data("\(text)\n".utf8)) }
     }
 
-    /// Ends the line once the work is done.
+    /// Ends the line once the work is done: on a terminal a newline, elsewhere the latest
+    /// progress when it was not written yet.
     static func end() {
-        FileHandle.standardError.write(Data("\n".utf8))
+        if isTerminal {
+            FileHandle.standardError.write(Data("\n".utf8))
+        } else if let pending = state.withLock({ state in
+            defer { state.pending = nil }
+            return state.pending
+        }) {
+            FileHandle.standardError.write(Data("\(pending)\n".utf8))
+        }
     }
 }
