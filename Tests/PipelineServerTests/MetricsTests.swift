@@ -121,6 +121,30 @@ struct MetricsTests {
         }
     }
 
+    @Test("deploy/prometheus/alerts.yml names only metrics and label values the service exposes")
+    func alertRulesNameExposedMetrics() async throws {
+        let rules = try String(contentsOfFile: PostgresTestDatabase.repositoryRoot + "/deploy/prometheus/alerts.yml", encoding: .utf8)
+        let expressions = rules.split(separator: "\n").compactMap { line -> String? in
+            let trimmed = line.drop { $0 == " " }
+            return trimmed.hasPrefix("expr:") ? String(trimmed.dropFirst(5).drop { $0 == " " }) : nil
+        }
+        #expect(expressions.count >= 5)
+        try await withObservedApp { client, _ in
+            _ = try await client.post("/pipelines", json: sampleRecord)
+            let exposed = Set(parseExposition(try await client.get("/metrics").text).map(\.name))
+            for expression in expressions {
+                // The service's metric names in an expression (Prometheus's own `up` and `time()` aside).
+                let names = expression.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "_") })
+                    .filter { $0.hasPrefix("pipeline_") || $0.hasPrefix("process_") || $0.hasPrefix("http_") }.map(String.init)
+                for name in names { #expect(exposed.contains(name), "\(name) in \(expression)") }
+            }
+            for health in ["failed", "stuck", "overdue"] {
+                #expect(PipelineHealth(rawValue: health) != nil)
+                #expect(rules.contains("health=\"\(health)\""))
+            }
+        }
+    }
+
     @Test("The group-commit histogram is shown only by the JSONL backend")
     func commitHistogramOnlyOnJSONL() async throws {
         try await withApp(.sqlite) { client, _ in
