@@ -32,7 +32,7 @@ FROM ${RUNTIME_IMAGE}
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         libsqlite3-0 zlib1g ca-certificates curl tzdata \
-    && rm -rf /var/lib/apt/lists/* \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
     && groupadd --system --gid 10001 pipeline \
     && useradd --system --uid 10001 --gid 10001 --home-dir /data --shell /usr/sbin/nologin pipeline \
     && mkdir -p /data && chown 10001:10001 /data

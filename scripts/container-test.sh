@@ -47,7 +47,7 @@ summary() {
 
 cleanup() {
     local c
-    for c in "${CONTAINERS[@]}"; do "${PODMAN[@]}" rm -f -t 2 "$c" >/dev/null 2>&1 || true; done
+    for c in "${CONTAINERS[@]}"; do "${PODMAN[@]}" rm -f -v -t 2 "$c" >/dev/null 2>&1 || true; done
     "${PODMAN[@]}" volume rm -f "$VOLUME" >/dev/null 2>&1 || true
     if [ "${CT_CLEAN_IMAGES:-}" = 1 ]; then "${PODMAN[@]}" rmi -f "$IMAGE" >/dev/null 2>&1 || true; fi
 }
@@ -258,7 +258,7 @@ if [[ "$vols" == *'"/data"'* ]]; then pass "image declares VOLUME /data"; else f
 
 cid=$(pod create "$IMAGE")
 pod cp "$cid:/usr/local/bin/pipeline-service" "$WORK/pipeline-service" >/dev/null
-pod rm -f "$cid" >/dev/null
+pod rm -f -v "$cid" >/dev/null
 bin_size=$(du -h "$WORK/pipeline-service" | cut -f1)
 if readelf -S "$WORK/pipeline-service" | grep -q '\.symtab'; then
     fail "binary is not stripped ($bin_size, has .symtab)"
@@ -346,14 +346,14 @@ if wait_up "$TAG-a" 8000 /health && has_sample "$TAG-a" 8000 ""; then
 else
     fail "after podman restart the run is gone"
 fi
-pod rm -f -t 10 "$TAG-a" >/dev/null
+pod rm -f -v -t 10 "$TAG-a" >/dev/null
 start "$TAG-b" 8000
 if wait_up "$TAG-b" 8000 /health && has_sample "$TAG-b" 8000 ""; then
     pass "a new container on the same volume has the run"
 else
     fail "a new container on the same volume does not have the run"
 fi
-pod rm -f -t 10 "$TAG-b" >/dev/null
+pod rm -f -v -t 10 "$TAG-b" >/dev/null
 
 log "run: PIPELINE_BASE_PATH=/svc, PIPELINE_PORT=9000"
 start "$TAG-c" 9000 -e PIPELINE_BASE_PATH=/svc -e PIPELINE_PORT=9000
@@ -367,7 +367,7 @@ if pod exec "$TAG-c" sh -c 'curl -fsS -o /dev/null "http://127.0.0.1:${PIPELINE_
 else
     pass "control: a health check without the base path fails here, as the old HEALTHCHECK would"
 fi
-pod rm -f -t 10 "$TAG-c" >/dev/null
+pod rm -f -v -t 10 "$TAG-c" >/dev/null
 
 # ---------------------------------------------------------------------------------------------
 log "image size"
@@ -378,9 +378,14 @@ pod history --format '{{.Size}}\t{{.CreatedBy}}' "$IMAGE" | cut -c1-150 | head -
 pod run --rm --user 0 --entrypoint /bin/sh "$IMAGE" -c \
     'du -xsh /usr/local/bin/pipeline-service /usr/lib/x86_64-linux-gnu /usr/share /usr/bin /var/lib/dpkg /usr/lib/locale 2>/dev/null | sort -rh' |
     sed 's/^/INFO  du /'
-pod run --rm --entrypoint /bin/sh "$IMAGE" -c \
-    "dpkg-query -Wf '\${Installed-Size}\t\${Package}\n' | sort -rn | head -8" |
-    awk -F'\t' '{ printf "INFO  package %5.1f MB  %s\n", $1 / 1024, $2 }'
+pod run --rm --entrypoint dpkg-query "$RUNTIME_BASE" -Wf '${Package}\n' >"$WORK/base.packages"
+pod run --rm --entrypoint dpkg-query "$IMAGE" -Wf '${Installed-Size}\t${Package}\n' >"$WORK/image.packages"
+awk -F'\t' 'NR == FNR { base[$1] = 1; next } !($2 in base) { n++; kb += $1; list = list " " $2 }
+    END { printf "INFO  packages added over the base: %d, %.1f MB:%s\n", n, kb / 1024, list }' \
+    "$WORK/base.packages" "$WORK/image.packages"
+readelf -SW "$WORK/pipeline-service" | sed -n 's/^ *\[ *[0-9]*\] *//p' |
+    awk '$1 ~ /^\./ { print $1, $5 }' | while read -r section hex; do echo "$((16#$hex)) $section"; done |
+    sort -rn | head -4 | awk '{ printf "INFO  binary section %-14s %5.1f MB\n", $2, $1 / 1e6 }'
 
 summary
 [ "$FAILED" = 0 ]
