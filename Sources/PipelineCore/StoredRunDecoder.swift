@@ -74,7 +74,8 @@ public enum StoredRunDecoder {
             case .absent, .null: return nil
             case .string:
                 guard let text = StoredRunDecoder.text(value.bytes) else { throw NotPlain() }
-                return text
+                // A run id is read in its canonical form, as the general path reads it.
+                return field == .runID ? RunID.canonical(text) ?? text : text
             case .number: throw NotPlain()
             }
         }

@@ -11,24 +11,36 @@ enum GzipBody {
         case invalid(String)
     }
 
+    /// The most gzip members one body may hold: a client's compressor writes one; thousands of
+    /// empty ones would only cost the server work.
+    static let maximumMembers = 16
+
     /// The inflated bytes of one or more concatenated gzip members, at most `limit` of them.
     static func inflate(_ compressed: [UInt8], limit: Int) throws(Failure) -> [UInt8] {
         var output: [UInt8] = []
         var input = compressed[...]
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         // Concatenated members are one body (RFC 1952); each is inflated in turn.
+        var members = 0
         repeat {
-            let consumed = try inflateMember(input, into: &output, limit: limit)
+            members += 1
+            guard members <= maximumMembers else { throw .invalid("the body holds more than \(maximumMembers) gzip members") }
+            let consumed = try inflateMember(input, into: &output, chunk: &chunk, limit: limit)
             input = input.dropFirst(consumed)
         } while !input.isEmpty
         return output
     }
 
     /// Inflates the member at the start of `input`, appending to `output`; returns the bytes it used.
-    private static func inflateMember(_ input: ArraySlice<UInt8>, into output: inout [UInt8], limit: Int) throws(Failure) -> Int {
+    private static func inflateMember(
+        _ input: ArraySlice<UInt8>,
+        into output: inout [UInt8],
+        chunk: inout [UInt8],
+        limit: Int
+    ) throws(Failure) -> Int {
         var stream = z_stream()
         guard pipeline_service_inflate_init_gzip(&stream) == Z_OK else { throw .invalid("the decompressor could not start") }
         defer { inflateEnd(&stream) }
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         var result: Int32 = Z_OK
         var failure: Failure?
         input.withUnsafeBufferPointer { source in

@@ -138,6 +138,27 @@ struct LineageHTTPTests {
         }
     }
 
+    @Test("A body of many gzip members is refused after 16; a run lasting longer than the model allows is a 422")
+    func gzipMembersAndElapsedAreBounded() async throws {
+        try await withApp(.jsonl) { client, _ in
+            let member = try Self.gzip("")
+            let many = (0..<17).flatMap { _ in member } + (try Self.gzip(try Self.event("start")))
+            let response = try await client.execute(
+                uri: "/api/v1/lineage",
+                method: .post,
+                headers: [.contentType: "application/json", .contentEncoding: "gzip"],
+                body: ByteBuffer(bytes: many)
+            )
+            #expect(response.status == .unprocessableContent)
+            let start = try Self.event("start").replacingOccurrences(of: "2026-03-01T12:00:00+00:00", with: "0001-01-03T00:00:00+00:00")
+            #expect(try await client.post("/api/v1/lineage", json: start).status == .created)
+            let complete = try await client.post("/api/v1/lineage", json: try Self.event("complete"))
+            #expect(complete.status == .unprocessableContent)
+            #expect(try complete.json.validationLocations == ["body.eventTime"])
+            #expect(try await client.get("/runs/\(Self.runID)").json["status"] == "running")
+        }
+    }
+
     @Test("An invalid event is a 422 naming the path of each bad member; nothing is stored")
     func invalidEventsNameTheirPath() async throws {
         try await withApp(.jsonl) { client, _ in

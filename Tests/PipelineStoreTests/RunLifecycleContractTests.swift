@@ -143,3 +143,35 @@ struct RunLifecycleContractTests {
         }
     }
 }
+
+@Suite("Run lifecycle: review findings")
+struct RunLifecycleReviewTests {
+    @Test("Retention finds old finished and running runs through their indexes, oldest first across both", arguments: Backend.underTest)
+    func retentionOrdersFinishedAndRunningTogether(backend: Backend) async throws {
+        try await withFixture(backend) { fixture in
+            let start = RunLifecycleContractTests.start
+            let finishedOld = TestRun.make("etl", start: TestRun.hours(30, before: start), code: "old", status: "success")
+            var running = TestRun.make("etl", start: TestRun.hours(40, before: start), code: "older", status: "running")
+            running.runID = RunID.timeOrdered(at: running.startUTC)
+            _ = try await fixture.repository.insert(finishedOld)
+            _ = try await fixture.repository.insert(running.normalized)
+            let cutoff = TestRun.hours(1, before: start)
+            #expect(try await fixture.repository.countRuns(startedBefore: cutoff) == 2)
+            // A limit of one takes the oldest: the running run.
+            #expect(try await fixture.repository.deleteRuns(startedBefore: cutoff, limit: 1) == 1)
+            #expect(try await fixture.repository.runs(matching: RunQuery(filter: RunFilter(status: .equals("running")))).total == 0)
+            #expect(try await fixture.repository.runs(matching: RunQuery()).runs.map(\.info) == [finishedOld])
+        }
+    }
+
+    @Test("The fast line decoder reads an upper-case run_id as the general path does")
+    func fastDecoderCanonicalisesRunID() throws {
+        var run = TestRun.make("etl", start: RunLifecycleContractTests.start, code: "a")
+        run.runID = "0191D3C4-5E6F-7A8B-9C0D-1E2F3A4B5C6D"
+        let line = run.jsonBytes
+        let fast = line.withUnsafeBufferPointer { StoredRunDecoder.decode($0) }
+        let general = try PipelineInfo(jsonBytes: line, policy: .stored)
+        #expect(fast?.runID == "0191d3c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d")
+        #expect(fast == general)
+    }
+}

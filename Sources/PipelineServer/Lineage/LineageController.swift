@@ -89,6 +89,19 @@ struct LineageController<Repository: PipelineRunRepository, Context: RequestCont
         while true {
             let stored = try await storedRun(event.runID)
             guard let run = mapping.run(after: event, stored: stored) else { return "ignored" }
+            // The same bound a posted run has: an end centuries after its start is a clock gone wrong.
+            guard run.elapsedSeconds <= PipelineInfo.maximumElapsedSeconds else {
+                throw APIError.validation(
+                    ValidationError(
+                        FieldIssue(
+                            .body,
+                            "eventTime",
+                            kind: "less_than_equal",
+                            message: "The run would last longer than \(Int64(PipelineInfo.maximumElapsedSeconds)) seconds"
+                        )
+                    )
+                )
+            }
             do {
                 let outcome = try await repository.insert(run)
                 WriteAudit.record(outcome, logger: logger)

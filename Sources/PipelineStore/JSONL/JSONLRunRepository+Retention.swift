@@ -38,15 +38,16 @@ extension JSONLRunRepository {
             let (runs, open, hasRunningLines, hasLinesWithoutIDs) = index.lock.withLock {
                 ($0.runs, $0.openRuns, $0.hasRunningRecords, $0.hasLinesWithoutIDs)
             }
-            var doomed = runs.filter { $0.info.startUTC < cutoff }
-            // Open runs (a stuck one, say) go by the same rule, oldest first, after the finished ones.
-            let doomedOpen = open.values.filter { $0.info.startUTC < cutoff }.sorted { $0.position < $1.position }
-                .prefix(max(0, limit - doomed.count))
-            guard !doomed.isEmpty || !doomedOpen.isEmpty else { return 0 }
-            if doomed.count > limit {
-                doomed.sort { $0.position < $1.position }
-                doomed.removeLast(doomed.count - limit)
+            // Finished and open runs (a stuck one, say) go by the same rule: the oldest first, whichever they are.
+            var candidates = runs.filter { $0.info.startUTC < cutoff }.map { (run: $0, isOpen: false) }
+            candidates += open.values.filter { $0.info.startUTC < cutoff }.map { (run: $0, isOpen: true) }
+            guard !candidates.isEmpty else { return 0 }
+            if candidates.count > limit {
+                candidates.sort { $0.run.position < $1.run.position }
+                candidates.removeLast(candidates.count - limit)
             }
+            let doomed = candidates.filter { !$0.isOpen }.map(\.run)
+            let doomedOpen = candidates.filter(\.isOpen).map(\.run)
             let sequences = Set(doomed.map(\.sequence))
             var keptOpen = open.mapValues(\.info)
             for run in doomedOpen { keptOpen[run.info.runID ?? ""] = nil }

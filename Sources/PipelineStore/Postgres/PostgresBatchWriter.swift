@@ -179,16 +179,26 @@ extension PostgresBatchWriter {
         /// The outcome for a run whose key is stored: nothing to write, a conflict, or the stored
         /// record of a running run deleted and this one inserted after it.
         private func write(_ run: PipelineInfo, over stored: StoredRun) async throws -> InsertOutcome {
-            switch try PostgresRunRepository.decision(forExisting: stored, incoming: run) {
-            case .unchanged(let stored):
-                return .existing(stored)
-            case .replaces(let stored):
-                let deleted = try await connection.rows(schema.deleteRunningReturningID(id: stored.sequence), logger: logger)
-                guard deleted.count == 1, let row = try await connection.rows(schema.insertReturningID(run), logger: logger).first else {
-                    throw StorageError.unavailable(PostgresConnections.notCompleted)
+            var stored = stored
+            // Another transaction may replace the same running record first: its delete then finds
+            // no running row here, and the run is decided again on what that transaction stored.
+            for _ in 0..<3 {
+                switch try PostgresRunRepository.decision(forExisting: stored, incoming: run) {
+                case .unchanged(let stored):
+                    return .existing(stored)
+                case .replaces(let replaced):
+                    let deleted = try await connection.rows(schema.deleteRunningReturningID(id: replaced.sequence), logger: logger)
+                    guard deleted.count == 1 else {
+                        stored = try await storedRun(for: run)
+                        continue
+                    }
+                    guard let row = try await connection.rows(schema.insertReturningID(run), logger: logger).first else {
+                        throw StorageError.unavailable(PostgresConnections.notCompleted)
+                    }
+                    return .updated(StoredRun(sequence: try row.read { try $0.integer(column: SQLTableLayout.idKey) }, info: run))
                 }
-                return .updated(StoredRun(sequence: try row.read { try $0.integer(column: SQLTableLayout.idKey) }, info: run))
             }
+            throw StorageError.unavailable(PostgresConnections.notCompleted)
         }
 
         /// Adds newly inserted runs to their signatures' totals (``SummaryFold/Addition``).

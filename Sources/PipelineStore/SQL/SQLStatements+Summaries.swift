@@ -50,19 +50,29 @@ extension SQLStatements {
 // MARK: - Retention
 
 extension SQLStatements {
-    /// The number of runs that started before `cutoff`.
+    /// The number of runs that started before `cutoff`: the finished and the running ones counted
+    /// apart, each through its own (partial) index.
     public func countRuns(startedBefore cutoff: UTCInstant) -> SQLStatement {
         var binds = SQLBinds(dialect)
-        return binds.statement("SELECT COUNT(*) FROM \(layout.quotedTable) WHERE \(layout.quoted(.startUTC)) < \(binds.bind(.instant(cutoff)))")
+        let (table, start) = (layout.quotedTable, layout.quoted(.startUTC))
+        let counts = [isFinished, isRunning].map { condition in
+            "(SELECT COUNT(*) FROM \(table) WHERE \(start) < \(binds.bind(.instant(cutoff))) AND \(condition))"
+        }
+        return binds.statement("SELECT \(counts.joined(separator: " + ")) AS \"count\"")
     }
 
     /// Deletes the `limit` oldest runs (`start_utc`, then id) that started before `cutoff`, and
-    /// returns the signature fields of each.
+    /// returns the signature fields of each. The oldest finished and the oldest running runs are
+    /// each found through their own partial index, then merged.
     public func deleteOldestRuns(startedBefore cutoff: UTCInstant, limit: Int) -> SQLStatement {
         var binds = SQLBinds(dialect)
         let (table, id, start) = (layout.quotedTable, layout.quotedIDColumn, layout.quoted(.startUTC))
+        let branches = [isFinished, isRunning].enumerated().map { index, condition in
+            "SELECT \(id), \(start) FROM (SELECT \(id), \(start) FROM \(table) WHERE \(start) < \(binds.bind(.instant(cutoff))) AND \(condition) "
+                + "ORDER BY \(start), \(id) LIMIT \(binds.bind(.integer(Int64(limit))))) AS oldest_\(index)"
+        }
         let sql = """
-            DELETE FROM \(table) WHERE \(id) IN (SELECT \(id) FROM \(table) WHERE \(start) < \(binds.bind(.instant(cutoff))) \
+            DELETE FROM \(table) WHERE \(id) IN (SELECT \(id) FROM (\(branches.joined(separator: " UNION ALL "))) AS oldest \
             ORDER BY \(start), \(id) LIMIT \(binds.bind(.integer(Int64(limit))))) RETURNING \(signatureColumns)
             """
         return binds.statement(sql)
