@@ -66,22 +66,26 @@ struct ReportCommandTests {
         let service = try ServiceProcess(arguments: ["--jsonl-path", directory.path + "/runs.jsonl"], outputDirectory: directory.path)
         try await service.waitUntilReady()
         let url = service.baseURL
-        // Four commands started together, each running for 3 s.
+        // Four commands started together, each running until the test has seen all four running
+        // (or a minute has passed): a loaded machine may take its time to start them.
+        let go = directory.path + "/go"
+        let wait = "i=0; while [ ! -e '\(go)' ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done"
         let reports = try (0..<4).map { _ in
             let process = Process()
             process.executableURL = URL(fileURLWithPath: ServiceProcess.executable)
-            process.arguments = ["report", "--url", url, "--pipeline-name", "fan_out", "--", "/bin/sh", "-c", "sleep 3"]
+            process.arguments = ["report", "--url", url, "--pipeline-name", "fan_out", "--", "/bin/sh", "-c", wait]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
             return process
         }
         var seenRunning = 0
-        for _ in 0..<40 where seenRunning < 4 {
+        for _ in 0..<600 where seenRunning < 4 {
             try await Task.sleep(for: .milliseconds(100))
             let (_, body) = try await HTTP.send("GET", url + "/get_pipeline_info?status=running")
             seenRunning = try JSONParser.parse(Array(body))["total"]?.int ?? 0
         }
+        _ = FileManager.default.createFile(atPath: go, contents: Data())
         #expect(seenRunning == 4, "every command is listed as running while it runs")
         for report in reports {
             report.waitUntilExit()
