@@ -22,31 +22,8 @@ final class ServiceProcess: @unchecked Sendable {
         environment: [String: String] = [:],
         timeout: Duration = .seconds(120)
     ) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = childEnvironment(adding: environment)
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        let pid = process.processIdentifier
-        let (seconds, attoseconds) = timeout.components
-        DispatchQueue.global().asyncAfter(deadline: .now() + Double(seconds) + Double(attoseconds) / 1e18) {
-            if process.isRunning { kill(pid, SIGKILL) }
-        }
-        let errors = Mutex(Data())
-        let drained = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
-            let data = stderr.fileHandleForReading.readDataToEndOfFile()
-            errors.withLock { $0 = data }
-            drained.signal()
-        }
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        drained.wait()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: errors.withLock { $0 }, as: UTF8.self))
+        let result = try ChildProcess.run(executable, arguments, environment: childEnvironment(adding: environment), timeout: timeout)
+        return (result.status, String(decoding: result.output, as: UTF8.self), result.errors)
     }
 
     static let executable: String = {
