@@ -57,3 +57,12 @@ swift format lint --strict --recursive Sources Tests Package.swift
 
 log "Running the tests"
 swift test --skip-build "$@"
+
+# Once more on PostgreSQL, the contract suites (storage and HTTP) over an existing table in a schema
+# of its own with every column renamed (PIPELINE_TABLE=schema.TABLE and PIPELINE_COLUMN_MAP), as an
+# enterprise table would be. Skipped when arguments chose the tests, or when PostgreSQL is.
+if [ $# -eq 0 ] && [ -n "${PIPELINE_TEST_POSTGRES_URL:-}" ]; then
+    log "Running the contract suites on a mapped PostgreSQL table in its own schema"
+    PIPELINE_TEST_BACKENDS=postgres PIPELINE_TEST_POSTGRES_TABLE=mapped-in-schema \
+        swift test --skip-build --filter 'RepositoryContractTests|RunLifecycleContractTests|RetentionContractTests|HTTPContractTests'
+fi

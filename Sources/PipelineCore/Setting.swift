@@ -23,6 +23,7 @@ public enum Setting: String, CaseIterable, Sendable, Hashable {
     case basePath
     case idleTimeout
     case requestTimeout
+    case startupWait
     case anomalyK
     case lineageTimezone
     case retentionDays
@@ -99,6 +100,7 @@ public enum Setting: String, CaseIterable, Sendable, Hashable {
         case .authReads: "false"
         case .idleTimeout: "75"
         case .requestTimeout: "30"
+        case .startupWait: "60"
         case .anomalyK: "3.5"
         case .lineageTimezone: "UTC"
         }
@@ -116,6 +118,7 @@ public enum Setting: String, CaseIterable, Sendable, Hashable {
         case .authReads: .flag
         case .idleTimeout: .integer(1...86_400)
         case .requestTimeout: .integer(1...3_600)
+        case .startupWait: .integer(0...86_400)
         case .anomalyK: .number(0.5...20)
         case .retentionDays: .integer(1...RetentionPeriod.maximumDays)
         case .jsonlPath, .sqlitePath, .postgresURL, .table, .columnMap, .host, .archiveRoots, .apiKeysFile, .corsOrigins, .basePath,
@@ -132,7 +135,8 @@ public enum Setting: String, CaseIterable, Sendable, Hashable {
         case .sqlitePath: "SQLite database file (sqlite backend)."
         case .postgresURL:
             "postgres://user:pass@host:port/db[?sslmode=disable|prefer|require|verify-ca|verify-full&sslrootcert=…&application_name=…&connect_timeout=…&options=-csearch_path%3D…] (postgres backend); a secret, also read from the file PIPELINE_POSTGRES_URL_FILE names."
-        case .table: "Table name (sql backends; at most 51 characters on sqlite)."
+        case .table:
+            "Table name (sql backends; at most 51 characters for a table the service creates); on postgres also schema.table, e.g. legacy.pipeline_runs."
         case .columnMap: "JSON object model field → column name, for an existing table (sql backends)."
         case .maxPipelines: "Most distinct pipeline signatures stored; a run that would add one more is refused with 422."
         case .logLevel: "Least severe log level written."
@@ -149,6 +153,8 @@ public enum Setting: String, CaseIterable, Sendable, Hashable {
         case .basePath: "Path prefix every route is served under, e.g. /pipeline-service behind a reverse proxy."
         case .idleTimeout: "Seconds an idle connection is kept open."
         case .requestTimeout: "Seconds a request may take before it is answered 504."
+        case .startupWait:
+            "Seconds serve waits for a PostgreSQL that cannot be reached at start-up, trying again 1 s, 2 s, 4 s… (at most 10 s) apart while /health answers 503; 0: exit at once."
         case .anomalyK: "Anomaly band width: a run is flagged outside median ± k·MAD of the previous 30 runs."
         case .lineageTimezone:
             "Zone of start_local, end_local and date_code for runs reported as OpenLineage events: UTC, an offset such as +05:30, or an IANA name."

@@ -32,7 +32,6 @@ public func buildApplication(
     metrics: ServiceMetrics = ServiceMetrics(),
     services: [any Service] = []
 ) -> some ApplicationProtocol {
-    let router = buildRouter(repository: repository, configuration: configuration, metrics: metrics)
     let idleTimeout = TimeAmount.seconds(configuration.idleTimeout.components.seconds)
     let retention = configuration.retentionPeriod.map { period in
         RetentionService(
@@ -43,6 +42,13 @@ public func buildApplication(
             logger: logger
         )
     }
+    let preparation = StoragePreparation(
+        wait: configuration.startupWait,
+        logger: logger,
+        prepare: { try await repository.prepare() },
+        onReady: { retention?.storageIsReady() }
+    )
+    let router = buildRouter(repository: repository, configuration: configuration, metrics: metrics, readiness: preparation)
     var app = Application(
         router: router,
         server: .http1(
@@ -56,20 +62,22 @@ public func buildApplication(
             )
         ),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "pipeline-service"),
-        services: services + (retention.map { [$0 as any Service] } ?? []),
+        services: services + [preparation] + (retention.map { [$0 as any Service] } ?? []),
         onServerRunning: { channel in
             // The bound address: with port 0 the system picked the port, and this line says which.
             let port = channel.localAddress?.port ?? configuration.port
             logger.info(
                 "pipeline-service \(pipelineServiceVersion) ready",
-                metadata: ["backend": "\(repository.backendName)", "address": "\(configuration.host):\(port)"]
+                metadata: [
+                    "backend": "\(repository.backendName)", "address": "\(configuration.host):\(port)",
+                    "storage": "\(preparation.notReadyReason == nil ? "ready" : "waiting")",
+                ]
             )
         },
         logger: logger
     )
     app.beforeServerStarts {
-        try await repository.prepare()
-        retention?.storageIsReady()
+        try await preparation.prepareBeforeServing()
     }
     return app
 }
@@ -79,10 +87,14 @@ public func buildApplication(
 /// Middleware, outermost first: request id, access log, request metrics, CORS, HEAD as GET, JSON
 /// errors, URI length, request timeout, API keys. Everything inside the error middleware answers
 /// with JSON; everything outside it sees the final status.
+///
+/// `readiness`, when given, is asked first by `/health`: the storage may still be waiting for its
+/// database at start-up.
 public func buildRouter<Repository: PipelineRunRepository>(
     repository: Repository,
     configuration: ServiceConfiguration,
-    metrics: ServiceMetrics = ServiceMetrics()
+    metrics: ServiceMetrics = ServiceMetrics(),
+    readiness: StoragePreparation? = nil
 ) -> Router<ServiceRequestContext> {
     // Every GET route also answers HEAD: the router routes it to the GET handler, and
     // `HeadRequestMiddleware` sends that answer's headers without its body.
@@ -130,7 +142,7 @@ public func buildRouter<Repository: PipelineRunRepository>(
     ).addRoutes(to: routes)
     ExportController<Measured, ServiceRequestContext>(repository: measured).addRoutes(to: routes)
     ArchivedFileController<Measured, ServiceRequestContext>(repository: measured, roots: configuration.archiveRoots).addRoutes(to: routes)
-    ServiceController<Measured, ServiceRequestContext>(repository: measured, deployment: deployment).addRoutes(to: routes)
+    ServiceController<Measured, ServiceRequestContext>(repository: measured, deployment: deployment, readiness: readiness).addRoutes(to: routes)
     MetricsController<Measured, ServiceRequestContext>(insights: insights, metrics: metrics).addRoutes(to: routes)
     addMethodNotAllowedRoutes(to: routes)
     return router

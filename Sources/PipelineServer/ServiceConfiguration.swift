@@ -27,6 +27,8 @@ public struct ServiceConfiguration: Sendable {
     public var basePath: String
     public var idleTimeout: Duration
     public var requestTimeout: Duration
+    /// How long `serve` waits for a database that cannot be reached at start-up (zero: not at all).
+    public var startupWait: Duration
     /// The definitions behind `/pipelines` health and trends (`PIPELINE_ANOMALY_K` sets `anomalyK`).
     public var insightSettings: InsightSettings
     /// Runs that started more than this many days ago are deleted by a background job; nil keeps every run.
@@ -59,6 +61,7 @@ public struct ServiceConfiguration: Sendable {
         basePath: String = "",
         idleTimeout: Duration = .seconds(75),
         requestTimeout: Duration = .seconds(30),
+        startupWait: Duration = .seconds(60),
         insightSettings: InsightSettings = .standard,
         retentionDays: Int? = nil,
         lineageMapping: LineageMapping = LineageMapping(zone: FixedUTCOffset.utc)
@@ -78,6 +81,7 @@ public struct ServiceConfiguration: Sendable {
         self.basePath = basePath
         self.idleTimeout = idleTimeout
         self.requestTimeout = requestTimeout
+        self.startupWait = startupWait
         self.insightSettings = insightSettings
         self.retentionDays = retentionDays
         self.lineageMapping = lineageMapping
@@ -132,6 +136,7 @@ public struct ServiceConfiguration: Sendable {
             basePath: access.basePath,
             idleTimeout: .seconds(try required(.idleTimeout, values.integer)),
             requestTimeout: .seconds(try required(.requestTimeout, values.integer)),
+            startupWait: .seconds(try required(.startupWait, values.integer)),
             insightSettings: insightSettings,
             retentionDays: try values.integer(.retentionDays),
             lineageMapping: LineageMapping(zone: lineageZone)

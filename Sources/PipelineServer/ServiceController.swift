@@ -9,6 +9,8 @@ struct ServiceController<Repository: PipelineRunRepository, Context: RequestCont
     let repository: Repository
     /// The base path and key requirements the API description states.
     var deployment = APIDeployment()
+    /// Whether start-up has readied the storage; nil when the caller did before building the routes.
+    var readiness: StoragePreparation?
 
     func addRoutes(to router: some RouterMethods<Context>) {
         router.get("/", use: welcome)
@@ -39,12 +41,13 @@ struct ServiceController<Repository: PipelineRunRepository, Context: RequestCont
         return Response.json(writer.bytes)
     }
 
-    /// 200 when the backend answers, 503 (with the reason, no internals) when it does not.
+    /// 200 when the backend answers, 503 (with the reason, no internals) when it does not, or
+    /// while start-up still waits for the database.
     @Sendable func health(_ request: Request, context: Context) async throws -> Response {
-        let failure: String?
+        var failure: String?
         do {
+            if let notReady = readiness?.notReadyReason { throw StorageError.unavailable(notReady) }
             try await repository.checkHealth()
-            failure = nil
         } catch let error as StorageError {
             failure = error.description
         } catch {

@@ -84,7 +84,12 @@ public func withRepository<T: Sendable>(
 ) async throws -> T {
     let repository = try openRepository(backend, limits: limits, access: access, logger: logger)
     let work = CommandWork {
-        try await repository.prepare()
+        do {
+            try await repository.prepare()
+        } catch let error as StorageUnreachable {
+            // A command is run by hand or by a scheduler that retries: it reports at once.
+            throw error.error
+        }
         return try await body(repository)
     }
     let group = ServiceGroup(

@@ -70,3 +70,17 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 }
+
+/// The storage cannot be reached yet, though its settings may well be right: the database refuses
+/// connections, does not answer, or is still starting up. Containers start in any order, so
+/// start-up may wait and try again; ``error`` is what to report if the storage never answers.
+public struct StorageUnreachable: Error, Sendable, CustomStringConvertible {
+    /// The failure as a setting error, naming the setting and the reason (never a password).
+    public let error: ConfigurationError
+
+    public init(_ error: ConfigurationError) {
+        self.error = error
+    }
+
+    public var description: String { error.description }
+}

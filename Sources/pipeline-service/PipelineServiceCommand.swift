@@ -82,6 +82,7 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .setting(.basePath), help: .setting(.basePath)) var basePath: String?
     @Option(name: .setting(.idleTimeout), help: .setting(.idleTimeout)) var idleTimeout: String?
     @Option(name: .setting(.requestTimeout), help: .setting(.requestTimeout)) var requestTimeout: String?
+    @Option(name: .setting(.startupWait), help: .setting(.startupWait)) var startupWait: String?
     @Option(name: .setting(.anomalyK), help: .setting(.anomalyK)) var anomalyK: String?
     @Option(name: .setting(.retentionDays), help: .setting(.retentionDays)) var retentionDays: String?
     @Option(name: .setting(.lineageTimezone), help: .setting(.lineageTimezone)) var lineageTimezone: String?
@@ -91,7 +92,8 @@ struct ServerOptions: ParsableArguments {
         [
             .host: host, .port: port, .maxBodySize: maxBodySize, .maxBatchBodySize: maxBatchBodySize, .archiveRoots: archiveRoots,
             .apiKeysFile: apiKeysFile, .authReads: authReads, .corsOrigins: corsOrigins, .basePath: basePath, .idleTimeout: idleTimeout,
-            .requestTimeout: requestTimeout, .anomalyK: anomalyK, .retentionDays: retentionDays, .lineageTimezone: lineageTimezone,
+            .requestTimeout: requestTimeout, .startupWait: startupWait, .anomalyK: anomalyK, .retentionDays: retentionDays,
+            .lineageTimezone: lineageTimezone,
         ].compactMapValues { $0 }
     }
 }

@@ -99,7 +99,8 @@ struct ProcessHardeningTests {
             ["migrate", "--from", "postgress://admin:\(secret)@127.0.0.1:1/db", "--to", "jsonl:\(directory.path)/a.jsonl"],
             // A server that is not there.
             ["migrate", "--from", "jsonl:\(directory.path)/a.jsonl", "--to", "postgres://admin:\(secret)@127.0.0.1:1/db"],
-            ["serve", "--backend", "postgres", "--postgres-url", "postgres://admin:\(secret)@127.0.0.1:1/db"],
+            // Tried again for two seconds first: the waiting lines must not show it either.
+            ["serve", "--backend", "postgres", "--startup-wait", "2", "--postgres-url", "postgres://admin:\(secret)@127.0.0.1:1/db"],
             ["serve", "--backend", "postgres", "--postgres-url", "postgres://admin:\(secret)@127.0.0.1:1/db?sslmode=bogus"],
             ["export", "--backend", "postgres", "--postgres-url", "postgress://admin:\(secret)@127.0.0.1:1/db"],
         ]
@@ -184,6 +185,7 @@ struct ProcessHardeningTests {
         case .basePath: ("no-leading-slash", [])
         case .idleTimeout: ("0", [])
         case .requestTimeout: ("0", [])
+        case .startupWait: ("soon", [])
         case .anomalyK: ("100", [])
         case .retentionDays: ("0", [])
         case .lineageTimezone: ("Mars/Olympus_Mons", [])

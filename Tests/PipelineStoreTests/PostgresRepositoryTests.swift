@@ -401,7 +401,7 @@ struct PostgresRepositoryTests {
                     do {
                         try await repository.prepare()
                         break
-                    } catch is ConfigurationError where clock.now < ready {
+                    } catch is StorageUnreachable where clock.now < ready {
                         try await Task.sleep(for: .milliseconds(250))
                     }
                 }
@@ -624,12 +624,13 @@ struct PostgresConfigurationTests {
         #expect(repository.backendName == "postgres")
     }
 
-    @Test("A server that does not answer fails prepare() quickly, naming the address but not the password")
+    @Test("A server that does not answer fails prepare() quickly as unreachable, naming the address but not the password")
     func unreachableServerIsAConfigurationError() async throws {
         let opened = try PostgresTestDatabase.open(url: "postgres://app:s3cret@127.0.0.1:1/pipeline", layout: .standard, timeout: .seconds(2))
         let clock = ContinuousClock()
         let elapsed = await clock.measure {
-            let error = await #expect(throws: ConfigurationError.self) { try await opened.repository.prepare() }
+            let unreachable = await #expect(throws: StorageUnreachable.self) { try await opened.repository.prepare() }
+            let error = unreachable?.error
             #expect(error?.name == "PIPELINE_POSTGRES_URL")
             #expect(error?.message == "cannot connect to 127.0.0.1:1/pipeline: connection refused")
             #expect(error?.description.contains("s3cret") == false)
@@ -662,6 +663,51 @@ struct PostgresConfigurationTests {
         }
         try await opened.close()
         try await PostgresTestDatabase.execute("DROP SCHEMA \(schema) CASCADE")
+    }
+
+    @Test("PIPELINE_TABLE=schema.table: the service creates and migrates its tables in that schema, beside a same-named one elsewhere")
+    func schemaQualifiedOwnedTable() async throws {
+        guard Backend.underTest.contains(.postgres) else { return }
+        let schema = PostgresTestDatabase.uniqueName("app")
+        let table = PostgresTestDatabase.uniqueName("runs")
+        try await PostgresTestDatabase.execute("CREATE SCHEMA \(schema)")
+        // The URL's own search_path gives way to the table's schema.
+        let base = try PostgresTestDatabase.url()
+        let url = base + (base.contains("?") ? "&" : "?") + "options=-csearch_path%3Dpublic"
+        let opened = try PostgresTestDatabase.open(url: url, layout: SQLTableLayout(table: "\(schema).\(table)"))
+        do {
+            try await opened.repository.prepare()
+            let run = TestRun.make("etl", start: UTCInstant(microsecondsSinceEpoch: 0), code: "a")
+            #expect(try await opened.repository.insert(run).isCreated)
+            #expect(try await PostgresTestDatabase.query("SELECT count(*)::text FROM \(schema).\(table)") == [["1"]])
+            #expect(try await PostgresTestDatabase.query("SELECT count(*)::text FROM \(schema).\(table)_summary") == [["1"]])
+            let ledger = try await PostgresTestDatabase.query(
+                "SELECT count(*)::text FROM \(schema).pipeline_service_migrations WHERE table_name = '\(table)'"
+            )
+            #expect(ledger == [["\(PostgresMigrationNames.all.count)"]])
+            #expect(try await PostgresTestDatabase.query("SELECT to_regclass('public.\(table)')::text") == [[nil]])
+            #expect(try await opened.repository.summaries().map(\.totalRuns) == [1])
+        } catch {
+            Issue.record("\(String(reflecting: error))")
+        }
+        try await opened.close()
+        try await PostgresTestDatabase.execute("DROP SCHEMA \(schema) CASCADE")
+    }
+
+    @Test("A schema that does not exist, and a name of three parts, are refused naming PIPELINE_TABLE")
+    func badSchemaQualifiedNames() async throws {
+        for name in ["a.b.c", "legacy.", ".runs", "legacy.runs;drop"] {
+            let error = #expect(throws: ConfigurationError.self) { try SQLTableLayout(table: name) }
+            #expect(error?.name == "PIPELINE_TABLE", "\(name)")
+        }
+        let layout = try SQLTableLayout(table: "APP.PIPELINE_RUNS")
+        #expect(layout.schema == "APP" && layout.table == "PIPELINE_RUNS" && layout.qualifiedName == "APP.PIPELINE_RUNS")
+        guard Backend.underTest.contains(.postgres) else { return }
+        let opened = try PostgresTestDatabase.open(url: PostgresTestDatabase.url(), layout: SQLTableLayout(table: "no_such_schema_x.runs"))
+        let error = await #expect(throws: ConfigurationError.self) { try await opened.repository.prepare() }
+        #expect(error?.name == "PIPELINE_TABLE")
+        #expect(error?.message == "schema \"no_such_schema_x\" does not exist (or this user may not use it)")
+        try await opened.close()
     }
 
     @Test("Before prepare() the repository answers unavailable instead of guessing the table")

@@ -305,6 +305,16 @@ struct SQLiteRepositoryTests {
         }
     }
 
+    @Test("A schema-qualified table name is refused on SQLite, naming PIPELINE_TABLE")
+    func schemaQualifiedTableIsRefused() throws {
+        let layout = try SQLTableLayout(table: "legacy.pipeline_runs")
+        let error = #expect(throws: ConfigurationError.self) {
+            _ = try SQLiteRunRepository(path: "/nonexistent/never-opened.sqlite", layout: layout, logger: Logger(label: "test"))
+        }
+        #expect(error?.name == "PIPELINE_TABLE")
+        #expect(error?.message == "\"legacy.pipeline_runs\" names a schema, which SQLite does not have: name the table alone")
+    }
+
     @Test("A mapped table missing columns fails prepare, listing every missing column")
     func mappedTableMissingColumnsFailsPrepare() async throws {
         let table = ForeignTable.mappedUpperCase

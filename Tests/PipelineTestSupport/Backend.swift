@@ -22,8 +22,11 @@ public enum Backend: String, CaseIterable, Sendable, CustomStringConvertible {
 
     /// The backends to test: all of them, except PostgreSQL outside CI when no server is configured.
     /// In CI PostgreSQL is always included, so a missing server fails loudly instead of skipping.
+    /// `PIPELINE_TEST_BACKENDS` (comma-separated names) narrows the list, for a pass over one
+    /// backend in another shape (`PIPELINE_TEST_POSTGRES_TABLE`).
     public static var underTest: [Backend] {
-        allCases.filter { $0 != .postgres || postgresTestURL != nil || isCI }
+        let chosen = ProcessInfo.processInfo.environment["PIPELINE_TEST_BACKENDS"].map { $0.split(separator: ",").map(String.init) }
+        return allCases.filter { ($0 != .postgres || postgresTestURL != nil || isCI) && (chosen?.contains($0.rawValue) ?? true) }
     }
 
     /// A fresh, empty, prepared repository on this backend.

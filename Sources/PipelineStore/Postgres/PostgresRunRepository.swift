@@ -35,7 +35,12 @@ public struct PostgresRunRepository: PipelineRunRepository {
         logger: Logger,
         onBatch: @escaping @Sendable (Int) -> Void = { _ in }
     ) throws(ConfigurationError) {
-        let url = try PostgresURL(url)
+        var url = try PostgresURL(url)
+        if let schema = layout.schema {
+            // The table's schema is every session's search path: see `SQLTableLayout.schema`. It
+            // takes the place of a search_path the URL's options set.
+            url.sessionSettings = url.sessionSettings.filter { $0.0.lowercased() != "search_path" } + [("search_path", SQLTableLayout.quote(schema))]
+        }
         self.url = url
         self.layout = layout
         let client = PostgresClient(configuration: url.clientConfiguration(connectTimeout: timeout), backgroundLogger: logger)
@@ -58,16 +63,27 @@ public struct PostgresRunRepository: PipelineRunRepository {
             }
         } catch let error as ConfigurationError {
             throw error
-        } catch let error as PSQLError where error.code == .server {
-            logger.error("Cannot prepare the PostgreSQL table", metadata: ["table": "\(layout.table)", "error": "\(String(reflecting: error))"])
+        } catch let error as PSQLError where error.code == .server && !PostgresStartupProbe.isTransient(error) {
+            logger.error(
+                "Cannot prepare the PostgreSQL table",
+                metadata: ["table": "\(layout.qualifiedName)", "error": "\(String(reflecting: error))"]
+            )
             let message = error.serverInfo?[.message] ?? "the server refused"
-            throw ConfigurationError(.table, "cannot prepare table \"\(layout.table)\" on \(url): \(message)")
+            throw ConfigurationError(.table, "cannot prepare table \"\(layout.qualifiedName)\" on \(url): \(message)")
         } catch {
-            logger.error("Cannot prepare the PostgreSQL table", metadata: ["table": "\(layout.table)", "error": "\(String(reflecting: error))"])
-            throw ConfigurationError(
+            let failure = ConfigurationError(
                 .postgresURL,
                 "cannot connect to \(url): \(PostgresStartupProbe.reason(error, url: url, timeout: connections.timeout))"
             )
+            // The server went away between the probe and the migration: as unreachable as before it.
+            guard PostgresStartupProbe.isTransient(error) else {
+                logger.error(
+                    "Cannot prepare the PostgreSQL table",
+                    metadata: ["table": "\(layout.qualifiedName)", "error": "\(String(reflecting: error))"]
+                )
+                throw failure
+            }
+            throw StorageUnreachable(failure)
         }
         schema.store(prepared)
     }

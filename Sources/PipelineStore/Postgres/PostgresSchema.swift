@@ -52,7 +52,7 @@ struct PostgresSchema: Sendable {
     /// Serializes writers of one run key until their transactions end, on tables without a unique key.
     func lockRunKey(_ key: RunKey) -> PostgresQuery {
         let parts = layout.hasColumn(.runID) ? [key.runID ?? ""] : [key.pipelineName ?? "", key.dateCode]
-        let hash = FNV1a.hash(([layout.table] + parts).joined(separator: "\u{1F}").utf8)
+        let hash = FNV1a.hash(([layout.qualifiedName] + parts).joined(separator: "\u{1F}").utf8)
         return "SELECT pg_advisory_xact_lock(\(Int64(bitPattern: hash)))"
     }
 
@@ -110,6 +110,10 @@ extension PostgresSchema {
     /// Readies the table on `connection`: migrates a table the service owns (absent, or recorded in the
     /// ledger), or, for a mapped or foreign table, creates nothing and checks its columns.
     static func prepare(on connection: PostgresConnection, layout: SQLTableLayout, logger: Logger) async throws -> PostgresSchema {
+        // A search path naming no existing schema leaves none to look in or create in.
+        if let schema = layout.schema, try await connection.rows("SELECT 1 WHERE current_schema() IS NOT NULL", logger: logger).isEmpty {
+            throw ConfigurationError(.table, "schema \"\(schema)\" does not exist (or this user may not use it)")
+        }
         if !layout.isMapped, try await migrateOwnedTable(on: connection, layout: layout, logger: logger) {
             return PostgresSchema(
                 statements: SQLStatements(layout: layout, dialect: .postgres),
@@ -193,7 +197,7 @@ extension PostgresSchema {
             logger: logger
         )
         guard !rows.isEmpty else {
-            throw ConfigurationError(.table, "table \"\(layout.table)\" does not exist")
+            throw ConfigurationError(.table, "table \"\(layout.qualifiedName)\" does not exist")
         }
         let columns = try rows.map { row in
             let (name, type, hasDefault) = try row.decode((String, String, Bool).self)
@@ -205,7 +209,7 @@ extension PostgresSchema {
             if key == SQLTableLayout.idKey, !column.hasDefault { return "has no default; it must be an identity or serial column" }
             return nil
         }
-        logger.info("Using a table the service does not own; it is not migrated", metadata: ["table": "\(layout.table)"])
+        logger.info("Using a table the service does not own; it is not migrated", metadata: ["table": "\(layout.qualifiedName)"])
         resolved.reportAbsentColumns(logger: logger)
         return PostgresSchema(statements: SQLStatements(layout: resolved, dialect: .postgres), summary: nil)
     }

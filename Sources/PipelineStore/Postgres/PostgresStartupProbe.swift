@@ -5,9 +5,10 @@ import PostgresNIO
 /// One direct connection at start-up, to say why the server cannot be used (refused, unknown
 /// database, authentication failed) rather than only that the pool found no connection in time.
 enum PostgresStartupProbe {
-    /// Connects and disconnects; throws a ``ConfigurationError`` naming `PIPELINE_POSTGRES_URL`
-    /// with `host:port/database` and a short reason, never the password.
-    static func check(_ url: PostgresURL, timeout: Duration, logger: Logger) async throws(ConfigurationError) {
+    /// Connects and disconnects. Throws a ``ConfigurationError`` naming `PIPELINE_POSTGRES_URL`
+    /// with `host:port/database` and a short reason, never the password; wrapped in
+    /// ``StorageUnreachable`` when the server may simply not be up yet (``isTransient(_:)``).
+    static func check(_ url: PostgresURL, timeout: Duration, logger: Logger) async throws {
         let configuration: PostgresConnection.Configuration
         do {
             configuration = try url.connectionConfiguration(connectTimeout: timeout)
@@ -20,8 +21,38 @@ enum PostgresStartupProbe {
             }
             try? await connection.close()
         } catch {
-            logger.error("Cannot connect to PostgreSQL", metadata: ["server": "\(url)", "error": "\(String(reflecting: error))"])
-            throw ConfigurationError(.postgresURL, "cannot connect to \(url): \(reason(error, url: url, timeout: timeout))")
+            let failure = ConfigurationError(.postgresURL, "cannot connect to \(url): \(reason(error, url: url, timeout: timeout))")
+            guard isTransient(error) else {
+                logger.error("Cannot connect to PostgreSQL", metadata: ["server": "\(url)", "error": "\(String(reflecting: error))"])
+                throw failure
+            }
+            logger.debug("PostgreSQL is not reachable", metadata: ["server": "\(url)", "error": "\(String(reflecting: error))"])
+            throw StorageUnreachable(failure)
+        }
+    }
+
+    /// Whether a failed connection may succeed later without any setting changing: nothing
+    /// listens yet, the host name does not resolve yet (a container not started), no answer, or
+    /// the server says it is starting, stopping, or full. A refused password, a missing database
+    /// or a TLS mismatch is not: waiting would only delay the same error.
+    static func isTransient(_ error: any Error) -> Bool {
+        switch error {
+        case is PostgresTimeout, is NIOConnectionError, is IOError, is ChannelError:
+            return true
+        case let error as PSQLError:
+            switch error.code {
+            case .server:
+                // cannot_connect_now (starting up, shutting down, recovering), admin_shutdown,
+                // crash_shutdown, too_many_connections.
+                return ["57P03", "57P01", "57P02", "53300"].contains(error.serverInfo?[.sqlState] ?? "")
+            case .sslUnsupported, .failedToAddSSLHandler, .receivedUnencryptedDataAfterSSLRequest, .authMechanismRequiresPassword,
+                .unsupportedAuthMechanism, .saslError:
+                return false
+            default:
+                return error.underlying.map(isTransient) ?? true
+            }
+        default:
+            return false
         }
     }
 

@@ -11,8 +11,14 @@ public struct SQLTableLayout: Sendable, Hashable {
     public static let idKey = "id"
     public static let defaultTable = "pipeline_runs"
 
-    /// The table name, validated.
+    /// The table name, validated, without its schema.
     public let table: String
+    /// The schema `PIPELINE_TABLE` names before a dot (`legacy` of `legacy.pipeline_runs`), as
+    /// enterprise tables live in schemas; nil: the connection's own. PostgreSQL only: its sessions
+    /// run with this schema as their search path (``PostgresRunRepository``), so the table and
+    /// every name the service derives from it (summary table, indexes, migration ledger) live
+    /// there, and no statement has to spell the schema.
+    public private(set) var schema: String?
     /// The column of each model field, validated; unmapped fields keep their own names.
     private var columns: [PipelineField: String]
     /// The column holding the insertion sequence (the stable tie-break).
@@ -36,10 +42,15 @@ public struct SQLTableLayout: Sendable, Hashable {
     /// - Parameters:
     ///   - table: `PIPELINE_TABLE`.
     ///   - columnMapJSON: `PIPELINE_COLUMN_MAP`, a JSON object model field → column name; nil or empty for none.
-    public init(table: String = SQLTableLayout.defaultTable, columnMapJSON: String? = nil) throws(ConfigurationError) {
-        guard Self.isSafeIdentifier(table) else {
-            throw ConfigurationError(.table, "\"\(table)\" is not a safe SQL identifier (a letter or _, then letters, digits or _, at most 63)")
+    public init(table qualifiedName: String = SQLTableLayout.defaultTable, columnMapJSON: String? = nil) throws(ConfigurationError) {
+        let parts = qualifiedName.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count <= 2, parts.allSatisfy(Self.isSafeIdentifier) else {
+            throw ConfigurationError(
+                .table,
+                "\"\(qualifiedName.prefix(200))\" is not a safe SQL identifier, nor schema.table of two (each a letter or _, then letters, digits or _, at most 63)"
+            )
         }
+        let table = parts[parts.count - 1]
         var columns: [PipelineField: String] = [:]
         var idColumn = Self.idKey
         var isMapped = false
@@ -75,6 +86,7 @@ public struct SQLTableLayout: Sendable, Hashable {
             }
         }
         self.init(table: table, columns: columns, idColumn: idColumn, isMapped: isMapped)
+        schema = parts.count == 2 ? parts[0] : nil
         var seen: [String: String] = [idColumn.lowercased(): Self.idKey]
         for field in PipelineField.allCases {
             let name = column(field)
@@ -124,6 +136,9 @@ public struct SQLTableLayout: Sendable, Hashable {
 
     /// The quoted table name.
     public var quotedTable: String { Self.quote(table) }
+
+    /// The table as `PIPELINE_TABLE` named it, for messages: `legacy.pipeline_runs`.
+    public var qualifiedName: String { schema.map { "\($0).\(table)" } ?? table }
 
     /// The quoted id column.
     public var quotedIDColumn: String { Self.quote(idColumn) }

@@ -30,6 +30,9 @@ public struct SQLiteRunRepository: PipelineRunRepository {
     /// - Parameter layout: the table and its columns; by default the service's own `pipeline_runs`.
     /// - Throws: ``ConfigurationError`` for `PIPELINE_SQLITE_PATH` when the file cannot be opened or created.
     public init(path: String, layout: SQLTableLayout = .standard, limits: RepositoryLimits = .standard, logger: Logger) throws {
+        if let schema = layout.schema {
+            throw ConfigurationError(.table, "\"\(schema).\(layout.table)\" names a schema, which SQLite does not have: name the table alone")
+        }
         var configuration = Configuration()
         configuration.label = "pipeline-runs"
         // Another process's write makes this one wait instead of failing at once.
