@@ -6,6 +6,9 @@
 #   scripts/postgres-test-server.sh pause    stop it but keep its data (outage tests)
 #   scripts/postgres-test-server.sh resume   start a paused cluster again on the same port
 #   scripts/postgres-test-server.sh url      print the URL of the running cluster
+#   scripts/postgres-test-server.sh standby PRIMARY_DIR
+#                                            make this cluster a streaming hot standby of the one
+#                                            in PRIMARY_DIR (pg_basebackup -R), start it, print its URL
 #
 # `start` prints exactly one line on stdout: postgres://postgres@127.0.0.1:PORT/pipeline_test.
 # The cluster lives in $PIPELINE_TEST_PG_DIR (default /tmp/pipeline-test-pg), listens on 127.0.0.1
@@ -172,6 +175,28 @@ command_resume() {
     fi
 }
 
+# A hot standby streaming from the cluster in $1 (its state directory), over loopback, as a
+# read replica: a base backup with the replication settings written (-R), then started.
+command_standby() {
+    local primary_dir="${1:-}"
+    [ -n "$primary_dir" ] && [ -f "$primary_dir/port" ] || fail "usage: standby PRIMARY_STATE_DIR (a running cluster's directory)"
+    find_tools
+    if is_running; then
+        print_url
+        return
+    fi
+    rm -rf "$STATE_DIR"
+    mkdir -p "$STATE_DIR"
+    if [ "$(id -u)" -eq 0 ]; then
+        chown postgres: "$STATE_DIR"
+    fi
+    as_owner mkdir -p "$SOCKET_DIR"
+    as_owner pg_basebackup -h 127.0.0.1 -p "$(cat "$primary_dir/port")" -U postgres -D "$DATA_DIR" -R -X stream -c fast >&2
+    pick_free_port >"$PORT_FILE"
+    start_server || fail "the standby did not start; see $LOG_FILE"
+    print_url
+}
+
 command_url() {
     find_tools
     is_running || fail "the server is not running"
@@ -184,8 +209,9 @@ stop) command_stop ;;
 pause) command_pause ;;
 resume) command_resume ;;
 url) command_url ;;
+standby) command_standby "${2:-}" ;;
 *)
-    echo "usage: $0 start|stop|pause|resume|url" >&2
+    echo "usage: $0 start|stop|pause|resume|url|standby PRIMARY_DIR" >&2
     exit 2
     ;;
 esac

@@ -7,6 +7,7 @@ public enum Setting: String, CaseIterable, Sendable, Hashable {
     case jsonlPath
     case sqlitePath
     case postgresURL
+    case postgresReadURL
     case table
     case columnMap
     case maxPipelines
@@ -51,6 +52,7 @@ public enum Setting: String, CaseIterable, Sendable, Hashable {
     public var flagName: String {
         switch self {
         case .postgresURL: "postgres-url"
+        case .postgresReadURL: "postgres-read-url"
         default:
             String(
                 rawValue.unicodeScalars.flatMap { scalar -> [Character] in
@@ -73,11 +75,11 @@ public enum Setting: String, CaseIterable, Sendable, Hashable {
 
     /// Whether the value can hold a password: it is then redacted in every message and log, and
     /// can come from a file (``fileEnvironmentName``).
-    public var isSecret: Bool { self == .postgresURL }
+    public var isSecret: Bool { self == .postgresURL || self == .postgresReadURL }
 
     public var scope: Scope {
         switch self {
-        case .backend, .jsonlPath, .sqlitePath, .postgresURL, .table, .columnMap, .maxPipelines, .logLevel, .logFormat: .storage
+        case .backend, .jsonlPath, .sqlitePath, .postgresURL, .postgresReadURL, .table, .columnMap, .maxPipelines, .logLevel, .logFormat: .storage
         default: .server
         }
     }
@@ -88,7 +90,7 @@ public enum Setting: String, CaseIterable, Sendable, Hashable {
         case .backend: "jsonl"
         case .jsonlPath: "pipeline_data.jsonl"
         case .sqlitePath: "pipeline_data.sqlite"
-        case .postgresURL, .columnMap, .archiveRoots, .apiKeysFile, .corsOrigins, .basePath, .retentionDays: nil
+        case .postgresURL, .postgresReadURL, .columnMap, .archiveRoots, .apiKeysFile, .corsOrigins, .basePath, .retentionDays: nil
         case .table: "pipeline_runs"
         case .maxPipelines: "10000"
         case .logLevel: "info"
@@ -121,7 +123,7 @@ public enum Setting: String, CaseIterable, Sendable, Hashable {
         case .startupWait: .integer(0...86_400)
         case .anomalyK: .number(0.5...20)
         case .retentionDays: .integer(1...RetentionPeriod.maximumDays)
-        case .jsonlPath, .sqlitePath, .postgresURL, .table, .columnMap, .host, .archiveRoots, .apiKeysFile, .corsOrigins, .basePath,
+        case .jsonlPath, .sqlitePath, .postgresURL, .postgresReadURL, .table, .columnMap, .host, .archiveRoots, .apiKeysFile, .corsOrigins, .basePath,
             .lineageTimezone:
             .text
         }
@@ -135,6 +137,8 @@ public enum Setting: String, CaseIterable, Sendable, Hashable {
         case .sqlitePath: "SQLite database file (sqlite backend)."
         case .postgresURL:
             "postgres://user:pass@host:port/db[?sslmode=disable|prefer|require|verify-ca|verify-full&sslrootcert=…&application_name=…&connect_timeout=…&options=-csearch_path%3D…] (postgres backend); a secret, also read from the file PIPELINE_POSTGRES_URL_FILE names."
+        case .postgresReadURL:
+            "Comma-separated postgres:// URLs of hot standbys that serve reads (queries, summaries, history, /ui, export), a failed one skipped for 10 s; writes, and what a write reads, stay on the primary (postgres backend). A secret, also read from the file PIPELINE_POSTGRES_READ_URL_FILE names."
         case .table:
             "Table name (sql backends; at most 51 characters for a table the service creates); on postgres also schema.table, e.g. legacy.pipeline_runs."
         case .columnMap: "JSON object model field → column name, for an existing table (sql backends)."

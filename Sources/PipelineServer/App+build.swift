@@ -16,7 +16,12 @@ public func buildApplication(
     logger: Logger,
     metrics: ServiceMetrics = ServiceMetrics()
 ) async throws -> any ApplicationProtocol {
-    let repository = try openRepository(configuration.backend, limits: configuration.limits, logger: logger)
+    let repository = try openRepository(
+        configuration.backend,
+        limits: configuration.limits,
+        logger: logger,
+        onCommitBatch: metrics.commitBatchObserver
+    )
     // The application opened the repository, so it runs the repository's services.
     return buildApplication(repository: repository, configuration: configuration, logger: logger, metrics: metrics, services: repository.services)
 }
@@ -143,7 +148,7 @@ public func buildRouter<Repository: PipelineRunRepository>(
     ExportController<Measured, ServiceRequestContext>(repository: measured).addRoutes(to: routes)
     ArchivedFileController<Measured, ServiceRequestContext>(repository: measured, roots: configuration.archiveRoots).addRoutes(to: routes)
     ServiceController<Measured, ServiceRequestContext>(repository: measured, deployment: deployment, readiness: readiness).addRoutes(to: routes)
-    MetricsController<Measured, ServiceRequestContext>(insights: insights, metrics: metrics).addRoutes(to: routes)
+    MetricsController<Measured, ServiceRequestContext>(insights: insights, repository: measured, metrics: metrics).addRoutes(to: routes)
     addMethodNotAllowedRoutes(to: routes)
     return router
 }

@@ -91,8 +91,23 @@ public struct ServiceConfiguration: Sendable {
     /// default; see ``SettingValues``) and validates each; the first bad one is reported as one
     /// line naming it as it was given.
     public static func resolve(flags: [Setting: String], environment: [String: String]) throws(ConfigurationError) -> ServiceConfiguration {
-        let values = try SettingValues(flags: flags, environment: environment) { path in try String(contentsOfFile: path, encoding: .utf8) }
+        let values = try SettingValues(flags: flags, environment: environment, readFile: readSettingFile)
         return try resolve(values)
+    }
+
+    /// Why a file a `…_FILE` variable names cannot be used, in a few words.
+    public struct SettingFileError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Reads the file a `…_FILE` variable names (a mounted secret), failing with a short reason.
+    @Sendable public static func readSettingFile(_ path: String) throws -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw SettingFileError(description: "no such file") }
+        guard !isDirectory.boolValue else { throw SettingFileError(description: "it is a directory") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw SettingFileError(description: "this process may not read it") }
+        guard let text = String(validating: data, as: UTF8.self) else { throw SettingFileError(description: "it is not UTF-8 text") }
+        return text
     }
 
     /// Builds the configuration from settings already read.
@@ -161,7 +176,8 @@ public struct ServiceConfiguration: Sendable {
             guard let url = values.text(.postgresURL) else {
                 throw values.error(.postgresURL, "must be set when the backend is postgres (postgres://user:pass@host:port/db)")
             }
-            return .postgres(url: url, layout: try layout())
+            let readURLs = (values.text(.postgresReadURL) ?? "").split(separator: ",").map { String($0).trimmingASCIIWhitespace() }
+            return .postgres(url: url, layout: try layout(), readURLs: readURLs.filter { !$0.isEmpty })
         default:
             guard let path = values.text(.jsonlPath) else { throw values.error(.jsonlPath, "must be set when the backend is jsonl") }
             return .jsonl(path: path)

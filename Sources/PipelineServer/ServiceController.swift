@@ -43,10 +43,16 @@ struct ServiceController<Repository: PipelineRunRepository, Context: RequestCont
 
     /// 200 when the backend answers, 503 (with the reason, no internals) when it does not, or
     /// while start-up still waits for the database.
+    ///
+    /// With read replicas (`PIPELINE_POSTGRES_READ_URL`) each is listed with its lag, and a primary
+    /// that does not answer while a replica does is `degraded` with 200: reads are still served
+    /// (writes answer 503), so a load balancer should keep the instance.
     @Sendable func health(_ request: Request, context: Context) async throws -> Response {
         var failure: String?
+        var replicas: [ReplicaState] = []
         do {
             if let notReady = readiness?.notReadyReason { throw StorageError.unavailable(notReady) }
+            replicas = await repository.replicaStates()
             try await repository.checkHealth()
         } catch let error as StorageError {
             failure = error.description
@@ -54,19 +60,33 @@ struct ServiceController<Repository: PipelineRunRepository, Context: RequestCont
             context.logger.warning("Health check failed: \(error)")
             failure = "the backend did not answer"
         }
+        let readsServed = replicas.contains(where: \.isReachable)
         var writer = JSONWriter()
         writer.object { writer in
             writer.key("status")
-            writer.string(failure == nil ? "healthy" : "unhealthy")
+            writer.string(failure == nil ? "healthy" : readsServed ? "degraded" : "unhealthy")
             writer.key("backend")
             writer.string(repository.backendName)
             writer.key("version")
             writer.string(pipelineServiceVersion)
             if let failure {
                 writer.key("detail")
-                writer.string(failure)
+                writer.string(readsServed ? "Writes are unavailable (\(failure)); reads are served by a replica" : failure)
+            }
+            if !replicas.isEmpty {
+                writer.key("replicas")
+                writer.array(replicas) { writer, replica in
+                    writer.object { writer in
+                        writer.key("server")
+                        writer.string(replica.server)
+                        writer.key("status")
+                        writer.string(!replica.isReachable ? "unreachable" : replica.isStandby ? "ok" : "not a standby")
+                        writer.key("lag_seconds")
+                        writer.optionalDouble(replica.lagSeconds)
+                    }
+                }
             }
         }
-        return Response.json(writer.bytes, status: failure == nil ? .ok : .serviceUnavailable)
+        return Response.json(writer.bytes, status: failure == nil || readsServed ? .ok : .serviceUnavailable)
     }
 }

@@ -6,6 +6,11 @@ import Musl
 import Darwin
 #endif
 
+/// `read(2)`, out of reach of ``LineReader/read(upTo:_:)`` by name.
+private func readInOrder(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
+    read(descriptor, buffer, count)
+}
+
 /// Reads a file line by line in large chunks, without holding the whole file in memory:
 /// a JSONL file of a million runs is read in constant space. Reading can stop after a number
 /// of lines and resume, so a caller can do asynchronous work between batches.
@@ -22,6 +27,9 @@ struct LineReader {
     private var carry: [UInt8] = []
     private var offset: Int64 = 0
     private var isAtEndOfFile = false
+    /// Whether the descriptor is a pipe or terminal (standard input of `import -`), which has no
+    /// offsets to read at: it is read in order instead.
+    private var isStream = false
     /// The number of newline-terminated lines read so far.
     private(set) var lineCount = 0
     /// The file offset just after the last newline read.
@@ -42,9 +50,15 @@ struct LineReader {
         while delivered < maximum {
             if bufferStart == bufferEnd {
                 guard !isAtEndOfFile else { return false }
-                let count = buffer.withUnsafeMutableBytes { raw in pread(descriptor, raw.baseAddress, raw.count, off_t(offset)) }
+                let count = buffer.withUnsafeMutableBytes { raw in
+                    isStream ? readInOrder(descriptor, raw.baseAddress, raw.count) : pread(descriptor, raw.baseAddress, raw.count, off_t(offset))
+                }
                 if count < 0 {
                     if errno == EINTR { continue }
+                    if errno == ESPIPE, !isStream {
+                        isStream = true
+                        continue
+                    }
                     throw ReadError(code: errno)
                 }
                 if count == 0 {

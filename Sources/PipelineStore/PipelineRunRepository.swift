@@ -65,6 +65,9 @@ public protocol PipelineRunRepository: Sendable {
 
     /// Throws when the backend cannot serve requests right now (database down, file unusable).
     func checkHealth() async throws
+
+    /// The read replicas' reachability and lag, for `/health` and `/metrics`; empty without any.
+    func replicaStates() async -> [ReplicaState]
 }
 
 /// Bounds a repository keeps whatever its clients send.
@@ -143,10 +146,14 @@ extension PipelineRunRepository {
     /// conflict with a finished one.
     public static func decision(forExisting stored: StoredRun, incoming: PipelineInfo) throws(StorageError) -> KeyedWrite {
         if stored.info == incoming { return .unchanged(stored) }
-        guard stored.info.isRunning else {
-            throw StorageError.conflict(incoming.runKey ?? RunKey(pipelineName: nil, dateCode: incoming.dateCode, runID: nil))
+        if stored.info.isRunning { return .replaces(stored) }
+        // A running record of this very run (same start, same pipeline) after it ended: a start
+        // sent again, or read again from a data file that holds both of its records. The run is
+        // further along; nothing changes, so loading such a file twice stores it once.
+        if incoming.isRunning, incoming.startUTC == stored.info.startUTC, incoming.signature == stored.info.signature {
+            return .unchanged(stored)
         }
-        return .replaces(stored)
+        throw StorageError.conflict(incoming.runKey ?? RunKey(pipelineName: nil, dateCode: incoming.dateCode, runID: nil))
     }
 }
 
@@ -163,22 +170,33 @@ public struct BulkInsertCounts: Sendable, Hashable {
     public var created = 0
     public var existing = 0
     public var conflicts = 0
+    /// Records that completed (or replaced) a run stored as `running`.
+    public var updated = 0
+
+    mutating func count(_ outcome: InsertOutcome) {
+        switch outcome {
+        case .created: created += 1
+        case .updated: updated += 1
+        case .existing: existing += 1
+        }
+    }
 }
 
 extension PipelineRunRepository {
+    /// Only PostgreSQL reads from replicas.
+    public func replicaStates() async -> [ReplicaState] { [] }
+
     /// Stores a batch in one atomic call; if any run in it conflicts, stores its runs one by one so
     /// the others still land and the conflicts are counted (bulk tools: import, migrate).
     public func insertCounting(_ runs: [PipelineInfo]) async throws -> BulkInsertCounts {
         var counts = BulkInsertCounts()
         guard !runs.isEmpty else { return counts }
         do {
-            for outcome in try await insert(contentsOf: runs) {
-                if outcome.isWritten { counts.created += 1 } else { counts.existing += 1 }
-            }
+            for outcome in try await insert(contentsOf: runs) { counts.count(outcome) }
         } catch let error as StorageError where error.conflictingKey != nil {
             for run in runs {
                 do {
-                    if try await insert(run).isWritten { counts.created += 1 } else { counts.existing += 1 }
+                    counts.count(try await insert(run))
                 } catch let error as StorageError where error.conflictingKey != nil {
                     counts.conflicts += 1
                 }

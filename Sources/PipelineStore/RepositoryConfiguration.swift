@@ -7,7 +7,8 @@ import Synchronization
 public enum BackendConfiguration: Sendable, Hashable {
     case jsonl(path: String)
     case sqlite(path: String, layout: SQLTableLayout)
-    case postgres(url: String, layout: SQLTableLayout)
+    /// `readURLs`: hot standbys that serve reads (`PIPELINE_POSTGRES_READ_URL`).
+    case postgres(url: String, layout: SQLTableLayout, readURLs: [String] = [])
 
     public var name: String {
         switch self {
@@ -45,7 +46,7 @@ extension BackendConfiguration {
         switch self {
         case .jsonl(let path): "jsonl:\(path)"
         case .sqlite(let path, _): "sqlite:\(path)"
-        case .postgres(let url, _): Redaction.credentials(in: url)
+        case .postgres(let url, _, _): Redaction.credentials(in: url)
         }
     }
 }
@@ -59,16 +60,19 @@ public enum StorageAccess: Sendable {
 }
 
 /// Opens the configured backend. Misconfiguration throws a ``ConfigurationError`` naming the setting.
+/// `onCommitBatch` hears the size of each JSONL group commit (runs made durable by one `fsync`).
 public func openRepository(
     _ backend: BackendConfiguration,
     limits: RepositoryLimits = .standard,
     access: StorageAccess = .readWrite,
-    logger: Logger
+    logger: Logger,
+    onCommitBatch: @escaping @Sendable (Int) -> Void = { _ in }
 ) throws -> any PipelineRunRepository {
     switch backend {
-    case .jsonl(let path): try JSONLRunRepository(path: path, limits: limits, access: access, logger: logger)
+    case .jsonl(let path): try JSONLRunRepository(path: path, limits: limits, access: access, logger: logger, onBatch: onCommitBatch)
     case .sqlite(let path, let layout): try SQLiteRunRepository(path: path, layout: layout, limits: limits, logger: logger)
-    case .postgres(let url, let layout): try PostgresRunRepository(url: url, layout: layout, limits: limits, logger: logger)
+    case .postgres(let url, let layout, let readURLs):
+        try PostgresRunRepository(url: url, readURLs: readURLs, layout: layout, limits: limits, logger: logger)
     }
 }
 

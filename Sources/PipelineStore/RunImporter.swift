@@ -18,6 +18,8 @@ public struct RunImporter: Sendable {
     public struct Report: Sendable, CustomStringConvertible {
         public var linesRead = 0
         public var created = 0
+        /// Records that completed a run stored as `running` (a data file holds both records of a run).
+        public var updated = 0
         public var existing = 0
         public var conflicts = 0
         public var invalid = 0
@@ -26,6 +28,7 @@ public struct RunImporter: Sendable {
 
         public var description: String {
             var text = "\(linesRead) lines: \(created) stored, \(existing) already stored, \(conflicts) conflicting, \(invalid) invalid"
+            if updated > 0 { text += ", \(updated) completing a running run" }
             if !invalidLines.isEmpty {
                 text += " (lines \(invalidLines.prefix(20).map(String.init).joined(separator: ", "))\(invalid > 20 ? ", …" : ""))"
             }
@@ -81,12 +84,13 @@ public struct RunImporter: Sendable {
             if !runs.isEmpty {
                 let counts = try await repository.insertCounting(runs)
                 report.created += counts.created
+                report.updated += counts.updated
                 report.existing += counts.existing
                 report.conflicts += counts.conflicts
                 progress(report)
             }
         }
-        if report.created > 0 { await repository.refreshStatisticsAfterLoading(logger: logger) }
+        if report.created + report.updated > 0 { await repository.refreshStatisticsAfterLoading(logger: logger) }
         return report
     }
 

@@ -103,7 +103,7 @@ public struct RunMigrator: Sendable {
                 }
             }
             let counts = try await destination.insertCounting(missing)
-            report.copied += counts.created
+            report.copied += counts.created + counts.updated
             report.alreadyPresent += counts.existing
             report.conflicts += counts.conflicts
             progress(report)

@@ -10,7 +10,10 @@ struct Migrate: AsyncParsableCommand {
         abstract: "Copy every run from one backend to another, then verify counts and a checksum.",
         discussion: """
             A backend spec is jsonl:PATH, sqlite:PATH or postgres:URL (postgres://user:pass@host:port/db). \
-            Stop the service that uses a JSONL source first (the file is locked while it runs). \
+            A JSONL source is read as it is at that moment, without the lock of a service that holds \
+            it; runs stored meanwhile are copied by running migrate again. SQL backends use the \
+            service's own table (pipeline_runs) and columns; for another table, serve the source \
+            and use GET /export with import. \
             Resumable: an interrupted copy can be run again; runs already present are skipped. \
             Exits 0 when the destination holds exactly the source's runs, 3 otherwise.
             """

@@ -36,6 +36,7 @@ struct StorageOptions: ParsableArguments {
     @Option(name: .setting(.jsonlPath), help: .setting(.jsonlPath)) var jsonlPath: String?
     @Option(name: .setting(.sqlitePath), help: .setting(.sqlitePath)) var sqlitePath: String?
     @Option(name: .setting(.postgresURL), help: .setting(.postgresURL)) var postgresURL: String?
+    @Option(name: .setting(.postgresReadURL), help: .setting(.postgresReadURL)) var postgresReadURL: String?
     @Option(name: .setting(.table), help: .setting(.table)) var table: String?
     @Option(name: .setting(.columnMap), help: .setting(.columnMap)) var columnMap: String?
     @Option(name: .setting(.maxPipelines), help: .setting(.maxPipelines)) var maxPipelines: String?
@@ -63,7 +64,8 @@ struct StorageOptions: ParsableArguments {
     /// The settings given as flags.
     var flags: [Setting: String] {
         [
-            .backend: backend, .jsonlPath: jsonlPath, .sqlitePath: sqlitePath, .postgresURL: postgresURL, .table: table,
+            .backend: backend, .jsonlPath: jsonlPath, .sqlitePath: sqlitePath, .postgresURL: postgresURL, .postgresReadURL: postgresReadURL,
+            .table: table,
             .columnMap: columnMap, .maxPipelines: maxPipelines, .logLevel: logLevel, .logFormat: logFormat,
         ].compactMapValues { $0 }
     }
@@ -146,9 +148,11 @@ enum StartupFailure {
     static func reporting<T>(flags: [Setting: String], _ body: (SettingValues) async throws -> T) async throws -> T {
         var sources: [Setting: SettingSource] = [:]
         do {
-            let values = try SettingValues(flags: flags, environment: ProcessInfo.processInfo.environment) { path in
-                try String(contentsOfFile: path, encoding: .utf8)
-            }
+            let values = try SettingValues(
+                flags: flags,
+                environment: ProcessInfo.processInfo.environment,
+                readFile: ServiceConfiguration.readSettingFile
+            )
             sources = values.sources
             return try await body(values)
         } catch {

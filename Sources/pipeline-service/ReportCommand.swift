@@ -19,8 +19,9 @@ struct Report: AsyncParsableCommand {
             running) and completed with the finished record when it ends. Times are taken around the \
             command; the date code is the local start time (YYYYMMDD_HHMMSS). Each POST is retried with \
             backoff on network errors and 5xx answers (safe: ingest is idempotent). PIPELINE_API_KEY, \
-            when set, is sent as a bearer token. Exits with the command's exit code (128 + signal when \
-            it was killed).
+            when set, is sent as a bearer token. SIGTERM and SIGHUP are passed on to the command and \
+            the run is still reported; Ctrl-C reaches the command through the terminal. Exits with \
+            the command's exit code (128 + signal when it was killed).
             """
     )
 
@@ -68,24 +69,25 @@ struct Report: AsyncParsableCommand {
     func run() async throws {
         let startUTC = Date()
         let runID = RunID.timeOrdered(at: Self.instant(startUTC))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = command
+        let forwarding = SignalForwarding()
+        defer { forwarding.stop() }
         var exitCode: Int32
         var pid: Int32 = 0
         var started: Task<Void, Never>?
-        do {
-            try process.run()
-            pid = process.processIdentifier
+        do throws(ChildCommand.StartError) {
+            let child = try ChildCommand(command)
+            pid = child.pid
+            forwarding.forward(to: pid)
             // Posted while the command runs, and once only: the command never waits for the service.
             // Detached: this task blocks its thread waiting for the command below.
             let running = makeRun(runID: runID, start: startUTC, end: nil, pid: pid, exitCode: nil)
             started = Task.detached { [self] in await post(running, retries: 0) }
-            process.waitUntilExit()
-            exitCode = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+            exitCode = child.waitForExit()
         } catch {
-            FileHandle.standardError.write(Data("pipeline-service report: cannot run \(command[0]): \(error.localizedDescription)\n".utf8))
-            exitCode = 127
+            let reason = String(cString: strerror(error.code))
+            FileHandle.standardError.write(Data("pipeline-service report: cannot run \(command[0]): \(reason)\n".utf8))
+            // As a shell answers: 127 for a command not found, 126 for one it cannot run.
+            exitCode = error.code == ENOENT ? 127 : 126
         }
         // The finished record goes after the running one, which it completes.
         await started?.value

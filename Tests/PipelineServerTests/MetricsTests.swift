@@ -194,6 +194,23 @@ struct MetricsTests {
         }
     }
 
+    @Test("The application serve builds wires the JSONL commit histogram, and only on JSONL")
+    func servedApplicationRecordsCommitBatches() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        for backend in [
+            BackendConfiguration.jsonl(path: directory.path + "/runs.jsonl"), .sqlite(path: directory.path + "/runs.sqlite", layout: .standard),
+        ] {
+            let app = try await buildApplication(configuration: ServiceConfiguration(backend: backend), logger: testLogger("test"))
+            try await app.test(.router) { client in
+                #expect(try await client.post("/pipelines", json: try sampleJSON([:])).status == .created)
+                let samples = parseExposition(try await client.get("/metrics").text)
+                let isJSONL = if case .jsonl = backend { true } else { false }
+                #expect((samples.value("pipeline_storage_commit_batch_size_sum") == 1) == isJSONL, "\(backend)")
+            }
+        }
+    }
+
     @Test("Each application counts only its own requests")
     func registriesArePerApplication() async throws {
         try await withObservedApp { client, _ in

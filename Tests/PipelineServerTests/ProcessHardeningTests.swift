@@ -169,6 +169,7 @@ struct ProcessHardeningTests {
         case .jsonlPath: (directory + "/missing/runs.jsonl", [])
         case .sqlitePath: (directory + "/missing/runs.sqlite", ["--backend", "sqlite"])
         case .postgresURL: ("mysql://db.invalid/runs", ["--backend", "postgres"])
+        case .postgresReadURL: ("mysql://db.invalid/runs", ["--backend", "postgres", "--postgres-url", "postgres://app@127.0.0.1:1/db"])
         case .table: ("runs; drop table runs", sqlite)
         case .columnMap: ("{not json", sqlite)
         case .maxPipelines: ("0", [])

@@ -59,6 +59,43 @@ struct ReportCommandTests {
         _ = try await service.stop(signal: SIGTERM)
     }
 
+    @Test("The command starts with signals at their defaults, and SIGTERM to report stops it and is reported")
+    func signalsReachTheCommand() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let service = try ServiceProcess(arguments: ["--jsonl-path", directory.path + "/runs.jsonl"], outputDirectory: directory.path)
+        try await service.waitUntilReady()
+
+        // A command that signals itself ends by that signal, as it would under a shell.
+        let selfKilled = try report(["--url", service.baseURL, "--pipeline-name", "self_killed", "--", "/bin/sh", "-c", "kill -TERM $$; sleep 5"])
+        #expect(selfKilled == 128 + SIGTERM)
+
+        // SIGTERM to report (a scheduler stopping the job) reaches the command; report stays to record it.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ServiceProcess.executable)
+        process.arguments = ["report", "--url", service.baseURL, "--pipeline-name", "stopped", "--", "sleep", "60"]
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            let (_, body) = try await HTTP.send("GET", service.baseURL + "/get_pipeline_info?status=running&pipeline_name=stopped")
+            if (try JSONParser.parse(Array(body))["total"]) == .number("1") { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let stopped = ContinuousClock.now
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        #expect(ContinuousClock.now - stopped < .seconds(30), "the command ran on")
+        #expect(process.terminationReason == .exit && process.terminationStatus == 128 + SIGTERM)
+
+        let (_, body) = try await HTTP.send("GET", service.baseURL + "/get_pipeline_info?all_data=true")
+        let results = try JSONParser.parse(Array(body))["results"]?.array ?? []
+        let byName = Dictionary(uniqueKeysWithValues: results.compactMap { run in run["pipeline_name"]?.string.map { ($0, run) } })
+        #expect(byName["self_killed"]?["exit_code"] == .number("143"))
+        #expect(byName["stopped"]?["exit_code"] == .number("143"))
+        #expect(byName["stopped"]?["status"] == "failed")
+        _ = try await service.stop(signal: SIGTERM)
+    }
+
     @Test("Concurrent reports of one pipeline in the same second are separate runs, each shown running while its command runs")
     func concurrentReportsNeverCollide() async throws {
         let directory = try TemporaryDirectory()

@@ -2,12 +2,25 @@ import Foundation
 import PipelineCore
 import PipelineServer
 import PipelineStore
+import PipelineTestSupport
 import Testing
 
 /// Flags win over the environment, the environment over defaults; a bad setting is one
 /// clear error naming it.
 @Suite("Configuration")
 struct ServiceConfigurationTests {
+    @Test("A secret file that cannot be read is named with a short reason, not a Foundation error dump")
+    func unreadableSettingFile() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        for (path, reason) in [(directory.path + "/nope", "no such file"), (directory.path, "it is a directory")] {
+            let error = #expect(throws: ConfigurationError.self) {
+                try ServiceConfiguration.resolve(flags: [:], environment: ["PIPELINE_BACKEND": "postgres", "PIPELINE_POSTGRES_URL_FILE": path])
+            }
+            #expect(error?.description == "PIPELINE_POSTGRES_URL_FILE: cannot read \"\(path)\": \(reason)")
+        }
+    }
+
     @Test("With nothing set the defaults are the spec's")
     func defaultsAreTheSpecs() throws {
         let configuration = try ServiceConfiguration.resolve(flags: [:], environment: [:])

@@ -147,6 +147,28 @@ enum HTTP {
         return URLSession(configuration: configuration)
     }()
 
+    /// Sends one request and gives its status and response headers too.
+    static func sendWithHeaders(
+        _ method: String,
+        _ url: String,
+        body: String? = nil,
+        timeout: TimeInterval = 10
+    ) async throws -> (status: Int, headers: [String: String], body: Data) {
+        var request = URLRequest(url: URL(string: url)!, timeoutInterval: timeout)
+        request.httpMethod = method
+        if let body {
+            request.httpBody = Data(body.utf8)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let (data, response) = try await session.data(for: request)
+        let http = response as? HTTPURLResponse
+        var headers: [String: String] = [:]
+        for (name, value) in http?.allHeaderFields ?? [:] {
+            if let name = name as? String, let value = value as? String { headers[name] = value }
+        }
+        return (http?.statusCode ?? 0, headers, data)
+    }
+
     /// Sends one request; throws on a transport failure (refused, reset, timeout).
     static func send(_ method: String, _ url: String, body: String? = nil, timeout: TimeInterval = 10) async throws -> (Int, Data) {
         var request = URLRequest(url: URL(string: url)!, timeoutInterval: timeout)

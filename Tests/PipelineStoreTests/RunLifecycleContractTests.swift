@@ -67,11 +67,19 @@ struct RunLifecycleContractTests {
             #expect(try await repository.runs(matching: RunQuery()).runs == [completed])
             #expect(try await repository.runs(matching: RunQuery(filter: RunFilter(status: .equals("running")))).total == 0)
             #expect(try await repository.summaries() == PipelineSummary.summarize([finished]))
-            // Finished is final: the same end again is a duplicate, another end or a late start a conflict.
+            // Finished is final: the same end again is a duplicate, and so is a late start of this run
+            // (a data file holding both records, imported again); another end is a conflict, as is a
+            // running record that is not this run's (another start).
             #expect(try await repository.insert(finished) == .existing(completed))
+            #expect(try await repository.insert(running) == .existing(completed))
             let failedInstead = Self.run(status: RunStatus.failed)
             await #expect(throws: StorageError.self) { try await repository.insert(failedInstead) }
-            await #expect(throws: StorageError.self) { try await repository.insert(running) }
+            var otherStart = running
+            otherStart.startUTC = UTCInstant(microsecondsSinceEpoch: running.startUTC.microsecondsSinceEpoch + 1_000_000)
+            await #expect(throws: StorageError.self) { try await repository.insert(otherStart) }
+            // Both records of the run, loaded again as a data file holds them: nothing new, no conflict.
+            let counts = try await repository.insertCounting([running, finished])
+            #expect(counts.existing == 2 && counts.created == 0 && counts.updated == 0 && counts.conflicts == 0, "\(counts)")
             try await fixture.restart()
             #expect(try await fixture.repository.runs(matching: RunQuery(paging: .all)).runs.map(\.info) == [finished])
             #expect(try await fixture.repository.summaries() == PipelineSummary.summarize([finished]))

@@ -127,8 +127,9 @@ public enum PostgresTestDatabase {
     }
 
     /// Runs one statement and returns its rows; every column must be text (cast with `::text`).
-    public static func query(_ sql: String, database: String? = nil) async throws -> [[String?]] {
-        let connection = try await PostgresConnection.connect(configuration: try configuration(database: database), id: 1, logger: logger)
+    public static func query(_ sql: String, database: String? = nil, url: String? = nil) async throws -> [[String?]] {
+        let configuration = try configuration(url: url ?? self.url(), database: database)
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
         do {
             let rows = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect()
             let values = try rows.map { row in try row.map { cell in try cell.decode(String?.self) } }
@@ -147,8 +148,8 @@ public enum PostgresTestDatabase {
         return components.string!
     }
 
-    private static func configuration(database: String?) throws -> PostgresConnection.Configuration {
-        guard let components = URLComponents(string: try url()), let host = components.host else {
+    private static func configuration(url: String, database: String?) throws -> PostgresConnection.Configuration {
+        guard let components = URLComponents(string: url), let host = components.host else {
             throw FixtureError("PIPELINE_TEST_POSTGRES_URL is not a URL")
         }
         return PostgresConnection.Configuration(
@@ -177,6 +178,13 @@ public enum PostgresTestDatabase {
             return DedicatedServer(directory: directory, url: url)
         }
 
+        /// Makes and starts a streaming hot standby of this server (`pg_basebackup -R`).
+        public func startStandby() throws -> DedicatedServer {
+            let directory = "/tmp/pipeline-test-pg-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+            let url = try runScript("standby", self.directory, directory: directory).trimmingCharacters(in: .whitespacesAndNewlines)
+            return DedicatedServer(directory: directory, url: url)
+        }
+
         /// Stops the server, keeping its data.
         public func pause() throws { _ = try runScript("pause", directory: directory) }
         /// Starts a paused server again on the same port.
@@ -191,9 +199,10 @@ public enum PostgresTestDatabase {
 
     static let script = URL(fileURLWithPath: repositoryRoot).appendingPathComponent("scripts/postgres-test-server.sh")
 
-    private static func runScript(_ command: String, directory: String) throws -> String {
+    private static func runScript(_ arguments: String..., directory: String) throws -> String {
         let environment = ProcessInfo.processInfo.environment.merging(["PIPELINE_TEST_PG_DIR": directory]) { $1 }
-        let result = try ChildProcess.run(script.path, [command], environment: environment)
+        let command = arguments.joined(separator: " ")
+        let result = try ChildProcess.run(script.path, arguments, environment: environment)
         guard result.status == 0 else { throw FixtureError("\(script.path) \(command) failed: \(result.errors)") }
         return String(decoding: result.output, as: UTF8.self)
     }

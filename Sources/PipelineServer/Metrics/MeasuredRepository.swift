@@ -59,6 +59,10 @@ struct MeasuredRepository<Base: PipelineRunRepository>: PipelineRunRepository {
         try await measure(.health) { try await base.checkHealth() }
     }
 
+    func replicaStates() async -> [ReplicaState] {
+        await base.replicaStates()
+    }
+
     private func measure<Value>(_ operation: StorageOperation, _ body: () async throws -> Value) async throws -> Value {
         let start = ContinuousClock.now
         do {

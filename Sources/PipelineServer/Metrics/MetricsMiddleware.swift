@@ -21,6 +21,7 @@ struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
 /// recomputed from storage first.
 struct MetricsController<Repository: PipelineRunRepository, Context: RequestContext>: Sendable {
     let insights: InsightService<Repository>
+    let repository: Repository
     let metrics: ServiceMetrics
 
     func addRoutes(to router: some RouterMethods<Context>) {
@@ -35,6 +36,7 @@ struct MetricsController<Repository: PipelineRunRepository, Context: RequestCont
             // their last values and the storage error shows in the storage latency metric.
             context.logger.warning("Pipeline gauges not refreshed: storage did not answer")
         }
+        metrics.replicaGauges.show(await repository.replicaStates())
         return Response(
             status: .ok,
             headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

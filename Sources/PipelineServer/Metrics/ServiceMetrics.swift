@@ -16,6 +16,7 @@ public final class ServiceMetrics: Sendable {
     /// Made at the first group commit: only the JSONL backend has them, and only it shows the metric.
     private let commitBatchSize = Mutex<Recorder?>(nil)
     let pipelineGauges: PipelineGauges
+    let replicaGauges: ReplicaGauges
     /// The process metrics and build information; nil until ``describe(backend:)`` names the backend.
     private let process = Mutex<ProcessMetrics?>(nil)
 
@@ -30,6 +31,7 @@ public final class ServiceMetrics: Sendable {
         self.factory = factory
         self.requestsInFlight = Meter(label: MetricName.requestsInFlight, factory: factory)
         self.pipelineGauges = PipelineGauges(registry: registry)
+        self.replicaGauges = ReplicaGauges(registry: registry)
     }
 
     // MARK: - HTTP

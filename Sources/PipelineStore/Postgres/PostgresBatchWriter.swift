@@ -21,6 +21,10 @@ struct PostgresBatchWriter: Sendable {
     /// Runs per multi-row insert: 19 binds each stays far below PostgreSQL's 65,535.
     static let rowsPerInsert = 1000
 
+    /// The longest a group's transaction may take, lock waits included, before it is given up
+    /// (``PostgresConnections/withBoundedOperation(_:limit:_:)``): every later write waits behind it.
+    static let answerLimit: Duration = .seconds(30)
+
     func commit(_ requests: [WriteRequest]) async -> [Result<[InsertOutcome], any Error>] {
         // Another process writing the same keys or signatures can deadlock with this transaction, or
         // (serialization failure) lose a race: the database then rolls it back, and once more is worth a try.
@@ -58,13 +62,13 @@ struct PostgresBatchWriter: Sendable {
                 // that statement then stored nothing, and the run goes the general way, whose sums
                 // Swift computes. So does a run that ends a stored running one.
                 do {
-                    let alone = try await connections.withBoundedLease { connection in
+                    let alone = try await connections.withBoundedOperation("insert", limit: Self.answerLimit) { connection in
                         try await Transaction(writer: self, schema: schema, connection: connection).storeAlone(run, summary: summary)
                     }
                     if let alone { return [alone] }
                 } catch let error as PSQLError where error.serverInfo?[.sqlState] == "22003" {}
             }
-            return try await connections.withBoundedLease { connection in
+            return try await connections.withBoundedOperation("insert", limit: Self.answerLimit) { connection in
                 try await connection.inTransaction("BEGIN", logger: logger) { connection in
                     let transaction = Transaction(writer: self, schema: schema, connection: connection)
                     return try await transaction.store(requests, refusals: admitted)

@@ -60,6 +60,49 @@ struct PostgresConnections: Sendable {
         }
     }
 
+    /// Runs `body` on a pooled connection, as ``withBoundedLease(_:)``, and gives up on it after
+    /// `limit`: the caller then gets `PostgresTimeout` and the connection is closed, which fails
+    /// the statement still waiting and frees its place in the pool.
+    ///
+    /// For the writer, which all writes wait behind: a statement whose answer never comes (seen
+    /// once after a database restart) would otherwise stop every later write of the process while
+    /// reads and `/health` still answered.
+    func withBoundedOperation<Value: Sendable>(
+        _ operation: String,
+        limit: Duration,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Value
+    ) async throws -> Value {
+        let race = OperationRace<Value>()
+        let leased = LeasedConnection()
+        let logger = logger
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                race.start(continuation)
+                let work = Task {
+                    do {
+                        let value = try await withBoundedLease { connection in
+                            leased.connection.withLock { $0 = connection }
+                            return try await body(connection)
+                        }
+                        race.finish(.success(value))
+                    } catch {
+                        race.finish(.failure(error))
+                    }
+                }
+                let timer = Task {
+                    try? await Task.sleep(for: limit)
+                    guard race.finish(.failure(PostgresTimeout())) else { return }
+                    logger.error("PostgreSQL \(operation) got no answer in time; its connection is closed", metadata: ["limit": "\(limit)"])
+                    work.cancel()
+                    if let connection = leased.connection.withLock({ $0 }) { try? await connection.close() }
+                }
+                race.onFinish { timer.cancel() }
+            }
+        } onCancel: {
+            race.finish(.failure(CancellationError()))
+        }
+    }
+
     /// The client-safe form of a failure; the failure itself is logged.
     func storageError(for error: any Error, during operation: String) -> StorageError {
         if let error = error as? StorageError { return error }
@@ -111,6 +154,51 @@ struct PostgresTimeout: Error, CustomStringConvertible {
 private enum LeaseOutcome<Value: Sendable>: Sendable {
     case finished(Value)
     case leasedInTime
+}
+
+/// The connection an operation leased, for closing it when the operation is given up.
+private final class LeasedConnection: Sendable {
+    let connection = Mutex<PostgresConnection?>(nil)
+}
+
+/// The first of an operation's result and its deadline, delivered once.
+private final class OperationRace<Value: Sendable>: Sendable {
+    private let state = Mutex<(continuation: CheckedContinuation<Value, any Error>?, isFinished: Bool, onFinish: (@Sendable () -> Void)?)>(
+        (nil, false, nil)
+    )
+
+    /// Takes the caller's continuation; resumes it at once when the caller was cancelled first.
+    func start(_ continuation: CheckedContinuation<Value, any Error>) {
+        let isOver = state.withLock { state in
+            if !state.isFinished { state.continuation = continuation }
+            return state.isFinished
+        }
+        if isOver { continuation.resume(throwing: CancellationError()) }
+    }
+
+    /// Runs `action` once the race is over (at once if it already is).
+    func onFinish(_ action: @escaping @Sendable () -> Void) {
+        let isFinished = state.withLock { state in
+            if !state.isFinished { state.onFinish = action }
+            return state.isFinished
+        }
+        if isFinished { action() }
+    }
+
+    /// Delivers `result` if nothing was delivered yet; false when the race was already over.
+    @discardableResult
+    func finish(_ result: Result<Value, any Error>) -> Bool {
+        let (continuation, action) = state.withLock { state -> (CheckedContinuation<Value, any Error>?, (@Sendable () -> Void)?) in
+            guard !state.isFinished else { return (nil, nil) }
+            state.isFinished = true
+            defer { (state.continuation, state.onFinish) = (nil, nil) }
+            return (state.continuation, state.onFinish)
+        }
+        guard let continuation else { return false }
+        continuation.resume(with: result)
+        action?()
+        return true
+    }
 }
 
 private final class LeaseRace: Sendable {

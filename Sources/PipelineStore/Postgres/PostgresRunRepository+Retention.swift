@@ -22,12 +22,17 @@ extension PostgresRunRepository {
     /// The summary table is locked against writers first: inserts already under way finish before
     /// the delete starts, and later ones wait at their summary update until this commits, so no
     /// insert's totals are lost to the refold (also across replicas).
+    ///
+    /// Replicas each run their own retention job; a transaction-scoped advisory lock of the table
+    /// (``PostgresSchema/lockRetention()``) makes their batches take turns, so one batch at a time
+    /// deletes, whichever process runs it, on a mapped table without a summary table too.
     public func deleteRuns(startedBefore cutoff: UTCInstant, limit: Int) async throws -> Int {
         guard limit > 0 else { return 0 }
         let schema = try schema.current()
         let logger = connections.logger
         let deleted = try await connections.withConnection("delete old runs") { connection in
             try await connection.inTransaction("BEGIN", logger: logger) { connection in
+                try await connection.execute(schema.lockRetention(), logger: logger)
                 if let summary = schema.summary {
                     try await connection.execute(schema.lockSummaryAgainstWriters(summary), logger: logger)
                 }
@@ -50,7 +55,7 @@ extension PostgresRunRepository {
                 return deleted.count
             }
         }
-        if deleted > 0, knownSignatures.isLoaded { knownSignatures.replace(with: try await aggregates().map(\.signature)) }
+        if deleted > 0, knownSignatures.isLoaded { knownSignatures.replace(with: try await aggregates(fromPrimary: true).map(\.signature)) }
         return deleted
     }
 }

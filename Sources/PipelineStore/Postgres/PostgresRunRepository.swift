@@ -15,6 +15,8 @@ public struct PostgresRunRepository: PipelineRunRepository {
     private let url: PostgresURL
     private let layout: SQLTableLayout
     let connections: PostgresConnections
+    /// Hot standbys for reads; none unless `PIPELINE_POSTGRES_READ_URL` names some.
+    let standbys: PostgresStandbys
     let schema = PostgresSchemaSlot()
     let knownSignatures = KnownSignatures()
     private let committer: GroupCommitter<WriteRequest, [InsertOutcome]>
@@ -29,6 +31,7 @@ public struct PostgresRunRepository: PipelineRunRepository {
     ///   (the message never repeats the password).
     public init(
         url: String,
+        readURLs: [String] = [],
         layout: SQLTableLayout = .standard,
         limits: RepositoryLimits = .standard,
         timeout: Duration = .seconds(5),
@@ -36,21 +39,18 @@ public struct PostgresRunRepository: PipelineRunRepository {
         onBatch: @escaping @Sendable (Int) -> Void = { _ in }
     ) throws(ConfigurationError) {
         var url = try PostgresURL(url)
-        if let schema = layout.schema {
-            // The table's schema is every session's search path: see `SQLTableLayout.schema`. It
-            // takes the place of a search_path the URL's options set.
-            url.sessionSettings = url.sessionSettings.filter { $0.0.lowercased() != "search_path" } + [("search_path", SQLTableLayout.quote(schema))]
-        }
+        url.searchSchema(layout.schema)
         self.url = url
         self.layout = layout
         let client = PostgresClient(configuration: url.clientConfiguration(connectTimeout: timeout), backgroundLogger: logger)
         connections = PostgresConnections(client: client, timeout: timeout, logger: logger)
+        standbys = try PostgresStandbys(urls: readURLs, schema: layout.schema, timeout: timeout, logger: logger)
         let writer = PostgresBatchWriter(connections: connections, schema: schema, knownSignatures: knownSignatures, limit: limits.maximumSignatures)
         committer = GroupCommitter(onBatch: onBatch) { requests in await writer.commit(requests) }
     }
 
     /// The connection pool, which must run (once) while the repository is used.
-    public var services: [any Service] { [connections.client] }
+    public var services: [any Service] { [connections.client] + standbys.services }
 
     public func prepare() async throws {
         try await PostgresStartupProbe.check(url, timeout: connections.timeout, logger: connections.logger)
@@ -116,7 +116,7 @@ public struct PostgresRunRepository: PipelineRunRepository {
         let schema = try schema.current()
         let logger = connections.logger
         let assembly = SQLPageAssembly(query: query)
-        return try await connections.withConnection("query runs") { connection in
+        return try await withReadConnection("query runs") { connection in
             // Every match, or a page whose total the caller already knows: one statement, no count
             // to keep in step with it.
             if query.paging == .all || query.knownTotal != nil {
@@ -136,28 +136,40 @@ public struct PostgresRunRepository: PipelineRunRepository {
     public func count(matching filter: RunFilter) async throws -> Int {
         let schema = try schema.current()
         let logger = connections.logger
-        return try await connections.withConnection("count runs") { connection in
+        return try await withReadConnection("count runs") { connection in
             try await Self.count(filter, schema: schema, on: connection, logger: logger)
         }
     }
 
     public func summaries() async throws -> [PipelineSummary] {
-        PipelineSummary.ordered(try await aggregates())
+        PipelineSummary.ordered(try await aggregates(fromPrimary: false))
     }
 
-    /// Every signature's totals (``PostgresSchema/aggregates(on:logger:)``).
-    func aggregates() async throws -> [SignatureAggregate] {
+    /// Every signature's totals (``PostgresSchema/aggregates(on:logger:)``), from a standby when
+    /// there is one, or from the primary, for a writer that must see its own writes.
+    func aggregates(fromPrimary: Bool) async throws -> [SignatureAggregate] {
         let schema = try schema.current()
         let logger = connections.logger
-        return try await connections.withConnection("read summaries") { connection in
-            try await schema.aggregates(on: connection, logger: logger)
-        }
+        let read = { @Sendable (connection: PostgresConnection) in try await schema.aggregates(on: connection, logger: logger) }
+        return fromPrimary ? try await connections.withConnection("read summaries", read) : try await withReadConnection("read summaries", read)
+    }
+
+    /// Runs a read on a standby (``PostgresStandbys``), or on the primary when there is none.
+    func withReadConnection<Value: Sendable>(
+        _ operation: String,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Value
+    ) async throws -> Value {
+        try await standbys.withConnection(operation, primary: connections, body)
+    }
+
+    public func replicaStates() async -> [ReplicaState] {
+        await standbys.states()
     }
 
     public func samples(matching filter: RunFilter, limit: Int) async throws -> [RunSample] {
         let schema = try schema.current()
         let logger = connections.logger
-        return try await connections.withConnection("read recent runs") { connection in
+        return try await withReadConnection("read recent runs") { connection in
             try await connection.rows(schema.statements.samples(matching: filter, limit: limit), logger: logger) { try RunSample(reading: &$0) }
         }
     }
@@ -165,7 +177,7 @@ public struct PostgresRunRepository: PipelineRunRepository {
     public func historySamples(matching filter: RunFilter) async throws -> [HistorySample] {
         let schema = try schema.current()
         let logger = connections.logger
-        return try await connections.withConnection("read run history") { connection in
+        return try await withReadConnection("read run history") { connection in
             try await connection.rows(schema.statements.historySamples(matching: filter), logger: logger) { try HistorySample(reading: &$0) }
         }
     }

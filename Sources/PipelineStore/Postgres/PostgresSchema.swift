@@ -56,6 +56,12 @@ struct PostgresSchema: Sendable {
         return "SELECT pg_advisory_xact_lock(\(Int64(bitPattern: hash)))"
     }
 
+    /// Makes retention batches of every process on this table take turns until the transaction ends.
+    func lockRetention() -> PostgresQuery {
+        let hash = FNV1a.hash(["retention", layout.qualifiedName].joined(separator: "\u{1F}").utf8)
+        return "SELECT pg_advisory_xact_lock(\(Int64(bitPattern: hash)))"
+    }
+
     /// The table lock an insert's summary update needs (`ROW EXCLUSIVE`), taken before any row lock:
     /// a prune holds the table in a mode that excludes it, so taking it only at the update, after
     /// locking rows the prune is about to update, would deadlock.

@@ -41,6 +41,22 @@ struct PostgresURL: Sendable, CustomStringConvertible {
     /// Session settings from `options` (`-c name=value`), sent at start-up.
     var sessionSettings: [(String, String)] = []
 
+    /// Makes `schema` (the table's, ``SQLTableLayout/schema``) every session's search path, in place
+    /// of a search_path the URL's options set; nil leaves the URL as it is.
+    mutating func searchSchema(_ schema: String?) {
+        guard let schema else { return }
+        sessionSettings = sessionSettings.filter { $0.0.lowercased() != "search_path" } + [("search_path", SQLTableLayout.quote(schema))]
+    }
+
+    /// Reads the URL a setting other than `PIPELINE_POSTGRES_URL` gives, naming that setting in errors.
+    init(_ text: String, setting: Setting) throws(ConfigurationError) {
+        do {
+            try self.init(text)
+        } catch {
+            throw ConfigurationError(setting, error.message)
+        }
+    }
+
     init(_ text: String) throws(ConfigurationError) {
         let trimmed = text.trimmingASCIIWhitespace()
         guard let schemeEnd = trimmed.firstRange(of: "://") else { throw Self.error(Self.shape) }

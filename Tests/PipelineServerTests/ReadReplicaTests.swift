@@ -1,0 +1,85 @@
+import Foundation
+import PipelineCore
+import PipelineTestSupport
+import Testing
+
+/// `PIPELINE_POSTGRES_READ_URL` against a real streaming standby (`pg_basebackup -R` on loopback):
+/// reads keep answering from it while the primary is down, writes answer 503 with Retry-After
+/// and resume when the primary is back, and the standby's lag shows in `/health` and `/metrics`.
+@Suite("Read replicas")
+struct ReadReplicaTests {
+    @Test("With the primary stopped, history, summaries, /ui and export answer from the standby; writes 503, then resume")
+    func standbyServesReadsWhilePrimaryIsDown() async throws {
+        guard Backend.underTest.contains(.postgres) else { return }
+        let primary = try PostgresTestDatabase.DedicatedServer.start()
+        defer { try? primary.stop() }
+        let standby = try primary.startStandby()
+        defer { try? standby.stop() }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let service = try ServiceProcess(
+            arguments: ["--backend", "postgres", "--startup-wait", "60"],
+            environment: ["PIPELINE_POSTGRES_URL": primary.url, "PIPELINE_POSTGRES_READ_URL": standby.url],
+            outputDirectory: directory.path
+        )
+        try await service.waitUntilReady()
+        let template = try Data(contentsOf: URL(fileURLWithPath: PostgresTestDatabase.repositoryRoot + "/sample_record.json"))
+        let first = try ReplicaTests.run(from: template, id: UUID().uuidString.lowercased(), writer: 1, sequence: 1)
+        let (created, _) = try await HTTP.send("POST", service.baseURL + "/pipelines", body: first)
+        #expect(created == 201)
+
+        // The standby has it once it has replayed the write: within its lag.
+        try await Self.eventually("the standby replays the write") {
+            let (_, body) = try await HTTP.send("GET", service.baseURL + "/get_pipeline_info?limit=1")
+            return try JSONParser.parse(Array(body))["total"] == .number("1")
+        }
+        let (healthStatus, healthBody) = try await HTTP.send("GET", service.baseURL + "/health")
+        #expect(healthStatus == 200)
+        let health = try JSONParser.parse(Array(healthBody))
+        #expect(health["status"] == "healthy")
+        let replica = health["replicas"]?.array.first
+        #expect(replica?["status"] == "ok")
+        if case .number = replica?["lag_seconds"] {} else { Issue.record("no lag: \(String(describing: replica))") }
+        let (_, metrics) = try await HTTP.send("GET", service.baseURL + "/metrics")
+        let exposition = String(decoding: metrics, as: UTF8.self)
+        #expect(exposition.contains("pipeline_postgres_replica_up{server=\""), "\(exposition.prefix(2000))")
+        #expect(exposition.contains("pipeline_postgres_replica_lag_seconds{server=\""))
+
+        try primary.pause()
+        for path in ["/get_pipeline_info", "/pipelines", "/pipelines/history?pipeline_name=replica_writer_1", "/ui", "/export?format=ndjson"] {
+            let (status, _) = try await HTTP.send("GET", service.baseURL + path, timeout: 30)
+            #expect(status == 200, "\(path) with the primary down")
+        }
+        let (degradedStatus, degradedBody) = try await HTTP.send("GET", service.baseURL + "/health")
+        #expect(degradedStatus == 200)
+        #expect(try JSONParser.parse(Array(degradedBody))["status"] == "degraded")
+        let second = try ReplicaTests.run(from: template, id: UUID().uuidString.lowercased(), writer: 1, sequence: 2)
+        let refused = try await HTTP.sendWithHeaders("POST", service.baseURL + "/pipelines", body: second)
+        #expect(refused.status == 503)
+        #expect(refused.headers["Retry-After"] != nil)
+
+        try primary.resume()
+        try await Self.eventually("writes resume once the primary is back") {
+            let (status, _) = try await HTTP.send("POST", service.baseURL + "/pipelines", body: second)
+            return status == 201
+        }
+
+        // A standby that is down is skipped: the primary answers the reads.
+        try standby.pause()
+        let (fallback, body) = try await HTTP.send("GET", service.baseURL + "/get_pipeline_info", timeout: 30)
+        #expect(fallback == 200)
+        #expect(try JSONParser.parse(Array(body))["total"] == .number("2"))
+        let (_, afterBody) = try await HTTP.send("GET", service.baseURL + "/health")
+        #expect(try JSONParser.parse(Array(afterBody))["replicas"]?.array.first?["status"] == "unreachable")
+        _ = try await service.stop(signal: SIGTERM)
+    }
+
+    private static func eventually(_ what: String, within limit: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if (try? await condition()) == true { return }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        throw FixtureError("\(what): not within \(limit)")
+    }
+}
