@@ -62,11 +62,15 @@ struct PostgresConnections: Sendable {
 
     /// Runs `body` on a pooled connection, as ``withBoundedLease(_:)``, and gives up on it after
     /// `limit`: the caller then gets `PostgresTimeout` and the connection is closed, which fails
-    /// the statement still waiting and frees its place in the pool.
+    /// a statement still waiting if the connection is still open.
     ///
-    /// For the writer, which all writes wait behind: a statement whose answer never comes (seen
-    /// once after a database restart) would otherwise stop every later write of the process while
-    /// reads and `/health` still answered.
+    /// For the writer, which all writes wait behind. PostgresNIO drops, without failing it, a
+    /// statement written to a connection whose channel has just closed (the pool hands out such a
+    /// connection for a moment after the server restarts), and a waiting statement does not
+    /// answer task cancellation. Such a statement would otherwise stop every later write of the
+    /// process while reads and `/health` still answered (a replica test saw it in about one
+    /// database restart in three). A connection found closed when leased is handed back and
+    /// another one leased, once; the deadline catches the rest, leaving the stuck task behind.
     func withBoundedOperation<Value: Sendable>(
         _ operation: String,
         limit: Duration,
@@ -79,14 +83,21 @@ struct PostgresConnections: Sendable {
             try await withCheckedThrowingContinuation { continuation in
                 race.start(continuation)
                 let work = Task {
-                    do {
-                        let value = try await withBoundedLease { connection in
-                            leased.connection.withLock { $0 = connection }
-                            return try await body(connection)
+                    for attempt in 1...2 {
+                        do {
+                            let value = try await withBoundedLease { connection in
+                                guard !connection.isClosed else { throw ClosedConnection() }
+                                leased.connection.withLock { $0 = connection }
+                                return try await body(connection)
+                            }
+                            race.finish(.success(value))
+                            return
+                        } catch is ClosedConnection where attempt == 1 {
+                            continue
+                        } catch {
+                            race.finish(.failure(error))
+                            return
                         }
-                        race.finish(.success(value))
-                    } catch {
-                        race.finish(.failure(error))
                     }
                 }
                 let timer = Task {
@@ -155,6 +166,9 @@ private enum LeaseOutcome<Value: Sendable>: Sendable {
     case finished(Value)
     case leasedInTime
 }
+
+/// A pooled connection that was already closed when leased.
+private struct ClosedConnection: Error {}
 
 /// The connection an operation leased, for closing it when the operation is given up.
 private final class LeasedConnection: Sendable {
