@@ -24,7 +24,7 @@ struct PostgresConnections: Sendable {
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Value
     ) async throws -> Value {
         do {
-            return try await withBoundedLease(body)
+            return try await withOpenConnection(body)
         } catch let error as ConfigurationError {
             throw error
         } catch {
@@ -83,21 +83,14 @@ struct PostgresConnections: Sendable {
             try await withCheckedThrowingContinuation { continuation in
                 race.start(continuation)
                 let work = Task {
-                    for attempt in 1...2 {
-                        do {
-                            let value = try await withBoundedLease { connection in
-                                guard !connection.isClosed else { throw ClosedConnection() }
-                                leased.connection.withLock { $0 = connection }
-                                return try await body(connection)
-                            }
-                            race.finish(.success(value))
-                            return
-                        } catch is ClosedConnection where attempt == 1 {
-                            continue
-                        } catch {
-                            race.finish(.failure(error))
-                            return
+                    do {
+                        let value = try await withOpenConnection { connection in
+                            leased.connection.withLock { $0 = connection }
+                            return try await body(connection)
                         }
+                        race.finish(.success(value))
+                    } catch {
+                        race.finish(.failure(error))
                     }
                 }
                 let timer = Task {
@@ -111,6 +104,21 @@ struct PostgresConnections: Sendable {
             }
         } onCancel: {
             race.finish(.failure(CancellationError()))
+        }
+    }
+
+    /// ``withBoundedLease(_:)`` on a connection that is open when leased: one found closed (the pool
+    /// still hands one out for a moment after the server went away, and a statement written to it
+    /// is dropped unanswered) is handed back and another one leased, once.
+    private func withOpenConnection<Value: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Value) async throws -> Value {
+        let onOpen: @Sendable (PostgresConnection) async throws -> Value = { connection in
+            guard !connection.isClosed else { throw ClosedConnection() }
+            return try await body(connection)
+        }
+        do {
+            return try await withBoundedLease(onOpen)
+        } catch is ClosedConnection {
+            return try await withBoundedLease(onOpen)
         }
     }
 
