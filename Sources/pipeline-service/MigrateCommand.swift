@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import PipelineCore
 import PipelineServer
 import PipelineStore
 
@@ -40,6 +41,12 @@ struct Migrate: AsyncParsableCommand {
         }
     }
 
+    /// A backend that cannot be opened is named as the user named it (`--to`), not by the setting
+    /// that would have opened it for serve.
+    private static func naming(_ argument: String, _ error: ConfigurationError) -> ConfigurationError {
+        error.setting == nil ? error : ConfigurationError(argument: argument, error.message)
+    }
+
     func run() async throws {
         try await StartupFailure.reportingErrors {
             let from = try BackendConfiguration(spec: source, argument: "--from")
@@ -47,12 +54,21 @@ struct Migrate: AsyncParsableCommand {
             let logger = bootstrapLogging(level: Logger.Level(rawValue: logLevel) ?? .warning, toStandardError: true)
             let migrator = RunMigrator(batchSize: batchSize)
             // The source is only read: a JSONL file can be copied while its service runs.
-            let report = try await withRepository(from, access: .readOnly, logger: logger) { source in
-                try await withRepository(to, logger: logger) { destination in
-                    try await migrator.migrate(from: source, to: destination, logger: logger) { report in
-                        ProgressLine.show("\(report.copied + report.alreadyPresent) of \(report.sourceRuns) runs")
+            let report: RunMigrator.Report
+            do {
+                report = try await withRepository(from, access: .readOnly, logger: logger) { source in
+                    do {
+                        return try await withRepository(to, logger: logger) { destination in
+                            try await migrator.migrate(from: source, to: destination, logger: logger) { report in
+                                ProgressLine.show("\(report.copied + report.alreadyPresent) of \(report.sourceRuns) runs")
+                            }
+                        }
+                    } catch let error as ConfigurationError {
+                        throw Self.naming("--to", error)
                     }
                 }
+            } catch let error as ConfigurationError {
+                throw Self.naming("--from", error)
             }
             ProgressLine.end()
             print("migrate \(from.redactedDescription) → \(to.redactedDescription): \(report)")

@@ -46,6 +46,13 @@ struct ExportCommandTests {
         #expect(exported.stdout.contains("20250902_050702"))
         let migrated = try Self.run(["migrate", "--from", "jsonl:" + path, "--to", "sqlite:" + directory.path + "/copy.sqlite"])
         #expect(migrated.status == 0)
+        // Writing into the file the service holds is refused, naming the argument as given.
+        let into = try ServiceProcess.runToCompletion(
+            ["migrate", "--from", "sqlite:" + directory.path + "/copy.sqlite", "--to", "jsonl:" + path],
+            timeout: .seconds(60)
+        )
+        #expect(into.status == 2)
+        #expect(into.stderr.hasPrefix("error: --to: "), "\(into.stderr)")
         _ = try await service.stop(signal: SIGTERM)
     }
 

@@ -150,11 +150,12 @@ class Server:
 
 
 def prepare_backend(backend, size, dataset, workdir, binary, postgres_url):
-    """Returns the server environment for a backend preloaded with the dataset."""
+    """Returns the server environment for a backend preloaded with the dataset, and what loading it
+    took: {"import_seconds", "import_runs_per_second"} (SQL backends: `pipeline-service import`)."""
     if backend == "jsonl":
         path = workdir / f"bench-{size}.jsonl"
         shutil.copyfile(dataset, path)
-        return {"PIPELINE_JSONL_PATH": str(path)}
+        return {"PIPELINE_JSONL_PATH": str(path)}, {}
     if backend == "sqlite":
         path = workdir / f"bench-{size}.sqlite"
         for suffix in ("", "-wal", "-shm"):
@@ -169,8 +170,23 @@ def prepare_backend(backend, size, dataset, workdir, binary, postgres_url):
     subprocess.run([binary, "import", str(dataset), "--backend", backend, "--batch-size", "5000"],
                    env=dict(os.environ, PIPELINE_LOG_LEVEL="warning", **env), check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    log(f"  preloaded {size} runs into {backend} in {time.monotonic() - started:.1f}s")
-    return env
+    seconds = time.monotonic() - started
+    log(f"  preloaded {size} runs into {backend} in {seconds:.1f}s ({size / seconds:,.0f} runs/s)")
+    return env, {"import_seconds": round(seconds, 1), "import_runs_per_second": round(size / seconds)}
+
+
+def storage_bytes(backend, env):
+    """Bytes the backend's storage takes: the JSONL file, the SQLite file with its WAL, or the
+    PostgreSQL run table with its indexes, TOAST and summary table."""
+    if backend == "jsonl":
+        return os.path.getsize(env["PIPELINE_JSONL_PATH"])
+    if backend == "sqlite":
+        path = env["PIPELINE_SQLITE_PATH"]
+        return sum(os.path.getsize(path + suffix) for suffix in ("", "-wal") if os.path.exists(path + suffix))
+    table = env["PIPELINE_TABLE"]
+    query = f"SELECT pg_total_relation_size('\"{table}\"') + COALESCE(pg_total_relation_size(to_regclass('\"{table}_summary\"')), 0)"
+    answer = subprocess.run(["psql", env["PIPELINE_POSTGRES_URL"], "-Atc", query], check=True, capture_output=True, text=True)
+    return int(answer.stdout.strip())
 
 
 def query_classes(server, size):
@@ -197,10 +213,10 @@ def query_classes(server, size):
 
 
 def bench_backend(args, backend, size, dataset, workdir, postgres_url):
-    env = prepare_backend(backend, size, dataset, workdir, args.binary, postgres_url)
+    env, loading = prepare_backend(backend, size, dataset, workdir, args.binary, postgres_url)
     server = Server(args.binary, backend, env)
     result = {"backend": backend, "runs": size, "startup_seconds": round(server.startup_seconds, 3),
-              "startup_peak_rss_mib": server.startup_rss, "classes": {}}
+              "startup_peak_rss_mib": server.startup_rss, "classes": {}, **loading}
     log(f"  {backend} N={size}: started in {server.startup_seconds:.2f}s, peak RSS {server.startup_rss:.0f} MiB")
     try:
         ceiling = wrk(server.base + "/health", 64, args.duration)
@@ -224,6 +240,7 @@ def bench_backend(args, backend, size, dataset, workdir, postgres_url):
         server.stop()
     result["peak_rss_mib"] = server.peak_rss
     result["peak_anon_rss_mib"] = round(server.peak_anon_rss, 1)
+    result["storage_bytes_per_run"] = round(storage_bytes(backend, env) / size)
     return result
 
 
@@ -310,6 +327,11 @@ def markdown(results, machine):
                      f"(anonymous memory, sampled: {result['peak_anon_rss_mib']:.0f} MiB; the rest is mapped file pages); "
                      f"ceiling GET /health c64 {ceiling['rps']:.0f} req/s (p50 {ceiling['p50_ms']:.2f} ms), "
                      f"c1 p50 {result['health_c1']['p50_ms']:.3f} ms.")
+        storage = f"Storage {result['storage_bytes_per_run']} bytes per run after the run"
+        if "import_seconds" in result:
+            storage += (f"; `import` of the dataset {result['import_seconds']:.1f} s "
+                        f"({result['import_runs_per_second']:,} runs/s)")
+        lines.append(storage + ".")
         lines.append("")
         lines.append("| class | req/s | p50 ms | p99 ms | × /health | server CPU ms/req | non-2xx |")
         lines.append("|---|---:|---:|---:|---:|---:|---:|")

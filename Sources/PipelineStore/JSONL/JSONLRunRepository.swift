@@ -57,7 +57,8 @@ public final class JSONLRunRepository: PipelineRunRepository {
                 metadata: ["path": "\(path)"]
             )
         }
-        logger.info("Loaded \(report.runs) run(s) from the data file", metadata: ["path": "\(path)"])
+        // Records, not runs: a run reported running and then finished has two lines.
+        logger.info("Loaded \(report.runs) record(s) from the data file", metadata: ["path": "\(path)"])
         self.file = file
         self.logger = logger
         let sharedIndex = SharedRunIndex(index)
