@@ -75,12 +75,18 @@ struct ServiceController<Repository: PipelineRunRepository, Context: RequestCont
             }
             if !replicas.isEmpty {
                 writer.key("replicas")
-                writer.array(replicas) { writer, replica in
+                // Numbered in PIPELINE_POSTGRES_READ_URL's order, not named: /health is open to
+                // anyone, and the servers' addresses are for /metrics and the log.
+                writer.array(replicas.enumerated()) { writer, numbered in
+                    let (index, replica) = numbered
                     writer.object { writer in
-                        writer.key("server")
-                        writer.string(replica.server)
+                        writer.key("replica")
+                        writer.integer(index + 1)
                         writer.key("status")
-                        writer.string(!replica.isReachable ? "unreachable" : replica.isStandby ? "ok" : "not a standby")
+                        writer.string(
+                            !replica.isReachable
+                                ? "unreachable" : !replica.isStandby ? "not a standby" : replica.isStreaming ? "ok" : "not streaming"
+                        )
                         writer.key("lag_seconds")
                         writer.optionalDouble(replica.lagSeconds)
                     }

@@ -20,7 +20,7 @@ public final class StoragePreparation: Service, Sendable {
 
     private enum State {
         case preparing
-        case waiting(reason: String, attempts: Int)
+        case waiting(attempts: Int)
         case ready
     }
 
@@ -48,13 +48,14 @@ public final class StoragePreparation: Service, Sendable {
         (firstOutcome, firstOutcomeContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// Why the storage cannot be used yet; nil once it is ready.
+    /// Why the storage cannot be used yet, for `/health`, which is open to anyone: without the
+    /// database's address (the log has it); nil once it is ready.
     public var notReadyReason: String? {
         switch state.withLock({ $0 }) {
         case .ready: nil
         case .preparing: "the storage is being prepared"
-        case .waiting(let reason, let attempts):
-            "waiting for the database (\(attempts) \(attempts == 1 ? "try" : "tries") so far): \(reason)"
+        case .waiting(let attempts):
+            "waiting for the database to accept connections (\(attempts) \(attempts == 1 ? "try" : "tries") so far)"
         }
     }
 
@@ -81,7 +82,13 @@ public final class StoragePreparation: Service, Sendable {
     public func run() async throws {
         var outcome = firstOutcome.makeAsyncIterator()
         if await outcome.next() == true {
-            try await retryUntilReady()
+            do {
+                // SIGTERM while waiting ends the wait at once: the process stops as asked.
+                try await cancelWhenGracefulShutdown { try await self.retryUntilReady() }
+            } catch is CancellationError where Task.isShuttingDownGracefully {
+                logger.info("Shutting down while waiting for the database")
+                return
+            }
         }
         // A service that returns would end the group: stay until shutdown.
         try await gracefulShutdown()
@@ -112,7 +119,7 @@ public final class StoragePreparation: Service, Sendable {
     }
 
     private func noteUnreachable(_ error: StorageUnreachable, attempts: Int, retryIn: Duration) {
-        state.withLock { $0 = .waiting(reason: error.error.message, attempts: attempts) }
+        state.withLock { $0 = .waiting(attempts: attempts) }
         let givesUpIn = max(.zero, wait - started.duration(to: .now))
         logger.warning(
             "The database cannot be reached yet; trying again",

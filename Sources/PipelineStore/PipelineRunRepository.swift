@@ -68,6 +68,10 @@ public protocol PipelineRunRepository: Sendable {
 
     /// The read replicas' reachability and lag, for `/health` and `/metrics`; empty without any.
     func replicaStates() async -> [ReplicaState]
+
+    /// The run stored under `runID` as a writer must see it: read where writes go, never from a
+    /// replica that may lag (a write that merges into a stored run, as OpenLineage events do).
+    func latestRun(withID runID: String) async throws -> StoredRun?
 }
 
 /// Bounds a repository keeps whatever its clients send.
@@ -185,6 +189,11 @@ public struct BulkInsertCounts: Sendable, Hashable {
 extension PipelineRunRepository {
     /// Only PostgreSQL reads from replicas.
     public func replicaStates() async -> [ReplicaState] { [] }
+
+    /// Without replicas every read sees every write.
+    public func latestRun(withID runID: String) async throws -> StoredRun? {
+        try await runs(matching: RunQuery(filter: RunFilter(runID: runID), paging: .window(limit: 1, offset: 0))).runs.first
+    }
 
     /// Stores a batch in one atomic call; if any run in it conflicts, stores its runs one by one so
     /// the others still land and the conflicts are counted (bulk tools: import, migrate).

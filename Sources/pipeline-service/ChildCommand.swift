@@ -23,14 +23,16 @@ struct ChildCommand {
 
     let pid: pid_t
 
-    /// Starts `arguments[0]` with `arguments`, in this process's environment.
-    init(_ arguments: [String]) throws(StartError) {
+    /// Starts `arguments[0]` with `arguments`, in this process's environment; the signals in
+    /// `keepIgnored` stay ignored in it, every other one takes its default action.
+    init(_ arguments: [String], keepIgnored: Set<Int32> = []) throws(StartError) {
         var attributes = Self.makeAttributes()
         defer { posix_spawnattr_destroy(&attributes) }
         var unblocked = sigset_t()
         sigemptyset(&unblocked)
         var everySignal = sigset_t()
         sigfillset(&everySignal)
+        for signalNumber in keepIgnored { sigdelset(&everySignal, signalNumber) }
         posix_spawnattr_setsigmask(&attributes, &unblocked)
         // Signals this process ignores (the ones `report` forwards) are ignored in a child too,
         // unless reset here.
@@ -75,9 +77,14 @@ struct ChildCommand {
 /// closed terminal) on to the child, so `report` itself stays to record how the job ended.
 ///
 /// SIGINT is only ignored here: Ctrl-C already reaches the child through the terminal's process
-/// group, and a second one would interrupt its clean-up.
+/// group, and a second one would interrupt its clean-up. A signal `report` was started with
+/// ignored (`nohup` ignores SIGHUP, a shell's `&` SIGINT) stays ignored, for the child too, as a
+/// shell would leave it.
 final class SignalForwarding {
     static let forwarded: [Int32] = [SIGTERM, SIGHUP]
+
+    /// The signals this process was started with ignored, among those it handles.
+    let inheritedIgnored: Set<Int32>
 
     /// The child, once started, and the signals that came before it was.
     private final class Target: Sendable {
@@ -90,9 +97,14 @@ final class SignalForwarding {
     /// Starts catching the signals; those that come before ``forward(to:)`` names the child are
     /// passed on then.
     init() {
-        for signalNumber in Self.forwarded + [SIGINT] { signal(signalNumber, SIG_IGN) }
+        var ignored: Set<Int32> = []
+        for signalNumber in Self.forwarded + [SIGINT] {
+            let previous = signal(signalNumber, SIG_IGN)
+            if Self.isIgnore(previous) { ignored.insert(signalNumber) }
+        }
+        inheritedIgnored = ignored
         let target = target
-        sources = Self.forwarded.map { signalNumber in
+        sources = Self.forwarded.filter { !ignored.contains($0) }.map { signalNumber in
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler {
                 let child = target.state.withLock { state -> pid_t? in
@@ -115,9 +127,14 @@ final class SignalForwarding {
         for signalNumber in pending { kill(child, signalNumber) }
     }
 
-    /// Stops forwarding and restores the default actions.
+    /// Stops forwarding and restores the actions the process started with.
     func stop() {
         for source in sources { source.cancel() }
-        for signalNumber in Self.forwarded + [SIGINT] { signal(signalNumber, SIG_DFL) }
+        for signalNumber in Self.forwarded + [SIGINT] where !inheritedIgnored.contains(signalNumber) { signal(signalNumber, SIG_DFL) }
+    }
+
+    private static func isIgnore(_ handler: sighandler_t?) -> Bool {
+        guard let handler else { return false }
+        return unsafeBitCast(handler, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self)
     }
 }

@@ -75,7 +75,7 @@ struct Report: AsyncParsableCommand {
         var pid: Int32 = 0
         var started: Task<Void, Never>?
         do throws(ChildCommand.StartError) {
-            let child = try ChildCommand(command)
+            let child = try ChildCommand(command, keepIgnored: forwarding.inheritedIgnored)
             pid = child.pid
             forwarding.forward(to: pid)
             // Posted while the command runs, and once only: the command never waits for the service.

@@ -1,5 +1,8 @@
 import Foundation
+import HummingbirdTesting
 import PipelineCore
+import PipelineServer
+import PipelineStore
 import PipelineTestSupport
 import Testing
 
@@ -72,6 +75,42 @@ struct ReadReplicaTests {
         let (_, afterBody) = try await HTTP.send("GET", service.baseURL + "/health")
         #expect(try JSONParser.parse(Array(afterBody))["replicas"]?.array.first?["status"] == "unreachable")
         _ = try await service.stop(signal: SIGTERM)
+    }
+
+    @Test("Reads come from the read URL, while what a write merges into comes from the primary (OpenLineage START then COMPLETE)")
+    func writesReadThePrimary() async throws {
+        guard Backend.underTest.contains(.postgres) else { return }
+        // A stand-in replica that never receives the primary's writes: another database holding
+        // the same, empty, table.
+        let database = PostgresTestDatabase.uniqueName("replica")
+        try await PostgresTestDatabase.execute("CREATE DATABASE \(database)")
+        let table = PostgresTestDatabase.uniqueName("runs")
+        let replicaURL = try PostgresTestDatabase.url(database: database)
+        let stand = try PostgresTestDatabase.open(url: replicaURL, layout: SQLTableLayout(table: table))
+        try await stand.repository.prepare()
+        try await stand.close()
+        let opened = try PostgresTestDatabase.open(url: PostgresTestDatabase.url(), readURLs: [replicaURL], layout: SQLTableLayout(table: table))
+        do {
+            try await opened.repository.prepare()
+            let app = buildApplication(repository: opened.repository, configuration: ServiceConfiguration(), logger: testLogger("test"))
+            try await app.test(.router) { client in
+                #expect(try await client.post("/api/v1/lineage", json: try LineageHTTPTests.event("start")).status == .created)
+                let completed = try await client.post("/api/v1/lineage", json: try LineageHTTPTests.event("complete"))
+                #expect(try completed.json["events"]?[0]?["outcome"] == "updated")
+                // Reads go to the stand-in, which never got the run.
+                #expect(try await client.get("/runs/\(LineageHTTPTests.runID)").status == .notFound)
+                #expect(try await client.get("/health").json["replicas"]?[0]?["status"] == "not a standby")
+            }
+            // The COMPLETE was merged into the START the primary holds: its start, its 90.5 s.
+            let run = try #require(try await opened.repository.latestRun(withID: LineageHTTPTests.runID))
+            #expect(run.info.elapsedSeconds == 90.5)
+            #expect(run.info.pipelineName == "etl.complete")
+        } catch {
+            Issue.record("\(String(reflecting: error))")
+        }
+        try await opened.close()
+        try await PostgresTestDatabase.dropTables(ownedBy: table)
+        try await PostgresTestDatabase.execute("DROP DATABASE \(database) WITH (FORCE)")
     }
 
     private static func eventually(_ what: String, within limit: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {

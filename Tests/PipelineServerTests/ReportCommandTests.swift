@@ -87,9 +87,20 @@ struct ReportCommandTests {
         #expect(ContinuousClock.now - stopped < .seconds(30), "the command ran on")
         #expect(process.terminationReason == .exit && process.terminationStatus == 128 + SIGTERM)
 
+        // Started with SIGHUP ignored (`nohup`), report leaves it ignored for the command.
+        let quoted = ([ServiceProcess.executable, "report", "--url", service.baseURL, "--pipeline-name", "nohup_job", "--"]).map {
+            "'" + $0 + "'"
+        }
+        let nohup = try ChildProcess.run(
+            "/bin/sh",
+            ["-c", "trap '' HUP; exec " + quoted.joined(separator: " ") + " /bin/sh -c 'kill -HUP $$; exit 0'"]
+        )
+        #expect(nohup.status == 0, "\(nohup.errors)")
+
         let (_, body) = try await HTTP.send("GET", service.baseURL + "/get_pipeline_info?all_data=true")
         let results = try JSONParser.parse(Array(body))["results"]?.array ?? []
         let byName = Dictionary(uniqueKeysWithValues: results.compactMap { run in run["pipeline_name"]?.string.map { ($0, run) } })
+        #expect(byName["nohup_job"]?["exit_code"] == .number("0"))
         #expect(byName["self_killed"]?["exit_code"] == .number("143"))
         #expect(byName["stopped"]?["exit_code"] == .number("143"))
         #expect(byName["stopped"]?["status"] == "failed")

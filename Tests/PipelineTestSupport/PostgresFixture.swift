@@ -88,12 +88,21 @@ public enum PostgresTestDatabase {
     /// A repository whose services run until `close` is called; `prepare()` is left to the caller.
     public static func open(
         url: String,
+        readURLs: [String] = [],
         layout: SQLTableLayout,
         limits: RepositoryLimits = .standard,
         timeout: Duration = .seconds(5),
         onBatch: @escaping @Sendable (Int) -> Void = { _ in }
     ) throws -> RepositoryFixture.Opened {
-        let repository = try PostgresRunRepository(url: url, layout: layout, limits: limits, timeout: timeout, logger: logger, onBatch: onBatch)
+        let repository = try PostgresRunRepository(
+            url: url,
+            readURLs: readURLs,
+            layout: layout,
+            limits: limits,
+            timeout: timeout,
+            logger: logger,
+            onBatch: onBatch
+        )
         let services = repository.services
         let running = Task {
             await withTaskGroup(of: Void.self) { group in

@@ -116,7 +116,8 @@ struct LineageController<Repository: PipelineRunRepository, Context: RequestCont
         }
     }
 
+    /// Read where writes go: a replica that lags would miss the START this event completes.
     private func storedRun(_ id: String) async throws -> PipelineInfo? {
-        try await repository.runs(matching: RunQuery(filter: RunFilter(runID: id), paging: .window(limit: 1, offset: 0))).runs.first?.info
+        try await repository.latestRun(withID: id)?.info
     }
 }

@@ -63,6 +63,10 @@ struct MeasuredRepository<Base: PipelineRunRepository>: PipelineRunRepository {
         await base.replicaStates()
     }
 
+    func latestRun(withID runID: String) async throws -> StoredRun? {
+        try await measure(.runs) { try await base.latestRun(withID: runID) }
+    }
+
     private func measure<Value>(_ operation: StorageOperation, _ body: () async throws -> Value) async throws -> Value {
         let start = ContinuousClock.now
         do {

@@ -85,7 +85,10 @@ struct PostgresConnections: Sendable {
                 let work = Task {
                     do {
                         let value = try await withOpenConnection { connection in
+                            // Known to the deadline only while this operation holds it: once handed
+                            // back, the pool may lease it to the next write.
                             leased.connection.withLock { $0 = connection }
+                            defer { leased.connection.withLock { $0 = nil } }
                             return try await body(connection)
                         }
                         race.finish(.success(value))

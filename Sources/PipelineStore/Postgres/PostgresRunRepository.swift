@@ -162,6 +162,15 @@ public struct PostgresRunRepository: PipelineRunRepository {
         try await standbys.withConnection(operation, primary: connections, body)
     }
 
+    public func latestRun(withID runID: String) async throws -> StoredRun? {
+        let schema = try schema.current()
+        let logger = connections.logger
+        let statement = schema.statements.page(RunQuery(filter: RunFilter(runID: runID), paging: .window(limit: 1, offset: 0)))
+        return try await connections.withConnection("read a run to write") { connection in
+            try await connection.rows(statement, logger: logger) { try StoredRun(reading: &$0) }.first
+        }
+    }
+
     public func replicaStates() async -> [ReplicaState] {
         await standbys.states()
     }

@@ -12,9 +12,13 @@ public struct ReplicaState: Sendable, Hashable {
     /// Whether the server is in recovery, as a streaming standby is; false for a primary named as
     /// a read URL by mistake.
     public var isStandby: Bool
-    /// How far the standby's replay is behind: the age of the last transaction it replayed, or 0
-    /// when it has replayed all it received; nil when unreachable or not a standby.
-    public var lagSeconds: Double?
+    /// Whether its WAL receiver is streaming from the primary; a standby that is not has stopped
+    /// receiving writes, and falls further behind until its link is repaired.
+    public var isStreaming: Bool
+    /// How far the standby's replay is behind: 0 while it streams and has replayed all it
+    /// received, else the age of the last transaction it replayed; nil when unreachable or not a
+    /// standby.
+    public var lagSeconds: Double? = nil
 }
 
 /// The hot standbys that serve reads (`PIPELINE_POSTGRES_READ_URL`), taken in turn.
@@ -64,7 +68,10 @@ struct PostgresStandbys: Sendable {
         for index in order() {
             do {
                 return try await standbys[index].connections.withConnection(operation, body)
-            } catch let error as StorageError where error.isUnavailable {
+            } catch let error as StorageError where error == .unavailable(PostgresConnections.notReachable) && !Task.isCancelled {
+                // Only a standby that cannot be reached is skipped: a request cancelled (its client
+                // gone, its time up) or a statement the server refused says nothing about it, and
+                // trying that statement on every other server would only multiply its cost.
                 skip(index)
             }
         }
@@ -90,32 +97,47 @@ struct PostgresStandbys: Sendable {
         turns.state.withLock { $0.skippedUntil[index] = ContinuousClock.now + Self.pause }
     }
 
-    /// Each standby's reachability and lag, asked now.
+    /// The longest `/health` and `/metrics` wait for a standby's state.
+    static let stateLimit: Duration = .seconds(2)
+
+    /// Each standby's reachability and lag, asked of all at once, each within ``stateLimit``, so a
+    /// standby that does not answer cannot hold up a health check.
+    ///
+    /// The lag is 0 while a streaming standby has replayed all it received. A standby whose WAL
+    /// receiver is not streaming (its link broken) has stopped receiving, so that comparison says
+    /// nothing: its lag is then the age of the last transaction it replayed.
     func states() async -> [ReplicaState] {
-        var states: [ReplicaState] = []
-        for standby in standbys {
-            let logger = standby.connections.logger
-            let answer = try? await standby.connections.withConnection("replication lag") { connection in
-                let rows = try await connection.rows(
-                    """
-                    SELECT pg_is_in_recovery(), CASE WHEN NOT pg_is_in_recovery() THEN NULL \
-                    WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0::float8 \
-                    ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0)::float8 END
-                    """,
-                    logger: logger
-                )
-                return try rows.first?.decode((Bool, Double?).self)
+        await withTaskGroup(of: (Int, ReplicaState).self) { group in
+            for (index, standby) in standbys.enumerated() {
+                group.addTask {
+                    let logger = standby.connections.logger
+                    let reading = try? await PostgresConnections.withTimeout(Self.stateLimit) {
+                        try await standby.connections.withConnection("replication state") { connection in
+                            let rows = try await connection.rows(
+                                """
+                                SELECT pg_is_in_recovery(), \
+                                EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming'), \
+                                EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())::float8, \
+                                pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn()
+                                """,
+                                logger: logger
+                            )
+                            return try rows.first?.decode((Bool, Bool, Double?, Bool).self)
+                        }
+                    }
+                    var state = ReplicaState(server: standby.url.description, isReachable: false, isStandby: false, isStreaming: false)
+                    if let (inRecovery, streaming, replayAge, caughtUp) = reading ?? nil {
+                        state.isReachable = true
+                        state.isStandby = inRecovery
+                        state.isStreaming = inRecovery && streaming
+                        if inRecovery { state.lagSeconds = streaming && caughtUp ? 0 : max(0, replayAge ?? 0) }
+                    }
+                    return (index, state)
+                }
             }
-            let reading = answer ?? nil
-            states.append(
-                ReplicaState(
-                    server: standby.url.description,
-                    isReachable: reading != nil,
-                    isStandby: reading?.0 ?? false,
-                    lagSeconds: reading.flatMap { $0.1.map { max(0, $0) } }
-                )
-            )
+            var states = [ReplicaState?](repeating: nil, count: standbys.count)
+            for await (index, state) in group { states[index] = state }
+            return states.compactMap { $0 }
         }
-        return states
     }
 }
