@@ -50,6 +50,9 @@ public struct RunImporter: Sendable {
     /// Imports every line of the file at `path` (`-`: standard input); `progress` is called after each batch.
     /// Lines are validated strictly, as a POST would be. When anything was stored, the
     /// repository's planner statistics are refreshed (a failure to do so is logged, not thrown).
+    ///
+    /// Reading and validating a batch overlaps storing the one before: one batch is stored at a
+    /// time, in file order, so runs are stored in the order of their lines, as before.
     public func importFile(
         at path: String,
         into repository: some PipelineRunRepository,
@@ -65,30 +68,40 @@ public struct RunImporter: Sendable {
         var report = Report()
         var reader = LineReader(descriptor: descriptor)
         var isMore = true
-        while isMore {
-            var runs: [PipelineInfo] = []
-            do {
-                isMore = try reader.read(upTo: batchSize) { bytes, lineNumber in
-                    report.linesRead = lineNumber
-                    guard !LineReader.isBlank(bytes) else { return }
-                    parse(bytes, lineNumber: lineNumber, into: &runs, report: &report)
+        func add(_ counts: BulkInsertCounts) {
+            report.created += counts.created
+            report.updated += counts.updated
+            report.existing += counts.existing
+            report.conflicts += counts.conflicts
+            progress(report)
+        }
+        try await withThrowingTaskGroup(of: BulkInsertCounts.self) { storing in
+            var isStoring = false
+            while isMore {
+                var runs: [PipelineInfo] = []
+                do throws(LineReader.ReadError) {
+                    isMore = try reader.read(upTo: batchSize) { bytes, lineNumber in
+                        report.linesRead = lineNumber
+                        guard !LineReader.isBlank(bytes) else { return }
+                        parse(bytes, lineNumber: lineNumber, into: &runs, report: &report)
+                    }
+                } catch {
+                    throw ImportError(description: "cannot read \(path): \(systemErrorText(error.code))")
                 }
-            } catch {
-                throw ImportError(description: "cannot read \(path): \(systemErrorText(error.code))")
+                if !isMore, !reader.tail.isEmpty, !reader.tail.withUnsafeBufferPointer(LineReader.isBlank) {
+                    report.linesRead += 1
+                    let lineNumber = report.linesRead
+                    reader.tail.withUnsafeBufferPointer { parse($0, lineNumber: lineNumber, into: &runs, report: &report) }
+                }
+                // The batch before is stored before this one starts.
+                if isStoring, let counts = try await storing.next() { add(counts) }
+                isStoring = !runs.isEmpty
+                if isStoring {
+                    let batch = runs
+                    storing.addTask { try await repository.insertCounting(batch) }
+                }
             }
-            if !isMore, !reader.tail.isEmpty, !reader.tail.withUnsafeBufferPointer(LineReader.isBlank) {
-                report.linesRead += 1
-                let lineNumber = report.linesRead
-                reader.tail.withUnsafeBufferPointer { parse($0, lineNumber: lineNumber, into: &runs, report: &report) }
-            }
-            if !runs.isEmpty {
-                let counts = try await repository.insertCounting(runs)
-                report.created += counts.created
-                report.updated += counts.updated
-                report.existing += counts.existing
-                report.conflicts += counts.conflicts
-                progress(report)
-            }
+            if isStoring, let counts = try await storing.next() { add(counts) }
         }
         if report.created + report.updated > 0 { await repository.refreshStatisticsAfterLoading(logger: logger) }
         return report

@@ -1,9 +1,10 @@
 import Foundation
 import PipelineCore
-import PipelineStore
 import PipelineTestSupport
 import Synchronization
 import Testing
+
+@testable import PipelineStore
 
 /// What only the PostgreSQL backend promises: named migrations applied once, even by concurrent
 /// starters; several processes on one table; tables it does not own (renamed or missing columns);
@@ -691,6 +692,38 @@ struct PostgresConfigurationTests {
             Issue.record("\(String(reflecting: error))")
         }
         try await opened.close()
+        try await PostgresTestDatabase.execute("DROP SCHEMA \(schema) CASCADE")
+    }
+
+    @Test("legacy.runs, and runs with search_path=legacy, are one table: they take the same advisory locks")
+    func schemaSpellingsShareLocks() async throws {
+        guard Backend.underTest.contains(.postgres) else { return }
+        let schema = PostgresTestDatabase.uniqueName("legacy")
+        let table = PostgresTestDatabase.uniqueName("runs")
+        try await PostgresTestDatabase.execute("CREATE SCHEMA \(schema)")
+        let base = try PostgresTestDatabase.url()
+        let qualified = try PostgresTestDatabase.open(url: base, layout: SQLTableLayout(table: "\(schema).\(table)"))
+        let searched = try PostgresTestDatabase.open(
+            url: base + (base.contains("?") ? "&" : "?") + "options=-csearch_path%3D\(schema)",
+            layout: SQLTableLayout(table: table)
+        )
+        let plain = try PostgresTestDatabase.open(url: base, layout: SQLTableLayout(table: table))
+        do {
+            for opened in [qualified, searched, plain] { try await opened.repository.prepare() }
+            func schemaOf(_ opened: RepositoryFixture.Opened) throws -> PostgresSchema {
+                try #require(opened.repository as? PostgresRunRepository).schema.current()
+            }
+            let (a, b, c) = (try schemaOf(qualified), try schemaOf(searched), try schemaOf(plain))
+            #expect(a.retentionLockKey == b.retentionLockKey)
+            let key = RunKey(pipelineName: "p", dateCode: "d", runID: "x")
+            #expect(a.lockKey(of: key) == b.lockKey(of: key))
+            // A table of that name in public is another table, with locks of its own.
+            #expect(a.retentionLockKey != c.retentionLockKey)
+        } catch {
+            Issue.record("\(String(reflecting: error))")
+        }
+        for opened in [qualified, searched, plain] { try await opened.close() }
+        try await PostgresTestDatabase.dropTables(ownedBy: table)
         try await PostgresTestDatabase.execute("DROP SCHEMA \(schema) CASCADE")
     }
 

@@ -9,6 +9,13 @@ struct PostgresSchema: Sendable {
     let statements: SQLStatements
     /// Present exactly when the service owns the table.
     let summary: SQLSummaryTable?
+    /// The table as the database resolved it, `schema.table` (just `table` in `public`), for
+    /// advisory-lock keys: `legacy.runs`, and `runs` with `search_path=legacy`, are one table and
+    /// must take one lock. Nil before `prepare` read it.
+    var resolvedName: String?
+
+    /// The name advisory-lock keys hash.
+    private var lockName: String { resolvedName ?? layout.qualifiedName }
 
     var layout: SQLTableLayout { statements.layout }
 
@@ -51,15 +58,23 @@ struct PostgresSchema: Sendable {
 
     /// Serializes writers of one run key until their transactions end, on tables without a unique key.
     func lockRunKey(_ key: RunKey) -> PostgresQuery {
+        "SELECT pg_advisory_xact_lock(\(lockKey(of: key)))"
+    }
+
+    /// The advisory-lock key of one run key of this table.
+    func lockKey(of key: RunKey) -> Int64 {
         let parts = layout.hasColumn(.runID) ? [key.runID ?? ""] : [key.pipelineName ?? "", key.dateCode]
-        let hash = FNV1a.hash(([layout.qualifiedName] + parts).joined(separator: "\u{1F}").utf8)
-        return "SELECT pg_advisory_xact_lock(\(Int64(bitPattern: hash)))"
+        return Int64(bitPattern: FNV1a.hash(([lockName] + parts).joined(separator: "\u{1F}").utf8))
     }
 
     /// Makes retention batches of every process on this table take turns until the transaction ends.
     func lockRetention() -> PostgresQuery {
-        let hash = FNV1a.hash(["retention", layout.qualifiedName].joined(separator: "\u{1F}").utf8)
-        return "SELECT pg_advisory_xact_lock(\(Int64(bitPattern: hash)))"
+        "SELECT pg_advisory_xact_lock(\(retentionLockKey))"
+    }
+
+    /// The advisory-lock key of this table's retention batches.
+    var retentionLockKey: Int64 {
+        Int64(bitPattern: FNV1a.hash(["retention", lockName].joined(separator: "\u{1F}").utf8))
     }
 
     /// The table lock an insert's summary update needs (`ROW EXCLUSIVE`), taken before any row lock:
@@ -116,17 +131,22 @@ extension PostgresSchema {
     /// Readies the table on `connection`: migrates a table the service owns (absent, or recorded in the
     /// ledger), or, for a mapped or foreign table, creates nothing and checks its columns.
     static func prepare(on connection: PostgresConnection, layout: SQLTableLayout, logger: Logger) async throws -> PostgresSchema {
+        let current = try await connection.rows("SELECT current_schema()::text", logger: logger).first?.decode(String?.self) ?? nil
         // A search path naming no existing schema leaves none to look in or create in.
-        if let schema = layout.schema, try await connection.rows("SELECT 1 WHERE current_schema() IS NOT NULL", logger: logger).isEmpty {
+        if let schema = layout.schema, current == nil {
             throw ConfigurationError(.table, "schema \"\(schema)\" does not exist (or this user may not use it)")
         }
+        var prepared: PostgresSchema
         if !layout.isMapped, try await migrateOwnedTable(on: connection, layout: layout, logger: logger) {
-            return PostgresSchema(
+            prepared = PostgresSchema(
                 statements: SQLStatements(layout: layout, dialect: .postgres),
                 summary: SQLSummaryTable(runsTable: layout.table, dialect: .postgres)
             )
+        } else {
+            prepared = try await adopt(on: connection, layout: layout, setting: layout.isMapped ? .columnMap : .table, logger: logger)
         }
-        return try await adopt(on: connection, layout: layout, setting: layout.isMapped ? .columnMap : .table, logger: logger)
+        prepared.resolvedName = current.map { $0 == "public" ? layout.table : "\($0).\(layout.table)" }
+        return prepared
     }
 
     /// Applies the pending migrations of the table when the service owns it, under an advisory
