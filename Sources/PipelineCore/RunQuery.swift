@@ -60,6 +60,11 @@ public struct RunQuery: Sendable, Hashable {
     public init(filter: RunFilter = RunFilter(), paging: RunPaging = .window(limit: RunQuery.defaultLimit, offset: 0)) {
         (self.filter, self.paging) = (filter, paging)
     }
+
+    /// The run stored under `runID`, running or not: a page of at most one.
+    public static func run(withID runID: String) -> RunQuery {
+        RunQuery(filter: RunFilter(runID: runID), paging: .window(limit: 1, offset: 0))
+    }
 }
 
 /// One page of results and the number of matches regardless of paging.

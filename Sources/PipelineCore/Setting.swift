@@ -48,18 +48,18 @@ public enum Setting: String, CaseIterable, Sendable, Hashable {
         case flag
     }
 
-    /// The flag, without its leading dashes: `--jsonl-path`.
+    /// The flag, without its leading dashes: `--jsonl-path`. A run of capitals is one word
+    /// (`postgresReadURL` → `postgres-read-url`).
     public var flagName: String {
-        switch self {
-        case .postgresURL: "postgres-url"
-        case .postgresReadURL: "postgres-read-url"
-        default:
-            String(
-                rawValue.unicodeScalars.flatMap { scalar -> [Character] in
-                    scalar.properties.isUppercase ? ["-", Character(String(scalar).lowercased())] : [Character(scalar)]
-                }
-            )
+        var name = ""
+        var previousIsUppercase = true
+        for scalar in rawValue.unicodeScalars {
+            let isUppercase = scalar.properties.isUppercase
+            if isUppercase, !previousIsUppercase { name += "-" }
+            name += String(scalar).lowercased()
+            previousIsUppercase = isUppercase
         }
+        return name
     }
 
     /// The environment variable: `PIPELINE_` and the flag's name in capitals, `-` as `_`.

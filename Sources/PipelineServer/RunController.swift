@@ -40,7 +40,7 @@ struct RunController<Repository: PipelineRunRepository, Context: RequestContext>
                 ValidationError(FieldIssue(.path, "run_id", kind: "uuid_parsing", message: "Input should be a valid UUID", input: .string(text)))
             )
         }
-        let page = try await repository.runs(matching: RunQuery(filter: RunFilter(runID: id), paging: .window(limit: 1, offset: 0)))
+        let page = try await repository.runs(matching: RunQuery.run(withID: id))
         guard let run = page.runs.first else { throw APIError.detail(.notFound, "No run has run_id \(id)") }
         return .json(run.info.jsonBytes)
     }

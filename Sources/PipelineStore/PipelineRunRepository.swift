@@ -192,7 +192,7 @@ extension PipelineRunRepository {
 
     /// Without replicas every read sees every write.
     public func latestRun(withID runID: String) async throws -> StoredRun? {
-        try await runs(matching: RunQuery(filter: RunFilter(runID: runID), paging: .window(limit: 1, offset: 0))).runs.first
+        try await runs(matching: .run(withID: runID)).runs.first
     }
 
     /// Stores a batch in one atomic call; if any run in it conflicts, stores its runs one by one so

@@ -171,13 +171,7 @@ enum HTTP {
 
     /// Sends one request; throws on a transport failure (refused, reset, timeout).
     static func send(_ method: String, _ url: String, body: String? = nil, timeout: TimeInterval = 10) async throws -> (Int, Data) {
-        var request = URLRequest(url: URL(string: url)!, timeoutInterval: timeout)
-        request.httpMethod = method
-        if let body {
-            request.httpBody = Data(body.utf8)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        }
-        let (data, response) = try await session.data(for: request)
-        return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+        let answer = try await sendWithHeaders(method, url, body: body, timeout: timeout)
+        return (answer.status, answer.body)
     }
 }

@@ -165,7 +165,7 @@ public struct PostgresRunRepository: PipelineRunRepository {
     public func latestRun(withID runID: String) async throws -> StoredRun? {
         let schema = try schema.current()
         let logger = connections.logger
-        let statement = schema.statements.page(RunQuery(filter: RunFilter(runID: runID), paging: .window(limit: 1, offset: 0)))
+        let statement = schema.statements.page(.run(withID: runID))
         return try await connections.withConnection("read a run to write") { connection in
             try await connection.rows(statement, logger: logger) { try StoredRun(reading: &$0) }.first
         }
