@@ -268,6 +268,42 @@ struct PostgresRepositoryTests {
         try await PostgresTestDatabase.execute("DROP TABLE \(table)")
     }
 
+    /// Adding doubles depends on their order: 2⁵³ + 1 + 1 is 2⁵³ one at a time, but 1 + 1 + 2⁵³
+    /// is 2⁵³ + 2. A grouped scan adds rows in the order they sit on disk, which an update (or
+    /// writers racing) changes; the average must still be the one insertion order gives.
+    @Test("A table someone else owns sums durations in insertion order, wherever its rows sit on disk")
+    func foreignTableSumsInInsertionOrder() async throws {
+        let table = PostgresTestDatabase.uniqueName("runs")
+        let columns = PipelineField.allCases.map { "\($0.rawValue) \(Self.sqlType($0))" }.joined(separator: ", ")
+        try await PostgresTestDatabase.execute("CREATE TABLE \(table) (id BIGSERIAL PRIMARY KEY, \(columns))")
+        let opened = try PostgresTestDatabase.open(url: PostgresTestDatabase.url(), layout: SQLTableLayout(table: table))
+        do {
+            try await opened.repository.prepare()
+            var generator = RandomRuns(seed: 11)
+            let template = generator.runs(1)[0]
+            let runs = [9_007_199_254_740_992, 1, 1].enumerated().map { index, seconds in
+                var run = template
+                run.pipelineName = "sums"
+                run.status = nil
+                run.runID = nil
+                run.dateCode = "run-\(index)"
+                run.elapsedSeconds = seconds
+                return run
+            }
+            for run in runs { _ = try await opened.repository.insert(run) }
+            // Rewrites the first run's row, which puts its new version after the others.
+            try await PostgresTestDatabase.execute("UPDATE \(table) SET elapsed_seconds = elapsed_seconds WHERE id = (SELECT MIN(id) FROM \(table))")
+            #expect(try await PostgresTestDatabase.query("SELECT id::text FROM \(table)").first == ["2"])
+            let summaries = try await opened.repository.summaries()
+            #expect(summaries == PipelineSummary.summarize(runs))
+            #expect(summaries.first?.avgDuration == 9_007_199_254_740_992.0 / 3)
+        } catch {
+            Issue.record("\(String(reflecting: error))")
+        }
+        try await opened.close()
+        try await PostgresTestDatabase.execute("DROP TABLE \(table)")
+    }
+
     // MARK: - Values
 
     @Test("Timestamps round-trip to the microsecond, before 1970, around 2000 and up to year 9999")

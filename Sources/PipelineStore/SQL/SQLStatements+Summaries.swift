@@ -10,7 +10,11 @@ extension SQLStatements {
     /// 32 bits (each fits in 64 bits for any table, so no database can overflow adding them),
     /// positive-rowcount count, failed runs.
     ///
-    /// Durations are summed as doubles, as ``SignatureAggregate`` adds them. PostgreSQL refuses a
+    /// Durations are summed as doubles, as ``SignatureAggregate`` adds them: one at a time in
+    /// insertion order, since a double sum depends on its order (2⁵³ + 1 + 1 is 2⁵³, 1 + 1 + 2⁵³
+    /// is 2⁵³ + 2). PostgreSQL would add rows in the order they sit on disk, which updates and
+    /// racing writers change, or split the scan across parallel workers, so its sum is ordered by
+    /// id; SQLite scans in rowid order and its grouping keeps that order within a group. PostgreSQL refuses a
     /// double sum that overflows (stored durations near the largest double): with `exactDurations`
     /// they are summed as NUMERIC instead, and a sum beyond the largest double reads back as
     /// infinity. NaN, which PostgreSQL orders above every number, is left out as everywhere else.
@@ -21,7 +25,7 @@ extension SQLStatements {
         let durationSum =
             exactDurations
             ? "CAST(SUM(CASE WHEN \(positive) THEN CAST(\(elapsed) AS NUMERIC) ELSE 0 END) AS TEXT)"
-            : "SUM(CASE WHEN \(positive) THEN \(elapsed) ELSE 0 END)"
+            : "SUM(CASE WHEN \(positive) THEN \(elapsed) ELSE 0 END\(dialect == .postgres ? " ORDER BY \(layout.quotedIDColumn)" : ""))"
         let sql = """
             SELECT \(signatureColumns), COUNT(*), MAX(\(layout.quoted(.startUTC))), \(durationSum), \
             CAST(SUM(CASE WHEN \(elapsed) > 0 THEN 1 ELSE 0 END) AS BIGINT), \
