@@ -18,9 +18,6 @@ struct PostgresBatchWriter: Sendable {
     let knownSignatures: KnownSignatures
     let limit: Int
 
-    /// Runs per multi-row insert: 19 binds each stays far below PostgreSQL's 65,535.
-    static let rowsPerInsert = 1000
-
     /// The longest a group's transaction may take, lock waits included, before it is given up
     /// (``PostgresConnections/withBoundedOperation(_:limit:_:)``): every later write waits behind it.
     static let answerLimit: Duration = .seconds(30)
@@ -147,19 +144,17 @@ extension PostgresBatchWriter {
         /// existing, different → a conflict, that run's result alone. Any other failure throws.
         private func insertSkippingStoredKeys(_ incoming: [PipelineInfo]) async throws -> [Result<InsertOutcome, any Error>] {
             let runs = incoming.map(schema.layout.storable)
-            // Every run on an owned table has an id: the one key, compared by bytes as the unique constraint does.
-            var insertedIDs: [[UInt8]: Int64] = [:]
-            for start in stride(from: 0, to: runs.count, by: PostgresBatchWriter.rowsPerInsert) {
-                let chunk = runs[start..<min(start + PostgresBatchWriter.rowsPerInsert, runs.count)]
-                for try await row in try await connection.query(schema.insertSkippingStoredKeys(chunk), logger: logger) {
+            var inserted = InsertedRunIDs()
+            for start in stride(from: 0, to: runs.count, by: SQLStatements.rowsPerInsert) {
+                let chunk = runs[start..<min(start + SQLStatements.rowsPerInsert, runs.count)]
+                for try await row in try await connection.query(schema.statements.insertSkippingStoredKeys(chunk).postgresQuery, logger: logger) {
                     var reader = PostgresRowReader(row)
-                    let id = try reader.integer(column: SQLTableLayout.idKey)
-                    insertedIDs[Array((try reader.optionalText(.runID) ?? "").utf8)] = id
+                    try inserted.record(reading: &reader)
                 }
             }
             var results: [Result<InsertOutcome, any Error>] = []
             for run in runs {
-                if let id = insertedIDs.removeValue(forKey: Array((run.runID ?? "").utf8)) {
+                if let id = inserted.take(run) {
                     results.append(.success(.created(StoredRun(sequence: id, info: run))))
                 } else {
                     do {

@@ -25,16 +25,6 @@ struct PostgresSchema: Sendable {
         return SQLStatement(sql: insert.sql + " RETURNING \(layout.quotedIDColumn)", binds: insert.binds).postgresQuery
     }
 
-    /// On a table the service owns: inserts runs in their order in one statement, skipping each
-    /// whose key is already stored or appears earlier among `runs`. Returns one row per inserted
-    /// run: its new id and `run_id`. Ids follow the order of `runs`.
-    func insertSkippingStoredKeys(_ runs: some Collection<PipelineInfo>) -> PostgresQuery {
-        let insert = statements.insert(runs)
-        let key = layout.keyColumns
-        return SQLStatement(sql: "\(insert.sql) ON CONFLICT (\(key)) DO NOTHING RETURNING \(layout.quotedIDColumn), \(key)", binds: insert.binds)
-            .postgresQuery
-    }
-
     /// One run on a table the service owns, in one statement: inserted unless its key is stored,
     /// and added to its signature's totals only if it was (``SQLSummaryTable/addOne(_:binds:onlyIfRowIn:)``).
     /// Returns the new id, or no row when the key was already stored. Both tables are locked

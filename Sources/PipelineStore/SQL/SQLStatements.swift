@@ -95,13 +95,14 @@ public struct SQLStatements: Sendable {
     }
 
     /// `INSERT INTO t (fields…) VALUES (…), (…), …` for runs stored in their order, without a
-    /// RETURNING clause (dialects differ in what they hand back).
-    public func insert(_ runs: some Collection<PipelineInfo>) -> SQLStatement {
+    /// RETURNING clause (dialects differ in what they hand back). `verb` is `INSERT`, or SQLite's
+    /// `INSERT OR IGNORE`.
+    public func insert(_ runs: some Collection<PipelineInfo>, verb: String = "INSERT") -> SQLStatement {
         var binds = SQLBinds(dialect)
         let fields = layout.storedFields
         let columns = fields.map(layout.quoted).joined(separator: ", ")
         let rows = runs.map { run in binds.row(fields.map(run.value(of:))) }
-        return binds.statement("INSERT INTO \(layout.quotedTable) (\(columns)) VALUES \(rows.joined(separator: ", "))")
+        return binds.statement("\(verb) INTO \(layout.quotedTable) (\(columns)) VALUES \(rows.joined(separator: ", "))")
     }
 
     /// The stored run with this key (its id; on a table without ids, its name and date code), if any.

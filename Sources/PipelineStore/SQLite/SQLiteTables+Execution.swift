@@ -9,16 +9,22 @@ extension SQLiteTables {
     /// the created runs to the summary table. Errors other than conflicts are rethrown, failing the
     /// whole transaction.
     ///
+    /// A request alone in its transaction (an import batch, a large `POST /pipelines/batch`) takes
+    /// no savepoint: its conflict is rethrown, rolling back the transaction, which holds nothing
+    /// else. A savepoint makes SQLite copy every page it changes to a temporary file first, to be
+    /// able to roll back to it.
+    ///
     /// - Parameter refusals: per request, why it is refused (too many signatures), nil to store it.
     func store(_ requests: [WriteRequest], refusals: [StorageError?], in db: Database) throws -> [Result<[InsertOutcome], any Error>] {
         var created: [PipelineInfo] = []
+        let alone = requests.count == 1
         let results: [Result<[InsertOutcome], any Error>] = try zip(requests, refusals).map { request, refusal in
             if let refusal { return .failure(refusal) }
             do {
-                let outcomes = try storeAllOrNothing(request.runs, in: db)
+                let outcomes = try alone ? storeEach(request.runs, in: db) : storeAllOrNothing(request.runs, in: db)
                 created += outcomes.compactMap(\.finishedRun)
                 return .success(outcomes)
-            } catch let error as StorageError where error.conflictingKey != nil {
+            } catch let error as StorageError where error.conflictingKey != nil && !alone {
                 return .failure(error)
             }
         }
@@ -35,28 +41,44 @@ extension SQLiteTables {
     }
 
     private func storeAllOrNothing(_ runs: [PipelineInfo], in db: Database) throws -> [InsertOutcome] {
-        if summary != nil, runs.count == 1 { return [try store(runs[0], in: db)] }
+        if summary != nil, runs.count == 1 { return try storeEach(runs, in: db) }
         var outcomes: [InsertOutcome] = []
         try db.inSavepoint {
-            outcomes = try runs.map { try store($0, in: db) }
+            outcomes = try storeEach(runs, in: db)
             return .commit
         }
         return outcomes
     }
 
-    /// Stores one run unless its key is already stored; the stored run decides the outcome then.
-    private func store(_ incoming: PipelineInfo, in db: Database) throws -> InsertOutcome {
-        let run = statements.layout.storable(incoming)
-        // Someone else's table may have no unique index on the key: look before inserting.
-        if summary == nil, let key = run.runKey, let stored = try storedRun(statements.runByKey(key), in: db) {
+    /// Stores runs in their order; a failure leaves those before it stored, for the caller to roll back.
+    private func storeEach(_ runs: [PipelineInfo], in db: Database) throws -> [InsertOutcome] {
+        summary == nil ? try runs.map { try store($0, in: db) } : try insertSkippingStoredKeys(runs, in: db)
+    }
+
+    /// Runs on a table the service owns, in multi-row inserts that skip stored keys; then each run
+    /// not inserted (its key stored before, or earlier in `runs`) is decided against the stored one.
+    private func insertSkippingStoredKeys(_ incoming: [PipelineInfo], in db: Database) throws -> [InsertOutcome] {
+        let runs = incoming.map(statements.layout.storable)
+        var inserted = InsertedRunIDs()
+        for start in stride(from: 0, to: runs.count, by: SQLStatements.rowsPerInsert) {
+            let chunk = runs[start..<min(start + SQLStatements.rowsPerInsert, runs.count)]
+            _ = try SQLiteRow.each(statements.insertSkippingStoredKeys(chunk), in: db, subject: "a new run") { try inserted.record(reading: &$0) }
+        }
+        return try runs.map { run in
+            if let id = inserted.take(run) { return .created(StoredRun(sequence: id, info: run)) }
+            guard let key = run.runKey, let stored = try storedRun(statements.runByKey(key), in: db) else { throw Self.notStored }
             return try write(run, over: stored, in: db)
         }
-        // On an owned table the unique index on the key decides; a run it turns away returns no row.
-        if let id = try insert(run, skippingStoredKey: summary != nil, in: db) { return .created(StoredRun(sequence: id, info: run)) }
-        guard let key = run.runKey, let stored = try storedRun(statements.runByKey(key), in: db) else {
-            throw StorageError.unavailable("the run could not be stored")
+    }
+
+    /// Stores one run on someone else's table unless its key is already stored; the stored run
+    /// decides the outcome then. The table may have no unique index on the key: look before inserting.
+    private func store(_ incoming: PipelineInfo, in db: Database) throws -> InsertOutcome {
+        let run = statements.layout.storable(incoming)
+        if let key = run.runKey, let stored = try storedRun(statements.runByKey(key), in: db) {
+            return try write(run, over: stored, in: db)
         }
-        return try write(run, over: stored, in: db)
+        return .created(StoredRun(sequence: try insert(run, in: db), info: run))
     }
 
     /// The outcome for a run whose key is stored: nothing to write, a conflict, or the stored
@@ -67,20 +89,21 @@ extension SQLiteTables {
             return .existing(stored)
         case .replaces(let stored):
             try execute(statements.deleteRunning(id: stored.sequence), in: db)
-            guard db.changesCount == 1, let id = try insert(run, skippingStoredKey: false, in: db) else {
-                throw StorageError.unavailable("the run could not be stored")
-            }
-            return .updated(StoredRun(sequence: id, info: run))
+            guard db.changesCount == 1 else { throw Self.notStored }
+            return .updated(StoredRun(sequence: try insert(run, in: db), info: run))
         }
     }
 
-    /// Inserts one run and returns its id; nil when `skippingStoredKey` and its key is stored.
-    private func insert(_ run: PipelineInfo, skippingStoredKey: Bool, in db: Database) throws -> Int64? {
+    private static let notStored = StorageError.unavailable("the run could not be stored")
+
+    /// Inserts one run and returns its id.
+    private func insert(_ run: PipelineInfo, in db: Database) throws -> Int64 {
         let insert = statements.insert(CollectionOfOne(run))
-        let sql = insert.sql + (skippingStoredKey ? " ON CONFLICT DO NOTHING" : "") + " RETURNING \(statements.layout.quotedIDColumn)"
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: insert.arguments) else { return nil }
-        var reader = SQLiteRow(row, subject: "a new run")
-        return try reader.integer(column: SQLTableLayout.idKey)
+        let returning = SQLStatement(sql: insert.sql + " RETURNING \(statements.layout.quotedIDColumn)", binds: insert.binds)
+        guard let id = try SQLiteRow.first(returning, in: db, subject: "a new run", { try $0.integer(column: SQLTableLayout.idKey) }) else {
+            throw Self.notStored
+        }
+        return id
     }
 
     /// Adds newly stored runs to their signatures' totals (``SummaryFold/Addition``).
