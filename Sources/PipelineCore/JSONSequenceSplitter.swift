@@ -62,18 +62,63 @@ public struct JSONSequenceSplitter: Sendable {
         _ bytes: some Sequence<UInt8>,
         found: ([UInt8]) throws(Failure) -> Void
     ) throws(Failure) -> SyntaxError? {
+        let contiguous: Result<SyntaxError?, Failure>? = bytes.withContiguousStorageIfAvailable { buffer in
+            do throws(Failure) {
+                return .success(try feed(buffer: buffer, found: found))
+            } catch {
+                return .failure(error)
+            }
+        }
+        if let contiguous { return try contiguous.get() }
         for byte in bytes {
-            defer { offset += 1 }
+            if let failure = try consume(byte, found) { return failure }
+        }
+        return nil
+    }
+
+    /// Bytes in memory (a request body's buffers): a run of bytes that cannot end anything — the
+    /// inside of a string up to its next quote or backslash, or a line up to its newline — is
+    /// copied into the element at once; every other byte goes through ``consume(_:_:)``. Most of a
+    /// run record is string contents, which the byte-by-byte path copied one append at a time.
+    private mutating func feed<Failure: Error>(
+        buffer: UnsafeBufferPointer<UInt8>,
+        found: ([UInt8]) throws(Failure) -> Void
+    ) throws(Failure) -> SyntaxError? {
+        var index = 0
+        while index < buffer.count {
+            var end = index
             switch format {
             case .lines:
-                if byte == 0x0A {
-                    try emitLine(found)
-                } else {
-                    element.append(byte)
-                }
+                while end < buffer.count, buffer[end] != 0x0A { end += 1 }
             case .array:
-                if let failure = try step(byte, found) { return failure }
+                if state == .inElement, isInString, !isEscaped {
+                    while end < buffer.count, buffer[end] != UInt8(ascii: "\""), buffer[end] != UInt8(ascii: "\\") { end += 1 }
+                }
             }
+            if end > index {
+                element.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[index..<end]))
+                offset += end - index
+                index = end
+                continue
+            }
+            if let failure = try consume(buffer[index], found) { return failure }
+            index += 1
+        }
+        return nil
+    }
+
+    /// One byte of the document; a syntax error, or nil.
+    private mutating func consume<Failure: Error>(_ byte: UInt8, _ found: ([UInt8]) throws(Failure) -> Void) throws(Failure) -> SyntaxError? {
+        defer { offset += 1 }
+        switch format {
+        case .lines:
+            if byte == 0x0A {
+                try emitLine(found)
+            } else {
+                element.append(byte)
+            }
+        case .array:
+            if let failure = try step(byte, found) { return failure }
         }
         return nil
     }

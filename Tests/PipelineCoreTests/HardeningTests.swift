@@ -130,24 +130,44 @@ struct HardeningTests {
 
     // MARK: - Splitting a batch as it arrives
 
+    /// Splits `text` fed in pieces of `chunk` bytes: as slices of an array (bytes in memory, as a
+    /// request body arrives), or with `contiguous` false as a sequence that only iterates.
     private static func split(
         _ text: String,
         format: JSONSequenceSplitter.Format,
-        chunk: Int
+        chunk: Int,
+        contiguous: Bool = true
     ) -> (elements: [String], error: JSONSequenceSplitter.SyntaxError?) {
         var splitter = JSONSequenceSplitter(format: format)
         var elements: [String] = []
         let bytes = Array(text.utf8)
         for start in stride(from: 0, to: bytes.count, by: chunk) {
-            if let error = splitter.feed(
-                bytes[start..<min(start + chunk, bytes.count)],
-                found: { elements.append(String(decoding: $0, as: UTF8.self)) }
-            ) {
+            let piece = bytes[start..<min(start + chunk, bytes.count)]
+            let found = { (element: [UInt8]) in elements.append(String(decoding: element, as: UTF8.self)) }
+            if let error = contiguous ? splitter.feed(piece, found: found) : splitter.feed(piece.lazy.map { $0 }, found: found) {
                 return (elements, error)
             }
         }
         let error = splitter.finish { elements.append(String(decoding: $0, as: UTF8.self)) }
         return (elements, error)
+    }
+
+    @Test("Bytes in memory split exactly as bytes read one at a time: the same elements, the same error at the same offset")
+    func contiguousBytesSplitAlike() {
+        let documents: [(String, JSONSequenceSplitter.Format)] = [
+            (#" [ {"a":[1,{"b":"]},\"x"}]}, 12 ,"s,t\\" , true,null,[],{} ,-1.5e3 ] "#, .array),
+            (#"[{"path":"C:\\runs\\a \"b\".csv","n":"é😀"},{"q":"\\"}]"#, .array),
+            (#"[{"a":"unterminated]"#, .array), (#"[{"a":1}} ]"#, .array), (#"[1,2] {"#, .array), ("  {\"a\":1}", .array),
+            ("{\"a\":\"x\\ny\"}\r\n\n  \n[2]\n3", .lines), ("\n\n{\"a\":[1,\n2]}", .lines),
+        ]
+        for (text, format) in documents {
+            for chunk in [1, 2, 3, 5, 8, 13, 64, 4096] {
+                let inMemory = Self.split(text, format: format, chunk: chunk)
+                let iterated = Self.split(text, format: format, chunk: chunk, contiguous: false)
+                #expect(inMemory.elements == iterated.elements, "\(text) in pieces of \(chunk)")
+                #expect(inMemory.error == iterated.error, "\(text) in pieces of \(chunk)")
+            }
+        }
     }
 
     @Test("An array's elements are found whole however the bytes are cut", arguments: [1, 2, 3, 7, 64])
