@@ -234,6 +234,12 @@ def bench_backend(args, backend, size, dataset, workdir, postgres_url):
             result["classes"][f"post_c{connections}"] = measured(
                 server.process.pid, lambda: wrk(server.base, connections, args.duration, "post.lua", [tag]))
             log(f"    post c{connections}: {result['classes'][f'post_c{connections}']['rps']:.0f}/s")
+        before = cpu_seconds(pid)
+        result["batch_10k"] = post_batches(server.base, dataset, backend)
+        after = cpu_seconds(pid)
+        if before is not None and after is not None:
+            result["batch_10k"]["server_cpu_us_per_run"] = round((after - before) * 1e6 / result["batch_10k"]["runs"], 1)
+        log(f"    batch of 10,000: {result['batch_10k']['runs_per_second']:,.0f} runs/s")
         for stats in result["classes"].values():
             stats["fraction_of_health"] = round(stats["rps"] / ceiling["rps"], 4) if ceiling["rps"] else None
     finally:
@@ -242,6 +248,28 @@ def bench_backend(args, backend, size, dataset, workdir, postgres_url):
     result["peak_anon_rss_mib"] = round(server.peak_anon_rss, 1)
     result["storage_bytes_per_run"] = round(storage_bytes(backend, env) / size)
     return result
+
+
+def post_batches(base, dataset, tag, count=5, size=10_000):
+    """POSTs `count` batches of `size` new runs (the dataset's first runs under new date codes, so
+    new keys) to /pipelines/batch one after another; runs stored per second of wall time."""
+    with open(dataset, encoding="utf-8") as lines:
+        runs = [json.loads(next(lines)) for _ in range(size)]
+    stamp = int(time.time())
+    bodies = []
+    for batch in range(count):
+        for run in runs:
+            run["date_code"] = f"{run['date_code'].split('~')[0]}~{tag}{stamp}b{batch}"
+        bodies.append(json.dumps(runs).encode())
+    started = time.monotonic()
+    for body in bodies:
+        request = urllib.request.Request(base + "/pipelines/batch", data=body, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=600) as response:
+            if response.status != 201:
+                raise RuntimeError(f"POST /pipelines/batch answered {response.status}")
+            response.read()
+    seconds = time.monotonic() - started
+    return {"batches": count, "runs": count * size, "seconds": round(seconds, 3), "runs_per_second": round(count * size / seconds)}
 
 
 # Query classes the old service answers too (it has no cursors and no history endpoint).
@@ -331,6 +359,10 @@ def markdown(results, machine):
         if "import_seconds" in result:
             storage += (f"; `import` of the dataset {result['import_seconds']:.1f} s "
                         f"({result['import_runs_per_second']:,} runs/s)")
+        batch = result.get("batch_10k")
+        if batch:
+            storage += (f"; {batch['batches']} × POST /pipelines/batch of 10,000 new runs "
+                        f"{batch['runs_per_second']:,} runs/s ({batch.get('server_cpu_us_per_run', 'n/a')} µs of server CPU per run)")
         lines.append(storage + ".")
         lines.append("")
         lines.append("| class | req/s | p50 ms | p99 ms | × /health | server CPU ms/req | non-2xx |")

@@ -188,7 +188,7 @@ public final class JSONLRunRepository: PipelineRunRepository {
             return results.map { result in result.flatMap { _ in .failure(failure) } }
         }
         index.lock.withLock { index in
-            for run in newRuns { index.record(run) }
+            index.record(contentsOf: newRuns)
         }
         return results
     }

@@ -137,28 +137,62 @@ public struct RunIndex: Sendable {
     @discardableResult
     public mutating func append(_ info: PipelineInfo) -> StoredRun {
         let index = appendUnordered(info)
-        let stored = runs[Int(index)]
-        let slot = upperSlot(for: stored.position)
-        order.insert(index, at: slot)
-        startColumn.insert(stored.info.startUTC.microsecondsSinceEpoch, at: slot)
-        endColumn.insert(stored.info.endUTC.microsecondsSinceEpoch, at: slot)
-        rowcountColumn.insert(stored.info.rowcount, at: slot)
-        let ids = ids(ofRun: index)
-        nameColumn.insert(ids.name, at: slot)
-        scriptColumn.insert(ids.script, at: slot)
-        typeColumn.insert(ids.type, at: slot)
-        environmentColumn.insert(ids.environment, at: slot)
-        let nameID = ids.name
-        var list = runsByName[nameID, default: []]
-        runsByName[nameID] = nil
-        let position = stored.position
-        var listSlot = list.count
-        if let last = list.last, runs[Int(last)].position > position {
-            listSlot = partition(list.count) { runs[Int(list[$0])].position < position }
+        placeInOrder([index])
+        return runs[Int(index)]
+    }
+
+    /// Records runs in their order, as ``record(_:)`` would one by one, then places them all in
+    /// the ordered columns at once. One by one, each run that starts before the newest stored one
+    /// (a backfill of old runs) moved every column entry after it: 1.6 ms per run at a million runs.
+    public mutating func record(contentsOf infos: [PipelineInfo]) {
+        var added: [Int32] = []
+        for info in infos where !openRecord(info) { added.append(appendUnordered(info)) }
+        placeInOrder(added)
+    }
+
+    /// Puts newly appended runs (indices into `runs`) into the ordered columns and the per-name
+    /// lists: appended when they all come after the last stored run, as new runs usually do, else
+    /// merged in one pass over each column, a new run after every stored run at or before its position.
+    private mutating func placeInOrder(_ added: [Int32]) {
+        guard !added.isEmpty else { return }
+        let sorted = added.sorted { runs[Int($0)].position < runs[Int($1)].position }
+        let slots = sorted.map { upperSlot(in: order, for: runs[Int($0)].position) }
+        let stored = sorted.map { runs[Int($0)].info }
+        let fieldIDs = sorted.map { ids(ofRun: $0) }
+        Self.merge(sorted, at: slots, into: &order)
+        Self.merge(stored.map(\.startUTC.microsecondsSinceEpoch), at: slots, into: &startColumn)
+        Self.merge(stored.map(\.endUTC.microsecondsSinceEpoch), at: slots, into: &endColumn)
+        Self.merge(stored.map(\.rowcount), at: slots, into: &rowcountColumn)
+        Self.merge(fieldIDs.map(\.name), at: slots, into: &nameColumn)
+        Self.merge(fieldIDs.map(\.script), at: slots, into: &scriptColumn)
+        Self.merge(fieldIDs.map(\.type), at: slots, into: &typeColumn)
+        Self.merge(fieldIDs.map(\.environment), at: slots, into: &environmentColumn)
+        for (nameID, indices) in Dictionary(grouping: sorted, by: { ids(ofRun: $0).name }) {
+            // Moved out of the dictionary first, so that adding to it does not copy it.
+            var list = runsByName.removeValue(forKey: nameID) ?? []
+            let listSlots = indices.map { upperSlot(in: list, for: runs[Int($0)].position) }
+            Self.merge(indices, at: listSlots, into: &list)
+            runsByName[nameID] = list
         }
-        list.insert(index, at: listSlot)
-        runsByName[nameID] = list
-        return stored
+    }
+
+    /// Inserts each of `values` into `column` at its slot (slots ascending; several values at one
+    /// slot in their order): appended in place when every slot is the end, else in one pass.
+    private static func merge<Value>(_ values: [Value], at slots: [Int], into column: inout [Value]) {
+        if slots.first == column.count {
+            column.append(contentsOf: values)
+            return
+        }
+        var result: [Value] = []
+        result.reserveCapacity(column.count + values.count)
+        var from = 0
+        for (slot, value) in zip(slots, values) {
+            result.append(contentsOf: column[from..<slot])
+            result.append(value)
+            from = slot
+        }
+        result.append(contentsOf: column[from...])
+        column = result
     }
 
     /// The run with this id, finished or still running.
@@ -241,10 +275,11 @@ public struct RunIndex: Sendable {
         signatureIDs[Int(signatureOfRun[Int(index)])]
     }
 
-    /// The slot after every run positioned at or before `position` (new runs usually go last).
-    private func upperSlot(for position: RunPosition) -> Int {
-        guard let last = order.last, runs[Int(last)].position > position else { return order.count }
-        return partition(order.count) { runs[Int(order[$0])].position < position }
+    /// The slot in `indices` (runs ascending by position) after every run positioned at or before
+    /// `position` (new runs usually go last).
+    private func upperSlot(in indices: [Int32], for position: RunPosition) -> Int {
+        guard let last = indices.last, runs[Int(last)].position > position else { return indices.count }
+        return partition(indices.count) { runs[Int(indices[$0])].position < position }
     }
 }
 
