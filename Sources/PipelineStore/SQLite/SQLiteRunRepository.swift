@@ -51,7 +51,6 @@ public struct SQLiteRunRepository: PipelineRunRepository {
             try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
                 try db.execute(sql: "PRAGMA cache_size = \(SQLiteTuning.writerCacheKiB)")
-                try db.execute(sql: "PRAGMA wal_autocheckpoint = \(SQLiteTuning.checkpointPages)")
             }
         } catch {
             throw ConfigurationError(.sqlitePath, "cannot open or create the SQLite database \"\(path)\": \(Self.reason(error))")
@@ -242,10 +241,4 @@ enum SQLiteTuning {
     /// next rows (a 200,000-run import: a fifth fewer page writes, 8% less time with it). The
     /// cache is allocated as it fills, so a small database never takes it all.
     static let writerCacheKiB = -65_536
-
-    /// Pages the WAL may hold before a commit copies them into the database, 64 MiB instead of
-    /// SQLite's 4 MiB. Successive batches rewrite many of the same index pages; a checkpoint copies
-    /// each page once however many commits changed it since the last one, so rarer checkpoints
-    /// write less (a 1M-run import: 39 s instead of 45 s).
-    static let checkpointPages = 16_384
 }
