@@ -32,16 +32,13 @@ struct ExportController<Repository: PipelineRunRepository, Context: RequestConte
         let first = try await pages.next()
         let logger = context.logger
         let body = ResponseBody { [pages] writer in
-            var pages = pages
             var bytes = encoder.header
             do {
-                var page = first
-                while let current = page {
-                    for run in current.runs { encoder.append(run.info, to: &bytes) }
+                try await pages.readingAhead(startingWith: first) { page in
+                    for run in page.runs { encoder.append(run.info, to: &bytes) }
                     // An empty write could read as the end of a chunked body: write only bytes.
                     if !bytes.isEmpty { try await writer.write(ByteBuffer(bytes: bytes)) }
                     bytes.removeAll(keepingCapacity: true)
-                    page = try await pages.next()
                 }
                 if !bytes.isEmpty { try await writer.write(ByteBuffer(bytes: bytes)) }
                 try await writer.finish(nil)

@@ -63,12 +63,9 @@ struct RunController<Repository: PipelineRunRepository, Context: RequestContext>
         guard let first = try await pages.next() else { return .json(PipelineInfoResponseWriter.bytes(for: RunPage(total: 0, runs: []))) }
         guard first.nextCursor != nil else { return .json(PipelineInfoResponseWriter.bytes(for: first)) }
         let body = ResponseBody { [pages] writer in
-            var pages = pages
             var response = PipelineInfoResponseWriter(total: first.total, expectedRuns: AllDataStreaming.chunkSize)
-            response.append(first.runs)
             do {
-                try await writer.write(ByteBuffer(bytes: response.takeBytes()))
-                while let page = try await pages.next() {
+                try await pages.readingAhead(startingWith: first) { page in
                     response.append(page.runs)
                     try await writer.write(ByteBuffer(bytes: response.takeBytes()))
                 }

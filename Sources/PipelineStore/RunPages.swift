@@ -38,4 +38,38 @@ public struct RunPages: AsyncSequence, Sendable {
     public func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(repository: repository, next: first)
     }
+
+    /// Hands every page to `body` in order, reading each next page while `body` works on the one
+    /// before (``AsyncIterator/readingAhead(startingWith:_:)``).
+    public func readingAhead(_ body: (RunPage) async throws -> Void) async throws {
+        var pages = makeAsyncIterator()
+        // Read before the call: an argument that advances `pages` would not advance the receiver.
+        let first = try await pages.next()
+        try await pages.readingAhead(startingWith: first, body)
+    }
+}
+
+extension RunPages.AsyncIterator {
+    /// Hands `first` (a page already read, nil for none) and then every page after it to `body`,
+    /// in order, reading each next page while `body` works on the one before. Reading (the
+    /// database, decoding rows) and what `body` does (encoding, writing) then overlap instead of
+    /// taking turns. At most one page is read ahead. The first error of either ends the loop, and
+    /// a read still under way is cancelled and awaited.
+    public func readingAhead(startingWith first: RunPage?, _ body: (RunPage) async throws -> Void) async throws {
+        var pages = self
+        var current = first
+        while let page = current {
+            let reader = pages
+            async let upcoming = reader.advanced()
+            try await body(page)
+            (current, pages) = try await upcoming
+        }
+    }
+
+    /// The next page, and the iterator after it.
+    private func advanced() async throws -> (RunPage?, Self) {
+        var pages = self
+        let page = try await pages.next()
+        return (page, pages)
+    }
 }

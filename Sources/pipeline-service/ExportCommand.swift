@@ -106,7 +106,7 @@ struct Export: AsyncParsableCommand {
             do {
                 var written = 0
                 try destination.write(encoder.header)
-                for try await page in RunPages(of: repository, matching: filter, pageSize: pageSize) {
+                try await RunPages(of: repository, matching: filter, pageSize: pageSize).readingAhead { page in
                     var bytes: [UInt8] = []
                     bytes.reserveCapacity(page.runs.count * 640)
                     for run in page.runs { encoder.append(run.info, to: &bytes) }
