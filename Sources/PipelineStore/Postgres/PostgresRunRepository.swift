@@ -52,7 +52,27 @@ public struct PostgresRunRepository: PipelineRunRepository {
     /// The connection pool, which must run (once) while the repository is used.
     public var services: [any Service] { [connections.client] + standbys.services }
 
+    /// Prepares the table on the primary. When the primary cannot be reached but a standby can,
+    /// and the standby shows the table fully migrated, reads are served from the standby at once:
+    /// a service restarted while its primary is down still answers history, summaries and `/ui`,
+    /// and its writes answer 503 until the primary is back (it needs no migration then).
     public func prepare() async throws {
+        do {
+            try await preparePrimary()
+        } catch let unreachable as StorageUnreachable where !standbys.standbys.isEmpty {
+            let (layout, logger) = (layout, connections.logger)
+            guard let inspected = await standbys.firstAnswer({ try await PostgresSchema.inspect(on: $0, layout: layout, logger: logger) }) else {
+                throw unreachable
+            }
+            schema.store(inspected)
+            logger.warning(
+                "The primary cannot be reached: serving reads from a standby; writes fail until the primary is back",
+                metadata: ["table": "\(layout.qualifiedName)", "reason": "\(unreachable.error.message)"]
+            )
+        }
+    }
+
+    private func preparePrimary() async throws {
         try await PostgresStartupProbe.check(url, timeout: connections.timeout, logger: connections.logger)
         let layout = layout
         let logger = connections.logger

@@ -78,6 +78,22 @@ struct PostgresStandbys: Sendable {
         return try await primary.withConnection(operation, body)
     }
 
+    /// `body`'s answer from the first standby, in the order they were given, that gives one within
+    /// the connect timeout; nil when none does (each failure is logged).
+    func firstAnswer<Value: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Value?) async -> Value? {
+        for standby in standbys {
+            do {
+                if let value = try await standby.connections.withBoundedLease(body) { return value }
+            } catch {
+                standby.connections.logger.warning(
+                    "A standby did not answer",
+                    metadata: ["standby": "\(standby.url)", "error": "\(String(reflecting: error))"]
+                )
+            }
+        }
+        return nil
+    }
+
     /// The standbys not being skipped, starting with the one whose turn it is.
     private func order() -> [Int] {
         guard !standbys.isEmpty else { return [] }
