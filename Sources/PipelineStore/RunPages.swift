@@ -53,15 +53,24 @@ extension RunPages.AsyncIterator {
     /// Hands `first` (a page already read, nil for none) and then every page after it to `body`,
     /// in order, reading each next page while `body` works on the one before. Reading (the
     /// database, decoding rows) and what `body` does (encoding, writing) then overlap instead of
-    /// taking turns. At most one page is read ahead. The first error of either ends the loop, and
-    /// a read still under way is cancelled and awaited.
+    /// taking turns. At most one page is read ahead.
+    ///
+    /// An error of `body` (the client went away) ends the loop once the read under way has
+    /// finished, uncancelled: a cancelled read would fail as a storage error, logged and counted
+    /// as one, though the storage is fine. An error of a read ends the loop after `body` has
+    /// handled the page before it.
     public func readingAhead(startingWith first: RunPage?, _ body: (RunPage) async throws -> Void) async throws {
         var pages = self
         var current = first
         while let page = current {
             let reader = pages
             async let upcoming = reader.advanced()
-            try await body(page)
+            do {
+                try await body(page)
+            } catch {
+                _ = try? await upcoming
+                throw error
+            }
             (current, pages) = try await upcoming
         }
     }

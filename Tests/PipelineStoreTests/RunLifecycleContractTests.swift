@@ -86,6 +86,26 @@ struct RunLifecycleContractTests {
         }
     }
 
+    /// 0.1 + 0.2 + 0.3 is 0.6000000000000001 added in that order, 0.6 as 0.2 + 0.3 + 0.1: the
+    /// totals must add a batch's runs in the order of their ids, as a refold after a prune does,
+    /// though the run that ends a stored running one is stored after the rest of its batch.
+    @Test("A batch that ends a running run adds its runs to the totals in id order", arguments: Backend.underTest)
+    func batchEndingARunningRunAddsInIDOrder(backend: Backend) async throws {
+        try await withFixture(backend) { fixture in
+            let repository = fixture.repository
+            #expect(try await repository.insert(Self.run(status: RunStatus.running)).isCreated)
+            let batch = [
+                Self.run(status: RunStatus.success, seconds: 0.1),
+                Self.run("0191d3c4-5e6f-7a8b-9c0d-1e2f3a4b5c6e", code: "20260101_000001", status: RunStatus.success, seconds: 0.2),
+                Self.run("0191d3c4-5e6f-7a8b-9c0d-1e2f3a4b5c6f", code: "20260101_000002", status: RunStatus.success, seconds: 0.3),
+            ]
+            _ = try await repository.insert(contentsOf: batch)
+            let stored = try await repository.runs(matching: RunQuery(paging: .all)).runs.sorted { $0.sequence < $1.sequence }
+            #expect(stored.count == 3)
+            #expect(try await repository.summaries() == PipelineSummary.summarize(stored.map(\.info)))
+        }
+    }
+
     @Test("Runs of one pipeline in one second with their own ids are all stored; without ids the old key still holds", arguments: Backend.underTest)
     func sameSecondFanOut(backend: Backend) async throws {
         try await withFixture(backend) { fixture in

@@ -176,23 +176,24 @@ public struct RunIndex: Sendable {
         }
     }
 
-    /// Inserts each of `values` into `column` at its slot (slots ascending; several values at one
-    /// slot in their order): appended in place when every slot is the end, else in one pass.
+    /// Inserts each of `values` into `column` at its slot (slots ascending, all within the column;
+    /// several values at one slot in their order), in place: the column grows by `values.count`,
+    /// then, from the back, each entry at or after the first slot moves right by the number of new
+    /// values before it. Only the entries after the first slot move, so a run a little out of order
+    /// (posted when it ended, sorted by when it started) moves a few entries, not the column.
     private static func merge<Value>(_ values: [Value], at slots: [Int], into column: inout [Value]) {
-        if slots.first == column.count {
-            column.append(contentsOf: values)
-            return
+        var read = column.count - 1
+        column.append(contentsOf: values)
+        var write = column.count - 1
+        for (slot, value) in zip(slots, values).reversed() {
+            while read >= slot {
+                column[write] = column[read]
+                write -= 1
+                read -= 1
+            }
+            column[write] = value
+            write -= 1
         }
-        var result: [Value] = []
-        result.reserveCapacity(column.count + values.count)
-        var from = 0
-        for (slot, value) in zip(slots, values) {
-            result.append(contentsOf: column[from..<slot])
-            result.append(value)
-            from = slot
-        }
-        result.append(contentsOf: column[from...])
-        column = result
     }
 
     /// The run with this id, finished or still running.

@@ -117,7 +117,7 @@ extension PostgresBatchWriter {
                 }
             }
             let done = results.map { $0 ?? .failure(StorageError.unavailable(PostgresConnections.notCompleted)) }
-            try await add(done.flatMap { (try? $0.get()) ?? [] }.compactMap(\.finishedRun), to: summary)
+            try await add(done.flatMap { (try? $0.get()) ?? [] }.finishedRunsInIDOrder, to: summary)
             return done
         }
 

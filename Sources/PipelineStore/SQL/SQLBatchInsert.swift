@@ -3,7 +3,7 @@ import PipelineCore
 // MARK: - Many runs in one statement
 
 extension SQLStatements {
-    /// The most runs one multi-row insert carries: 1,000 runs of 20 fields bind 20,000 values,
+    /// The most runs one multi-row insert carries: 1,000 runs of 19 fields bind 19,000 values,
     /// within both SQLite's limit (32,766) and PostgreSQL's (65,535).
     static let rowsPerInsert = 1000
 
@@ -16,8 +16,9 @@ extension SQLStatements {
     /// (`run_id` is the only unique key) but, with no constraint left that could abort the
     /// statement halfway, spares SQLite the statement journal: the first copy of every page the
     /// statement changes, written to a temporary file. With it, a 200,000-run import wrote 1.3
-    /// million pages there. A run some other constraint turned away is not returned either, and
-    /// its caller, finding no stored run under its key, fails the write.
+    /// million pages there. A run some other constraint turned away is not returned either; its
+    /// caller, finding no stored run under its key, inserts it alone with a plain `INSERT` to
+    /// report that constraint's error.
     func insertSkippingStoredKeys(_ runs: some Collection<PipelineInfo>) -> SQLStatement {
         let key = layout.keyColumns
         let (insert, conflict) =
@@ -31,6 +32,16 @@ extension SQLStatements {
             binds: insert.binds,
             recurs: runs.count == 1 || runs.count == Self.rowsPerInsert
         )
+    }
+}
+
+extension [InsertOutcome] {
+    /// The runs these outcomes created or updated that are finished, in id order: the order they
+    /// are added to their signatures' totals, as a refold after a deletion adds them again (a
+    /// double sum depends on its order). A run that replaces a stored running record is inserted
+    /// after the runs of its batch, and so comes after them here too.
+    var finishedRunsInIDOrder: [PipelineInfo] {
+        compactMap { outcome in outcome.finishedRun.map { (outcome.storedRun.sequence, $0) } }.sorted { $0.0 < $1.0 }.map(\.1)
     }
 }
 

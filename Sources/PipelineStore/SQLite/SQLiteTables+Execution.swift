@@ -16,18 +16,19 @@ extension SQLiteTables {
     ///
     /// - Parameter refusals: per request, why it is refused (too many signatures), nil to store it.
     func store(_ requests: [WriteRequest], refusals: [StorageError?], in db: Database) throws -> [Result<[InsertOutcome], any Error>] {
-        var created: [PipelineInfo] = []
+        var written: [InsertOutcome] = []
         let alone = requests.count == 1
         let results: [Result<[InsertOutcome], any Error>] = try zip(requests, refusals).map { request, refusal in
             if let refusal { return .failure(refusal) }
             do {
                 let outcomes = try alone ? storeEach(request.runs, in: db) : storeAllOrNothing(request.runs, in: db)
-                created += outcomes.compactMap(\.finishedRun)
+                written += outcomes
                 return .success(outcomes)
             } catch let error as StorageError where error.conflictingKey != nil && !alone {
                 return .failure(error)
             }
         }
+        let created = written.finishedRunsInIDOrder
         if let summary, let run = created.first {
             if created.count == 1 {
                 var binds = SQLBinds(.sqlite)
@@ -66,7 +67,10 @@ extension SQLiteTables {
         }
         return try runs.map { run in
             if let id = inserted.take(run) { return .created(StoredRun(sequence: id, info: run)) }
-            guard let key = run.runKey, let stored = try storedRun(statements.runByKey(key), in: db) else { throw Self.notStored }
+            guard let key = run.runKey, let stored = try storedRun(statements.runByKey(key), in: db) else {
+                // Turned away by some other constraint: inserted alone, to report which.
+                return .created(StoredRun(sequence: try insert(run, in: db), info: run))
+            }
             return try write(run, over: stored, in: db)
         }
     }

@@ -200,3 +200,21 @@ extension SQLiteRow {
         return try make(&reader)
     }
 }
+
+/// The SQL function ``SQLStatements/sequentialSumFunction``: the sum of its arguments (NULL ones
+/// left out) added one at a time in the order SQLite hands them over, as ``SignatureAggregate``
+/// adds durations. SQLite's own `SUM` compensates rounding from 3.43 on (Kahan–Babuška–Neumaier),
+/// which gives other last bits than adding one at a time; this gives the same on every SQLite.
+struct SQLiteSequentialSum: DatabaseAggregate {
+    private var sum = 0.0
+
+    static let function = DatabaseFunction(SQLStatements.sequentialSumFunction, argumentCount: 1, pure: true, aggregate: Self.self)
+
+    init() {}
+
+    mutating func step(_ dbValues: [DatabaseValue]) {
+        if let value = dbValues.first.flatMap(Double.fromDatabaseValue) { sum += value }
+    }
+
+    func finalize() -> (any DatabaseValueConvertible)? { sum }
+}
