@@ -14,7 +14,8 @@ public let pipelineServiceVersion = "1.0.0"
 public func buildApplication(
     configuration: ServiceConfiguration,
     logger: Logger,
-    metrics: ServiceMetrics = ServiceMetrics()
+    metrics: ServiceMetrics = ServiceMetrics(),
+    givingUp: StoragePreparation.GivingUp = StoragePreparation.GivingUp()
 ) async throws -> any ApplicationProtocol {
     let repository = try openRepository(
         configuration.backend,
@@ -23,7 +24,14 @@ public func buildApplication(
         onCommitBatch: metrics.commitBatchObserver
     )
     // The application opened the repository, so it runs the repository's services.
-    return buildApplication(repository: repository, configuration: configuration, logger: logger, metrics: metrics, services: repository.services)
+    return buildApplication(
+        repository: repository,
+        configuration: configuration,
+        logger: logger,
+        metrics: metrics,
+        services: repository.services,
+        givingUp: givingUp
+    )
 }
 
 /// Builds the application around an already opened repository. `metrics` is this application's
@@ -35,7 +43,8 @@ public func buildApplication(
     configuration: ServiceConfiguration,
     logger: Logger,
     metrics: ServiceMetrics = ServiceMetrics(),
-    services: [any Service] = []
+    services: [any Service] = [],
+    givingUp: StoragePreparation.GivingUp = StoragePreparation.GivingUp()
 ) -> some ApplicationProtocol {
     let idleTimeout = TimeAmount.seconds(configuration.idleTimeout.components.seconds)
     let retention = configuration.retentionPeriod.map { period in
@@ -51,7 +60,8 @@ public func buildApplication(
         wait: configuration.startupWait,
         logger: logger,
         prepare: { try await repository.prepare() },
-        onReady: { retention?.storageIsReady() }
+        onReady: { retention?.storageIsReady() },
+        givingUp: givingUp
     )
     let router = buildRouter(repository: repository, configuration: configuration, metrics: metrics, readiness: preparation)
     var app = Application(

@@ -1,5 +1,5 @@
 public import Logging
-import PipelineCore
+public import PipelineCore
 import PipelineStore
 public import ServiceLifecycle
 import Synchronization
@@ -15,6 +15,37 @@ import Synchronization
 /// with one log line per try, until `wait` has passed since start. Then the process stops with
 /// the last reason, as it would have at once without a wait.
 public final class StoragePreparation: Service, Sendable {
+    /// Stopping the process when the wait for the database is over. Its owner connects it to the
+    /// service group that runs the server (``connect(_:)``): giving up then shuts that group down
+    /// gracefully, and the owner reads ``failure`` once it has stopped. Unconnected, giving up
+    /// throws from ``run()``, which cancels the group, and Hummingbird logs the cancelled server
+    /// as an error ("Waiting on child channel: CancellationError()"), a false alarm at 3 a.m.
+    public final class GivingUp: Sendable {
+        private let state = Mutex<(shutdown: (@Sendable () async -> Void)?, failure: ConfigurationError?)>((nil, nil))
+
+        public init() {}
+
+        /// How to shut the server's group down gracefully (`group.triggerGracefulShutdown()`).
+        public func connect(_ shutdown: @escaping @Sendable () async -> Void) {
+            state.withLock { $0.shutdown = shutdown }
+        }
+
+        /// Why the storage was given up, once it was: the process's failure.
+        public var failure: ConfigurationError? { state.withLock { $0.failure } }
+
+        /// Records the failure and shuts the group down; false when nothing is connected.
+        fileprivate func giveUp(_ failure: ConfigurationError) async -> Bool {
+            guard
+                let shutdown = state.withLock({ state -> (@Sendable () async -> Void)? in
+                    state.failure = failure
+                    return state.shutdown
+                })
+            else { return false }
+            await shutdown()
+            return true
+        }
+    }
+
     /// The longest time between two tries.
     static let longestDelay: Duration = .seconds(10)
 
@@ -26,6 +57,7 @@ public final class StoragePreparation: Service, Sendable {
 
     private let prepare: @Sendable () async throws -> Void
     private let onReady: @Sendable () -> Void
+    private let givingUp: GivingUp
     private let wait: Duration
     private let logger: Logger
     private let started = ContinuousClock.now
@@ -38,13 +70,15 @@ public final class StoragePreparation: Service, Sendable {
     ///   - wait: how long an unreachable database is waited for, from start; zero stops start-up
     ///     at the first failure.
     ///   - onReady: called once, when the storage is ready.
+    ///   - givingUp: how the process stops when the wait is over.
     public init(
         wait: Duration,
         logger: Logger,
         prepare: @escaping @Sendable () async throws -> Void,
-        onReady: @escaping @Sendable () -> Void = {}
+        onReady: @escaping @Sendable () -> Void = {},
+        givingUp: GivingUp = GivingUp()
     ) {
-        (self.wait, self.logger, self.prepare, self.onReady) = (wait, logger, prepare, onReady)
+        (self.wait, self.logger, self.prepare, self.onReady, self.givingUp) = (wait, logger, prepare, onReady, givingUp)
         (firstOutcome, firstOutcomeContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -88,6 +122,9 @@ public final class StoragePreparation: Service, Sendable {
             } catch is CancellationError where Task.isShuttingDownGracefully {
                 logger.info("Shutting down while waiting for the database")
                 return
+            } catch let failure as ConfigurationError {
+                guard await givingUp.giveUp(failure) else { throw failure }
+                logger.info("Shutting down: the database could not be reached in time")
             }
         }
         // A service that returns would end the group: stay until shutdown.

@@ -4,6 +4,7 @@ import Logging
 import PipelineCore
 import PipelineServer
 import PipelineStore
+import ServiceLifecycle
 import Synchronization
 
 /// `pipeline-service`: the command-line entry point. Parsing only; the work lives in the libraries.
@@ -111,12 +112,17 @@ struct Serve: AsyncParsableCommand {
         try await StartupFailure.reporting(flags: server.flags.merging(storage.flags) { first, _ in first }) { values in
             let configuration = try ServiceConfiguration.resolve(values)
             let logger = bootstrapLogging(level: configuration.logLevel, format: configuration.logFormat)
-            let app = try await buildApplication(configuration: configuration, logger: logger)
+            let givingUp = StoragePreparation.GivingUp()
+            let app = try await buildApplication(configuration: configuration, logger: logger, givingUp: givingUp)
+            let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            // A database that never answered stops the server gracefully, then the process with its reason.
+            givingUp.connect { await group.triggerGracefulShutdown() }
             do {
-                try await app.runService()
+                try await group.run()
             } catch {
                 throw configuration.listeningProblem(error) ?? error
             }
+            if let failure = givingUp.failure { throw failure }
         }
     }
 }

@@ -73,6 +73,9 @@ struct StartupWaitTests {
             "\(result.stderr)"
         )
         #expect(result.stdout.contains("cannot be reached yet"), "\(result.stdout)")
+        // The server is shut down gracefully, not cancelled: no error line about a cancelled channel.
+        #expect(!result.stdout.contains(" error "), "\(result.stdout)")
+        #expect(!(result.stdout + result.stderr).contains("CancellationError"), "\(result.stdout)")
         #expect(ContinuousClock.now - started >= .seconds(3))
     }
 
