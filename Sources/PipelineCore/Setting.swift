@@ -173,7 +173,7 @@ public enum Setting: String, CaseIterable, Sendable, Hashable {
         case .integer(let range): "\(range.lowerBound)…\(range.upperBound)"
         case .number(let range): "\(Self.plain(range.lowerBound))…\(Self.plain(range.upperBound))"
         case .choice(let words): words.joined(separator: ", ")
-        case .flag: "true or false"
+        case .flag: "true or false (also 1 or 0, yes or no, on or off)"
         }
     }
 

@@ -97,7 +97,7 @@ public struct SettingValues: Sendable {
         switch text {
         case "true", "1", "yes", "on": return true
         case "false", "0", "no", "off": return false
-        default: throw error(setting, "\(quoted(setting, text)) is not true or false")
+        default: throw error(setting, "\(quoted(setting, text)) is not true or false (nor 1 or 0, yes or no, on or off)")
         }
     }
 }
