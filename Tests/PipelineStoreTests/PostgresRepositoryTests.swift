@@ -242,14 +242,27 @@ struct PostgresRepositoryTests {
         try await PostgresTestDatabase.execute("DROP TABLE \"\(table)\"")
     }
 
-    @Test("A table someone else created is used as it is, without migrations or a summary table")
-    func foreignTableIsNotMigrated() async throws {
+    /// Runs `body` on a table created as another system would (every field under its own name, a
+    /// serial `id`), opened and prepared; the table is dropped afterwards, and a thrown error is
+    /// recorded as the test's issue.
+    private static func withForeignTable(_ body: (_ table: String, _ repository: any PipelineRunRepository) async throws -> Void) async throws {
         let table = PostgresTestDatabase.uniqueName("runs")
         let columns = PipelineField.allCases.map { "\($0.rawValue) \(Self.sqlType($0))" }.joined(separator: ", ")
         try await PostgresTestDatabase.execute("CREATE TABLE \(table) (id BIGSERIAL PRIMARY KEY, \(columns))")
         let opened = try PostgresTestDatabase.open(url: PostgresTestDatabase.url(), layout: SQLTableLayout(table: table))
         do {
             try await opened.repository.prepare()
+            try await body(table, opened.repository)
+        } catch {
+            Issue.record("\(String(reflecting: error))")
+        }
+        try await opened.close()
+        try await PostgresTestDatabase.execute("DROP TABLE \(table)")
+    }
+
+    @Test("A table someone else created is used as it is, without migrations or a summary table")
+    func foreignTableIsNotMigrated() async throws {
+        try await Self.withForeignTable { table, repository in
             #expect(try await Self.migrations(of: table) == [])
             #expect(try await PostgresTestDatabase.query("SELECT to_regclass('\(table)_summary')::text") == [[nil]])
             var generator = RandomRuns(seed: 3)
@@ -258,14 +271,10 @@ struct PostgresRepositoryTests {
                 named.pipelineName = named.pipelineName ?? "unnamed"
                 return named
             }
-            let outcomes = try await opened.repository.insert(contentsOf: runs + runs.prefix(5))
+            let outcomes = try await repository.insert(contentsOf: runs + runs.prefix(5))
             #expect(outcomes.filter(\.isCreated).count == runs.count)
-            #expect(try await opened.repository.summaries() == PipelineSummary.summarize(runs))
-        } catch {
-            Issue.record("\(String(reflecting: error))")
+            #expect(try await repository.summaries() == PipelineSummary.summarize(runs))
         }
-        try await opened.close()
-        try await PostgresTestDatabase.execute("DROP TABLE \(table)")
     }
 
     /// Adding doubles depends on their order: 2⁵³ + 1 + 1 is 2⁵³ one at a time, but 1 + 1 + 2⁵³
@@ -273,12 +282,7 @@ struct PostgresRepositoryTests {
     /// writers racing) changes; the average must still be the one insertion order gives.
     @Test("A table someone else owns sums durations in insertion order, wherever its rows sit on disk")
     func foreignTableSumsInInsertionOrder() async throws {
-        let table = PostgresTestDatabase.uniqueName("runs")
-        let columns = PipelineField.allCases.map { "\($0.rawValue) \(Self.sqlType($0))" }.joined(separator: ", ")
-        try await PostgresTestDatabase.execute("CREATE TABLE \(table) (id BIGSERIAL PRIMARY KEY, \(columns))")
-        let opened = try PostgresTestDatabase.open(url: PostgresTestDatabase.url(), layout: SQLTableLayout(table: table))
-        do {
-            try await opened.repository.prepare()
+        try await Self.withForeignTable { table, repository in
             var generator = RandomRuns(seed: 11)
             let template = generator.runs(1)[0]
             let runs = [9_007_199_254_740_992, 1, 1].enumerated().map { index, seconds in
@@ -290,18 +294,14 @@ struct PostgresRepositoryTests {
                 run.elapsedSeconds = seconds
                 return run
             }
-            for run in runs { _ = try await opened.repository.insert(run) }
+            for run in runs { _ = try await repository.insert(run) }
             // Rewrites the first run's row, which puts its new version after the others.
             try await PostgresTestDatabase.execute("UPDATE \(table) SET elapsed_seconds = elapsed_seconds WHERE id = (SELECT MIN(id) FROM \(table))")
             #expect(try await PostgresTestDatabase.query("SELECT id::text FROM \(table)").first == ["2"])
-            let summaries = try await opened.repository.summaries()
+            let summaries = try await repository.summaries()
             #expect(summaries == PipelineSummary.summarize(runs))
             #expect(summaries.first?.avgDuration == 9_007_199_254_740_992.0 / 3)
-        } catch {
-            Issue.record("\(String(reflecting: error))")
         }
-        try await opened.close()
-        try await PostgresTestDatabase.execute("DROP TABLE \(table)")
     }
 
     // MARK: - Values
