@@ -121,14 +121,14 @@ extension PostgresSchema {
     /// Readies the table on `connection`: migrates a table the service owns (absent, or recorded in the
     /// ledger), or, for a mapped or foreign table, creates nothing and checks its columns.
     static func prepare(on connection: PostgresConnection, layout: SQLTableLayout, logger: Logger) async throws -> PostgresSchema {
-        let current = try await currentSchema(on: connection, layout: layout, logger: logger)
+        let resolvedName = try await resolvedName(of: layout, on: connection, logger: logger)
         var prepared: PostgresSchema
         if !layout.isMapped, try await migrateOwnedTable(on: connection, layout: layout, logger: logger) {
             prepared = owned(layout)
         } else {
             prepared = try await adopt(on: connection, layout: layout, setting: layout.isMapped ? .columnMap : .table, logger: logger)
         }
-        prepared.resolvedName = current.map { $0 == "public" ? layout.table : "\($0).\(layout.table)" }
+        prepared.resolvedName = resolvedName
         return prepared
     }
 
@@ -137,13 +137,13 @@ extension PostgresSchema {
     /// the primary can do. A standby that lists every migration as applied replays a primary that
     /// applied them too, so the schema holds there as well once it is back.
     static func inspect(on connection: PostgresConnection, layout: SQLTableLayout, logger: Logger) async throws -> PostgresSchema? {
-        let current = try await currentSchema(on: connection, layout: layout, logger: logger)
+        let resolvedName = try await resolvedName(of: layout, on: connection, logger: logger)
         var inspected: PostgresSchema
         if layout.isMapped {
             inspected = try await adopt(on: connection, layout: layout, setting: .columnMap, logger: logger)
         } else {
             guard try await tableExists(layout.table, on: connection, logger: logger) else { return nil }
-            let applied = try await appliedMigrations(of: layout, on: connection, logger: logger)
+            let applied = try await appliedMigrations(of: layout, on: connection, logger: logger) ?? []
             if applied.isEmpty {
                 inspected = try await adopt(on: connection, layout: layout, setting: .table, logger: logger)
             } else {
@@ -151,7 +151,7 @@ extension PostgresSchema {
                 inspected = owned(layout)
             }
         }
-        inspected.resolvedName = current.map { $0 == "public" ? layout.table : "\($0).\(layout.table)" }
+        inspected.resolvedName = resolvedName
         return inspected
     }
 
@@ -163,19 +163,20 @@ extension PostgresSchema {
         )
     }
 
-    /// The session's schema, where the table is looked for (and created). A search path naming no
-    /// existing schema leaves none to look in or create in: refused when the table names one.
-    private static func currentSchema(on connection: PostgresConnection, layout: SQLTableLayout, logger: Logger) async throws -> String? {
+    /// The table as the session resolves it (``resolvedName``): in the session's schema, where the
+    /// table is looked for (and created). A search path naming no existing schema leaves none to
+    /// look in or create in: refused when the table names one.
+    private static func resolvedName(of layout: SQLTableLayout, on connection: PostgresConnection, logger: Logger) async throws -> String? {
         let current = try await connection.rows("SELECT current_schema()::text", logger: logger).first?.decode(String?.self) ?? nil
         if let schema = layout.schema, current == nil {
             throw ConfigurationError(.table, "schema \"\(schema)\" does not exist (or this user may not use it)")
         }
-        return current
+        return current.map { $0 == "public" ? layout.table : "\($0).\(layout.table)" }
     }
 
-    /// The migrations the ledger records for the table; none without a ledger.
-    private static func appliedMigrations(of layout: SQLTableLayout, on connection: PostgresConnection, logger: Logger) async throws -> Set<String> {
-        guard try await tableExists(PostgresMigration.ledgerTable, on: connection, logger: logger) else { return [] }
+    /// The migrations the ledger records for the table; nil when there is no ledger yet.
+    private static func appliedMigrations(of layout: SQLTableLayout, on connection: PostgresConnection, logger: Logger) async throws -> Set<String>? {
+        guard try await tableExists(PostgresMigration.ledgerTable, on: connection, logger: logger) else { return nil }
         let rows = try await connection.rows("SELECT migration FROM pipeline_service_migrations WHERE table_name = \(layout.table)", logger: logger)
         return Set(try rows.map { try $0.decode(String.self) })
     }
@@ -185,8 +186,9 @@ extension PostgresSchema {
     private static func migrateOwnedTable(on connection: PostgresConnection, layout: SQLTableLayout, logger: Logger) async throws -> Bool {
         try await connection.inTransaction("BEGIN", logger: logger) { connection -> Bool in
             try await connection.execute("SELECT pg_advisory_xact_lock(\(PostgresMigration.lockKey))", logger: logger)
-            let hasLedger = try await tableExists(PostgresMigration.ledgerTable, on: connection, logger: logger)
-            var applied = try await appliedMigrations(of: layout, on: connection, logger: logger)
+            let ledger = try await appliedMigrations(of: layout, on: connection, logger: logger)
+            let hasLedger = ledger != nil
+            var applied = ledger ?? []
             let hasTable = try await tableExists(layout.table, on: connection, logger: logger)
             if hasTable && applied.isEmpty { return false }
             if !hasTable && !applied.isEmpty {
