@@ -259,33 +259,69 @@ public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvert
     public var description: String { "\(name): \(message)" }
 }
 
+/// Where a URL keeps its user and password (`scheme://user:password@location`), by the one rule
+/// the PostgreSQL URL parser reads them with and every redaction hides them with: the scheme ends
+/// at the first `://`, the user part at the last `@` after it (so a password may hold any
+/// character, `@`, `/`, `?`, `#` and spaces included, encoded or not), and the user name at the
+/// user part's first `:`.
+public struct URLUserInfo: Sendable {
+    /// Everything before the first `://`.
+    public var scheme: Substring
+    public var user: Substring
+    /// Nil when the user part has no `:`.
+    public var password: Substring?
+    /// Everything after the last `@`: host, port, path and query.
+    public var location: Substring
+
+    /// Nil when `url` has no `://`, or no `@` after it (then it holds no user by this rule).
+    public init?(_ url: Substring) {
+        guard let schemeEnd = url.firstRange(of: "://") else { return nil }
+        let afterScheme = url[schemeEnd.upperBound...]
+        guard let at = afterScheme.lastIndex(of: "@") else { return nil }
+        scheme = url[..<schemeEnd.lowerBound]
+        let userPart = afterScheme[..<at]
+        if let colon = userPart.firstIndex(of: ":") {
+            user = userPart[..<colon]
+            password = userPart[userPart.index(after: colon)...]
+        } else {
+            user = userPart
+            password = nil
+        }
+        location = afterScheme[afterScheme.index(after: at)...]
+    }
+}
+
 /// Secrets kept out of messages and logs.
 public enum Redaction {
-    /// `text` with the password of every `scheme://user:password@host` in it replaced by `***`
-    /// (the whole user part when it cannot tell where the password starts), so a URL can be
-    /// quoted in an error — a mistyped scheme included — without giving its password away.
+    /// `text` with the password of the `scheme://user:password@location` in it replaced by `***`,
+    /// found as ``URLUserInfo`` finds it, so a URL — a mistyped scheme included — can be shown or
+    /// quoted in an error without giving its password away, whatever characters the password
+    /// holds. In text holding several URLs, everything from the first one's password to the last
+    /// `@` is hidden: more than the password, never less.
     public static func credentials(in text: String) -> String {
-        var output = ""
-        var rest = Substring(text)
-        while let scheme = rest.firstRange(of: "://") {
-            output += rest[..<scheme.upperBound]
-            rest = rest[scheme.upperBound...]
-            // The authority ends at the first `/`, `?` or `#`, or at white space; its user part at the last `@`.
-            let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" || $0 == " " || $0 == "\n" } ?? rest.endIndex
-            let authority = rest[..<authorityEnd]
-            if let at = authority.lastIndex(of: "@") {
-                let user = authority[..<at]
-                if let colon = user.firstIndex(of: ":") {
-                    output += user[..<colon] + ":***"
-                } else {
-                    output += user
-                }
-                output += authority[at...]
-            } else {
-                output += authority
+        let substring = Substring(text)
+        guard let parts = URLUserInfo(substring), parts.password != nil else { return text }
+        return "\(parts.scheme)://\(parts.user):***@\(parts.location)"
+    }
+
+    /// A secret setting's value as it may be shown (`settings`): each URL of a list
+    /// (``Setting/postgresReadURLs(_:)``) with its password hidden; a list with a piece that is no
+    /// `scheme://user@…` URL (it may be a password cut at a comma) is hidden as one text instead.
+    public static func value(_ text: String, of setting: Setting) -> String {
+        guard setting.isSecret else { return text }
+        if setting == .postgresReadURL {
+            let urls = Setting.postgresReadURLs(text)
+            if urls.allSatisfy({ URLUserInfo(Substring($0)) != nil }) {
+                return urls.map(credentials(in:)).joined(separator: ",")
             }
-            rest = rest[authorityEnd...]
         }
-        return output + rest
+        return credentials(in: text)
+    }
+}
+
+extension Setting {
+    /// The URLs `PIPELINE_POSTGRES_READ_URL` lists: separated by commas, blanks dropped.
+    public static func postgresReadURLs(_ text: String) -> [String] {
+        text.split(separator: ",").map { String($0).trimmingASCIIWhitespace() }.filter { !$0.isEmpty }
     }
 }

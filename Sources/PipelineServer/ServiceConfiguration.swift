@@ -176,8 +176,7 @@ public struct ServiceConfiguration: Sendable {
             guard let url = values.text(.postgresURL) else {
                 throw values.error(.postgresURL, "must be set when the backend is postgres (postgres://user:pass@host:port/db)")
             }
-            let readURLs = (values.text(.postgresReadURL) ?? "").split(separator: ",").map { String($0).trimmingASCIIWhitespace() }
-            return .postgres(url: url, layout: try layout(), readURLs: readURLs.filter { !$0.isEmpty })
+            return .postgres(url: url, layout: try layout(), readURLs: Setting.postgresReadURLs(values.text(.postgresReadURL) ?? ""))
         default:
             guard let path = values.text(.jsonlPath) else { throw values.error(.jsonlPath, "must be set when the backend is jsonl") }
             return .jsonl(path: path)

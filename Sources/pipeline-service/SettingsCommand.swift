@@ -40,7 +40,7 @@ struct Settings: AsyncParsableCommand {
                     case .file: setting.fileEnvironmentName ?? "file"
                     case .defaultValue, nil: "default"
                     }
-                print("\(name)  \(setting.isSecret ? Redaction.credentials(in: value) : value)  (\(source))")
+                print("\(name)  \(Redaction.value(value, of: setting))  (\(source))")
             }
         }
     }

@@ -207,11 +207,33 @@ struct HardeningTests {
             ("from postgres://a:b@h/d to sqlite:/tmp/x", "from postgres://a:***@h/d to sqlite:/tmp/x"),
             ("postgres://user@host/db", "postgres://user@host/db"),
             ("postgres://u:p@ss:w@rd@host/db", "postgres://u:***@host/db"),
+            ("postgres://u:p/ss@host/db", "postgres://u:***@host/db"),
+            ("postgres://u:p?ss@host/db?sslmode=require", "postgres://u:***@host/db?sslmode=require"),
+            ("postgres://u:p#ss@host:5433/db", "postgres://u:***@host:5433/db"),
+            ("postgres://u:p ss@host/db", "postgres://u:***@host/db"),
+            ("postgress://u:se/cret@h/db", "postgress://u:***@h/db"),
+            ("unknown backend \"postgress\" in \"postgress://u:se/cret@h/db\"", "unknown backend \"postgress\" in \"postgress://u:***@h/db\""),
             ("no url here", "no url here"),
         ]
     )
     func credentialsAreRedacted(text: String, expected: String) {
         #expect(Redaction.credentials(in: text) == expected)
+        // Hiding twice changes nothing.
+        #expect(Redaction.credentials(in: expected) == expected)
+    }
+
+    @Test(
+        "A secret setting's value is shown with each URL's password hidden; a list cut inside a password is hidden as one text",
+        arguments: [
+            (Setting.postgresURL, "postgres://u:p,ss@h/db", "postgres://u:***@h/db"),
+            (.postgresReadURL, "postgres://a:p/1@h1/db, postgres://b:p 2@h2/db", "postgres://a:***@h1/db,postgres://b:***@h2/db"),
+            (.postgresReadURL, "postgres://u:p,ss@h/db", "postgres://u:***@h/db"),
+            (.postgresReadURL, "postgres://u@h/db", "postgres://u@h/db"),
+            (.jsonlPath, "/data/a:b@c", "/data/a:b@c"),
+        ]
+    )
+    func secretValuesAreRedacted(setting: Setting, value: String, expected: String) {
+        #expect(Redaction.value(value, of: setting) == expected)
     }
 
     @Test("CSV text cells a spreadsheet would run as formulas start with a quote; numbers and raw exports are left as they are")

@@ -120,6 +120,83 @@ struct ProcessHardeningTests {
         #expect(!fromEnvironment.stderr.contains(secret))
     }
 
+    @Test(
+        "A password holding /, ?, # or a space is hidden by settings and by a mistyped scheme's error",
+        arguments: ["p/ss", "p?ss", "p#ss", "p ss"]
+    )
+    func unencodedPasswordsAreRedacted(password: String) throws {
+        let secret = "S3cr" + password
+        let url = "postgres://admin:\(secret)@db.example:5432/runs"
+        let shown = try ServiceProcess.runToCompletion(
+            ["settings"],
+            environment: ["PIPELINE_POSTGRES_URL": url, "PIPELINE_POSTGRES_READ_URL": url + ",postgres://reader:\(secret)@standby:5432/runs"]
+        )
+        #expect(shown.status == 0, "\(shown.stderr)")
+        let lines = shown.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+        #expect(lines.contains("PIPELINE_POSTGRES_URL postgres://admin:***@db.example:5432/runs (environment)"), "\(shown.stdout)")
+        #expect(
+            lines.contains(
+                "PIPELINE_POSTGRES_READ_URL postgres://admin:***@db.example:5432/runs,postgres://reader:***@standby:5432/runs (environment)"
+            ),
+            "\(shown.stdout)"
+        )
+        #expect(!shown.stdout.contains("S3cr"))
+
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        for arguments in [
+            ["migrate", "--from", "jsonl:\(directory.path)/a.jsonl", "--to", "postgress://u:\(secret)@127.0.0.1:1/db"],
+            ["migrate", "--from", "postgress://u:\(secret)@127.0.0.1:1/db", "--to", "jsonl:\(directory.path)/a.jsonl"],
+            ["export", "--backend", "postgres", "--postgres-url", "postgress://u:\(secret)@127.0.0.1:1/db"],
+        ] {
+            let refused = try ServiceProcess.runToCompletion(arguments, timeout: .seconds(60))
+            #expect(refused.status == 2, "\(arguments): \(refused.stderr)")
+            #expect(!(refused.stdout + refused.stderr).contains("S3cr"), "\(arguments): \(refused.stderr)")
+        }
+        let mistyped = try ServiceProcess.runToCompletion(["migrate", "--from", "jsonl:x.jsonl", "--to", "postgress://u:se/cret@h/db"])
+        #expect(mistyped.status == 2)
+        #expect(mistyped.stderr.contains("postgress://u:***@h/db"), "\(mistyped.stderr)")
+        #expect(!mistyped.stderr.contains("cret"), "\(mistyped.stderr)")
+    }
+
+    @Test(
+        "migrate's summary hides a password holding /, ?, # or a space",
+        .enabled(
+            if: Backend.postgresTestURL != nil || Backend.isCI,
+            "PIPELINE_TEST_POSTGRES_URL is not set: start a server with scripts/postgres-test-server.sh start (scripts/test.sh does)"
+        )
+    )
+    func migrateSummaryHidesThePassword() async throws {
+        // The test server trusts local connections, so any password is accepted; a database of
+        // the test's own keeps the service's default table apart from other tests.
+        let database = PostgresTestDatabase.uniqueName("redaction")
+        try await PostgresTestDatabase.execute("CREATE DATABASE \(database)")
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        do {
+            let source = directory.path + "/runs.jsonl"
+            try Data().write(to: URL(fileURLWithPath: source))
+            guard var components = URLComponents(string: try PostgresTestDatabase.url(database: database)), let host = components.host else {
+                throw FixtureError("PIPELINE_TEST_POSTGRES_URL is not a URL")
+            }
+            components.query = nil
+            let location = "\(host):\(components.port ?? 5432)/\(database)"
+            let user = components.user ?? "postgres"
+            for password in ["p/ss", "p?ss", "p#ss", "p ss"] {
+                let destination = "postgres://\(user):S3cr\(password)@\(location)?sslmode=disable"
+                let migrated = try ServiceProcess.runToCompletion(["migrate", "--from", "jsonl:" + source, "--to", destination])
+                #expect(migrated.status == 0, "\(password): \(migrated.stderr)")
+                let shown = "postgres://\(user):***@\(location)?sslmode=disable"
+                #expect(migrated.stdout.hasPrefix("migrate jsonl:\(source) → \(shown): "), "\(migrated.stdout)")
+                #expect(!(migrated.stdout + migrated.stderr).contains("S3cr"), "\(password)")
+            }
+        } catch {
+            try? await PostgresTestDatabase.execute("DROP DATABASE \(database)")
+            throw error
+        }
+        try await PostgresTestDatabase.execute("DROP DATABASE \(database)")
+    }
+
     @Test("PIPELINE_POSTGRES_URL_FILE: the URL is read from the file, and errors name the file variable")
     func postgresURLFromAFile() async throws {
         let directory = try TemporaryDirectory()

@@ -661,6 +661,29 @@ struct PostgresConfigurationTests {
         #expect(repository.backendName == "postgres")
     }
 
+    @Test(
+        "The password the parser reads is the text every redaction hides, whatever characters it holds",
+        arguments: ["p/ss", "p?ss", "p#ss", "p ss", "p@ss", "p:ss", "p%2Fss"]
+    )
+    func parserAndRedactionAgreeOnThePassword(password: String) throws {
+        let url = "postgres://app:\(password)@db.example:5433/pipeline?sslmode=disable"
+        let parsed = try PostgresURL(url)
+        #expect(parsed.username == "app")
+        #expect(parsed.password == password.replacingOccurrences(of: "%2F", with: "/"))
+        #expect(parsed.description == "db.example:5433/pipeline")
+        let hidden = "postgres://app:***@db.example:5433/pipeline?sslmode=disable"
+        #expect(Redaction.credentials(in: url) == hidden)
+        #expect(try BackendConfiguration(spec: url, argument: "--to").redactedDescription == hidden)
+        #expect(try BackendConfiguration(spec: "postgres:" + url, argument: "--to").redactedDescription == hidden)
+    }
+
+    @Test("A mistyped backend quotes the spec without its password, however the password is written")
+    func mistypedSchemeHidesThePassword() {
+        let error = #expect(throws: ConfigurationError.self) { try BackendConfiguration(spec: "postgress://u:se/cret@h/db", argument: "--to") }
+        #expect(error?.description.contains("postgress://u:***@h/db") == true, "\(String(describing: error))")
+        #expect(error?.description.contains("cret") == false)
+    }
+
     @Test("A server that does not answer fails prepare() quickly as unreachable, naming the address but not the password")
     func unreachableServerIsAConfigurationError() async throws {
         let opened = try PostgresTestDatabase.open(url: "postgres://app:s3cret@127.0.0.1:1/pipeline", layout: .standard, timeout: .seconds(2))

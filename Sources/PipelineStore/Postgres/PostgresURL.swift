@@ -6,8 +6,9 @@ import PostgresNIO
 /// `sslmode`, `sslrootcert`, `application_name`, `connect_timeout` and `options` (`-c name=value`
 /// settings for the session, such as `-csearch_path=legacy`).
 ///
-/// Messages about the URL never repeat the password, nor anything before the last `@`, where
-/// an unencoded password would sit.
+/// The user and password are found as ``URLUserInfo`` finds them, the rule every redaction hides
+/// them with. Messages about the URL never repeat the password, nor anything before the last `@`,
+/// where an unencoded password would sit.
 struct PostgresURL: Sendable, CustomStringConvertible {
     /// libpq's `sslmode` values that apply here. `prefer` and `require` encrypt without checking
     /// the server's certificate, as libpq does; `verify-full` checks it and the host name.
@@ -63,25 +64,14 @@ struct PostgresURL: Sendable, CustomStringConvertible {
         guard ["postgres", "postgresql"].contains(trimmed[..<schemeEnd.lowerBound].lowercased()) else {
             throw Self.error("the scheme must be postgres:// or postgresql://")
         }
-        let afterScheme = trimmed[schemeEnd.upperBound...]
-        // Split at the last `@`: a password may hold any character, encoded or not.
-        guard let at = afterScheme.lastIndex(of: "@") else {
+        // The user part ends at the last `@`: a password may hold any character, encoded or not.
+        guard let parts = URLUserInfo(Substring(trimmed)) else {
             throw Self.error("the user name is missing (\(Self.shape))")
         }
-        let userInfo = afterScheme[..<at]
-        let location = afterScheme[afterScheme.index(after: at)...]
-
-        let user: Substring
-        var password: String?
-        if let colon = userInfo.firstIndex(of: ":") {
-            user = userInfo[..<colon]
-            password = try Self.decoded(userInfo[userInfo.index(after: colon)...], part: "password")
-        } else {
-            user = userInfo
-        }
-        username = try Self.decoded(user, part: "user name")
+        username = try Self.decoded(parts.user, part: "user name")
         guard !username.isEmpty else { throw Self.error("the user name is missing (\(Self.shape))") }
-        self.password = password
+        if let encoded = parts.password { password = try Self.decoded(encoded, part: "password") }
+        let location = parts.location
 
         let query = location.firstIndex(of: "?").map { location[location.index(after: $0)...] }
         let beforeQuery = location[..<(location.firstIndex(of: "?") ?? location.endIndex)]
