@@ -140,8 +140,13 @@ extension PipelineInsight {
     /// the worse news. Kept apart from the rest of insight: running runs change without any
     /// finished run changing.
     public mutating func includeRunning(startedAt starts: [UTCInstant], now: UTCInstant, settings: InsightSettings = .standard) {
-        runningRuns = starts.count
-        oldestRunningStart = starts.min()
+        includeRunning(starts.min().map { RunningRuns(signature: nil, count: starts.count, oldestStart: $0) }, now: now, settings: settings)
+    }
+
+    /// ``includeRunning(startedAt:now:settings:)`` from the runs' number and oldest start (nil: none running).
+    public mutating func includeRunning(_ running: RunningRuns?, now: UTCInstant, settings: InsightSettings = .standard) {
+        runningRuns = running?.count ?? 0
+        oldestRunningStart = running?.oldestStart
         stuckAfter = nil
         guard let oldest = oldestRunningStart, windowRuns >= settings.minimumRuns, let p95 = duration?.p95 else { return }
         let seconds = Swift.max(settings.stuckFactor * p95, settings.minimumStuckSeconds)

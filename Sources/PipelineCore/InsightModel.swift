@@ -179,6 +179,19 @@ public struct RecentRunCounts: Sendable, Hashable {
 
 /// Trends and health of one signature, derived from its recent runs (the added fields of a
 /// `/pipelines` entry).
+/// The runs of one signature still running: how many, and the start of the oldest, all that
+/// health needs of them (their number and whether the oldest is stuck).
+public struct RunningRuns: Sendable, Hashable {
+    /// Nil where the signature is known from context.
+    public var signature: PipelineSignature?
+    public var count: Int
+    public var oldestStart: UTCInstant
+
+    public init(signature: PipelineSignature?, count: Int, oldestStart: UTCInstant) {
+        (self.signature, self.count, self.oldestStart) = (signature, count, oldestStart)
+    }
+}
+
 public struct PipelineInsight: Sendable, Hashable {
     /// How many recent runs the statistics cover (at most `InsightSettings.window`).
     public var windowRuns: Int

@@ -292,6 +292,43 @@ public struct LineageMapping: Sendable {
         return run
     }
 
+    /// The writes a request's run events make, in order, given the runs stored under their ids
+    /// (`stored`, by run id; absent: none): each event is applied to the run as the events before
+    /// it in the request left it, so one write stores them all or none. `changes[i]` is the index
+    /// in `writes` of event `i`'s write, nil when the event changes nothing this service keeps.
+    ///
+    /// Throws when an event would make a run last longer than a posted run may (a clock gone
+    /// wrong), naming the event's index when `events` came as an array.
+    public func plan(_ events: [LineageRunEvent], stored: [String: PipelineInfo], isArray: Bool) throws(ValidationError) -> LineagePlan {
+        var current = stored
+        var plan = LineagePlan()
+        var issues: [FieldIssue] = []
+        for (index, event) in events.enumerated() {
+            let basis = current[event.runID]
+            guard let run = run(after: event, stored: basis) else {
+                plan.changes.append(nil)
+                continue
+            }
+            guard run.elapsedSeconds <= PipelineInfo.maximumElapsedSeconds else {
+                var issue = FieldIssue(
+                    .body,
+                    "eventTime",
+                    kind: "less_than_equal",
+                    message: "The run would last longer than \(Int64(PipelineInfo.maximumElapsedSeconds)) seconds"
+                )
+                if isArray { issue.path.insert(.index(index), at: 0) }
+                issues.append(issue)
+                plan.changes.append(nil)
+                continue
+            }
+            current[event.runID] = run
+            plan.changes.append(plan.writes.count)
+            plan.writes.append((run, basis))
+        }
+        guard issues.isEmpty else { throw ValidationError(issues) }
+        return plan
+    }
+
     private func setStart(of run: inout PipelineInfo, to start: UTCInstant) {
         run.startUTC = start
         run.startLocal = local(start)
@@ -309,6 +346,14 @@ public struct LineageMapping: Sendable {
         let offset = Int64(zone.offsetSeconds(at: instant)) * 1_000_000
         return LocalDateTime(wallMicroseconds: Saturating.add(instant.microsecondsSinceEpoch, offset))
     }
+}
+
+/// What a request's run events store (``LineageMapping/plan(_:stored:isArray:)``).
+public struct LineagePlan: Sendable {
+    /// Each run to store, with the run it was merged from (nil: none stored), in event order.
+    public var writes: [(run: PipelineInfo, basis: PipelineInfo?)] = []
+    /// Per event, the index of its write in ``writes``; nil when it changes nothing.
+    public var changes: [Int?] = []
 }
 
 /// The date code a run gets from its local start: `YYYYMMDD_HHMMSS`, as pipelines name their runs.

@@ -39,6 +39,14 @@ public protocol PipelineRunRepository: Sendable {
     /// A conflict on any run stores none of them.
     func insert(contentsOf runs: [PipelineInfo]) async throws -> [InsertOutcome]
 
+    /// Stores runs that were merged from what was stored under their ids (OpenLineage events
+    /// applied to a stored run), atomically (all or none), each with the rules of `insert(_:)` and
+    /// only while the run stored under its id is still the one its merge started from
+    /// (``MergedRun/basis``). When another write came between, nothing is stored and
+    /// ``StorageError/changed(_:)`` is thrown, for the caller to read the run again and merge anew:
+    /// so two events of one run sent at the same time never overwrite each other.
+    func insert(merged runs: [MergedRun]) async throws -> [InsertOutcome]
+
     /// The runs matching the query's filters, in result order, paged as the query says,
     /// with the number of matches regardless of paging.
     func runs(matching query: RunQuery) async throws -> RunPage
@@ -48,6 +56,10 @@ public protocol PipelineRunRepository: Sendable {
 
     /// One summary per pipeline signature, `last_run` descending, then by signature.
     func summaries() async throws -> [PipelineSummary]
+
+    /// The runs still `running`, counted by signature, with the oldest start of each: what health
+    /// and the pipeline cap need of them, however many there are, without reading them.
+    func runningRuns() async throws -> [RunningRuns]
 
     /// The first `limit` runs matching the filter, in result order, as samples for insight.
     func samples(matching filter: RunFilter, limit: Int) async throws -> [RunSample]
@@ -131,16 +143,61 @@ public enum InsertOutcome: Sendable, Hashable {
     }
 }
 
-/// One write waiting for a group commit: a single run, or a batch that is stored all or none.
+/// A run merged from the run stored under its id, and that stored run: its write must find it
+/// still stored (``PipelineRunRepository/insert(merged:)``).
+public struct MergedRun: Sendable, Hashable {
+    /// The run to store.
+    public var run: PipelineInfo
+    /// The run stored under its id when the merge read it; nil when none was.
+    public var basis: PipelineInfo?
+
+    public init(_ run: PipelineInfo, basis: PipelineInfo?) {
+        (self.run, self.basis) = (run, basis)
+    }
+}
+
+/// One write waiting for a group commit: a single run, a batch that is stored all or none, or a
+/// batch of merged runs, stored all or none and only over the runs they were merged from.
 public enum WriteRequest: Sendable {
     case one(PipelineInfo)
     case all([PipelineInfo])
+    case merged([MergedRun])
 
     public var runs: [PipelineInfo] {
         switch self {
         case .one(let run): [run]
         case .all(let runs): runs
+        case .merged(let runs): runs.map(\.run)
         }
+    }
+
+    /// Whether the runs must find what their merges read (the write looks before it inserts).
+    var isMerged: Bool {
+        if case .merged = self { return true }
+        return false
+    }
+
+    /// What the write of `runs[index]` expects stored under its id, brought into the form the
+    /// backend stores (`stored`), so that it compares with what the backend reads back; nil when
+    /// any stored run is decided as usual.
+    func expectation(at index: Int, stored form: (PipelineInfo) -> PipelineInfo) -> StoredExpectation? {
+        guard case .merged(let runs) = self else { return nil }
+        return StoredExpectation(runs[index].basis.map(form))
+    }
+}
+
+/// The run a merged write expects stored under its key (nil: none).
+struct StoredExpectation: Sendable, Hashable {
+    let run: PipelineInfo?
+
+    init(_ run: PipelineInfo?) {
+        self.run = run
+    }
+
+    /// Throws ``StorageError/changed(_:)`` unless `stored` is the expected run.
+    func check(_ stored: StoredRun?, key: RunKey?, incoming: PipelineInfo) throws(StorageError) {
+        guard stored?.info != run else { return }
+        throw StorageError.changed(key ?? RunKey(pipelineName: incoming.pipelineName, dateCode: incoming.dateCode, runID: incoming.runID))
     }
 }
 

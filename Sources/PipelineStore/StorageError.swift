@@ -7,6 +7,7 @@ public import PipelineCore
 public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
     private enum Code: Sendable, Hashable {
         case conflict(RunKey)
+        case changed(RunKey)
         case tooManySignatures(Int)
         case unavailable(String)
         case storageFull
@@ -22,6 +23,10 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// A different run is already stored under this (`pipeline_name`, `date_code`).
     public static func conflict(_ key: RunKey) -> StorageError { StorageError(.conflict(key)) }
+    /// The run stored under this key is no longer the one a merged write started from (another
+    /// write of the same run came between the read and the write); nothing was stored. The writer
+    /// reads the run again and merges anew; a client that sees it (409) sends its write again.
+    public static func changed(_ key: RunKey) -> StorageError { StorageError(.changed(key)) }
     /// The run would add a pipeline signature beyond the most the repository keeps; nothing was stored.
     public static func tooManySignatures(limit: Int) -> StorageError { StorageError(.tooManySignatures(limit)) }
     /// The backend cannot be reached or used right now; `reason` is for clients (no internals).
@@ -33,10 +38,19 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Stored data could not be read back as a valid run.
     public static func corrupt(_ reason: String) -> StorageError { StorageError(.corrupt(reason)) }
 
-    /// The key of a conflict, if this is one.
+    /// The key of a conflict, if this is one: a different run stored under it, or a merged write's
+    /// run changed since it was read. Either way only that write is refused.
     public var conflictingKey: RunKey? {
-        if case .conflict(let key) = code { return key }
-        return nil
+        switch code {
+        case .conflict(let key), .changed(let key): key
+        default: nil
+        }
+    }
+
+    /// Whether this is ``changed(_:)``: worth merging again on what is stored now.
+    public var isChangedSinceRead: Bool {
+        if case .changed = code { return true }
+        return false
     }
 
     /// The limit a refused new signature ran into, if this is such a refusal.
@@ -48,7 +62,7 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Whether the failure is the backend's state, not the request's (answer 503 and retry later).
     public var isUnavailable: Bool {
         switch code {
-        case .conflict, .tooManySignatures: false
+        case .conflict, .changed, .tooManySignatures: false
         case .unavailable, .storageFull, .readOnly, .corrupt: true
         }
     }
@@ -57,6 +71,8 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
         switch code {
         case .conflict(let key):
             "A different run is already stored for \(key); resend it unchanged or use a new \(key.hasOwnID ? "run_id" : "date_code")"
+        case .changed(let key):
+            "The run \(key) changed while this write was applied; nothing was stored: send it again"
         case .tooManySignatures(let limit):
             "This run would add a new pipeline (pipeline_name, script_name, pipeline_type, environment) beyond the \(limit) this service keeps (\(Setting.maxPipelines.environmentName)); nothing was stored"
         case .unavailable(let reason):

@@ -15,9 +15,11 @@ extension ForwardingRepository {
     public func refreshStatistics() async throws { try await base.refreshStatistics() }
     public func insert(_ run: PipelineInfo) async throws -> InsertOutcome { try await base.insert(run) }
     public func insert(contentsOf runs: [PipelineInfo]) async throws -> [InsertOutcome] { try await base.insert(contentsOf: runs) }
+    public func insert(merged runs: [MergedRun]) async throws -> [InsertOutcome] { try await base.insert(merged: runs) }
     public func runs(matching query: RunQuery) async throws -> RunPage { try await base.runs(matching: query) }
     public func count(matching filter: RunFilter) async throws -> Int { try await base.count(matching: filter) }
     public func summaries() async throws -> [PipelineSummary] { try await base.summaries() }
+    public func runningRuns() async throws -> [RunningRuns] { try await base.runningRuns() }
     public func checkHealth() async throws { try await base.checkHealth() }
     public func samples(matching filter: RunFilter, limit: Int) async throws -> [RunSample] {
         try await base.samples(matching: filter, limit: limit)

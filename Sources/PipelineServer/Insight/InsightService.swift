@@ -61,10 +61,10 @@ final class InsightService<Repository: PipelineRunRepository>: Sendable {
         var reports: [PipelineReport] = []
         let selected = query.select(summaries)
         reports.reserveCapacity(selected.count)
-        let running = try await runningStarts()
+        let running = try await runningRuns()
         for summary in selected {
             var report = try await report(for: summary, now: now)
-            report.summary.insight?.includeRunning(startedAt: running[summary.signature] ?? [], now: now, settings: settings)
+            report.summary.insight?.includeRunning(running[summary.signature], now: now, settings: settings)
             reports.append(report)
         }
         // Signatures only disappear when a prune deletes all their runs: drop those entries then.
@@ -86,27 +86,17 @@ final class InsightService<Repository: PipelineRunRepository>: Sendable {
         guard let summary = try await repository.summaries().first(where: { $0.signature == signature }) else { return nil }
         let now = now()
         var report = try await report(for: summary, now: now)
-        var filter = RunFilter(signature: signature)
-        filter.status = .equals(RunStatus.running)
-        let starts = try await repository.runs(matching: RunQuery(filter: filter, paging: .window(limit: Self.runningRunsRead, offset: 0)))
-            .runs.map(\.info.startUTC)
-        report.summary.insight?.includeRunning(startedAt: starts, now: now, settings: settings)
+        report.summary.insight?.includeRunning(try await runningRuns()[signature], now: now, settings: settings)
         return report
     }
 
-    /// The most runs still running read for one answer: the oldest are read first, so a stuck run
-    /// is always among them.
-    static var runningRunsRead: Int { RunQuery.maximumLimit }
-
-    /// The starts of the runs still running (the oldest ``runningRunsRead``), by signature.
-    func runningStarts() async throws -> [PipelineSignature: [UTCInstant]] {
-        let filter = RunFilter(status: .equals(RunStatus.running))
-        let total = try await repository.count(matching: filter)
-        guard total > 0 else { return [:] }
-        // Result order is newest first: the oldest are the last `runningRunsRead`.
-        let offset = max(0, total - Self.runningRunsRead)
-        let page = try await repository.runs(matching: RunQuery(filter: filter, paging: .window(limit: Self.runningRunsRead, offset: offset)))
-        return Dictionary(grouping: page.runs.map(\.info), by: \.signature).mapValues { $0.map(\.startUTC) }
+    /// The runs still running, by signature: counted by the repository, never read one by one.
+    func runningRuns() async throws -> [PipelineSignature: RunningRuns] {
+        var bySignature: [PipelineSignature: RunningRuns] = [:]
+        for running in try await repository.runningRuns() {
+            if let signature = running.signature { bySignature[signature] = running }
+        }
+        return bySignature
     }
 
     /// Buckets of the runs matching `filter` (names and a start bound), started in `from...to`.

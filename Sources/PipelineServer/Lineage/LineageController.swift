@@ -22,7 +22,8 @@ struct LineageController<Repository: PipelineRunRepository, Context: RequestCont
     }
 
     /// Validates every event first (one 422 lists each bad member by its path, and nothing is
-    /// stored), then applies them in order. 201 with one line per event saying what it did.
+    /// stored), then stores what they do all at once: an array is stored whole or not at all.
+    /// 201 with one line per event saying what it did.
     @Sendable func receive(_ request: Request, context: Context) async throws -> Response {
         let body = try await RequestBody.json(from: request, limit: maxBodySize)
         let json: JSONValue
@@ -32,14 +33,16 @@ struct LineageController<Repository: PipelineRunRepository, Context: RequestCont
             throw APIError.validation(ValidationError(FieldIssue(.body, "", kind: "json_invalid", message: "JSON decode error: \(error)")))
         }
         let events = try Self.events(in: json)
+        let runEvents = events.compactMap { event -> LineageRunEvent? in
+            if case .run(let runEvent) = event { return runEvent }
+            return nil
+        }
+        let isArray = if case .array = json { true } else { false }
+        let outcomes = try await store(runEvents, isArray: isArray, logger: context.logger)
         var results: [(LineageEvent, String)] = []
+        var runOutcomes = outcomes.makeIterator()
         for event in events {
-            guard case .run(let runEvent) = event else {
-                results.append((event, "not_stored"))
-                metrics.recordLineageEvent(kind: event.kind, outcome: "not_stored")
-                continue
-            }
-            let outcome = try await apply(runEvent, logger: context.logger)
+            let outcome = if case .run = event { runOutcomes.next() ?? "ignored" } else { "not_stored" }
             metrics.recordLineageEvent(kind: event.kind, outcome: outcome)
             results.append((event, outcome))
         }
@@ -81,37 +84,44 @@ struct LineageController<Repository: PipelineRunRepository, Context: RequestCont
         return events
     }
 
-    /// Applies one run event: reads the run it names, maps the event onto it, and stores the
-    /// result. A write that loses a race with another writer of the same run (the stored run
-    /// changed since it was read) is decided again on what is stored now.
-    private func apply(_ event: LineageRunEvent, logger: Logger) async throws -> String {
-        var attempts = 0
+    /// How often a request's events are merged again when another write of one of their runs
+    /// came between reading it and storing them.
+    static var mergeAttempts: Int { 8 }
+
+    /// Stores what the run events do, all or none, and returns each event's outcome. The runs
+    /// they name are read, the events applied to them in order (``LineageMapping/plan(_:stored:isArray:)``),
+    /// and the results stored only over the runs that were read: when another write of one of them
+    /// came between (a START and its COMPLETE sent at once), everything is read and merged again.
+    private func store(_ events: [LineageRunEvent], isArray: Bool, logger: Logger) async throws -> [String] {
+        guard !events.isEmpty else { return [] }
+        var attempt = 0
         while true {
-            let stored = try await storedRun(event.runID)
-            guard let run = mapping.run(after: event, stored: stored) else { return "ignored" }
-            // The same bound a posted run has: an end centuries after its start is a clock gone wrong.
-            guard run.elapsedSeconds <= PipelineInfo.maximumElapsedSeconds else {
-                throw APIError.validation(
-                    ValidationError(
-                        FieldIssue(
-                            .body,
-                            "eventTime",
-                            kind: "less_than_equal",
-                            message: "The run would last longer than \(Int64(PipelineInfo.maximumElapsedSeconds)) seconds"
-                        )
-                    )
-                )
+            attempt += 1
+            var stored: [String: PipelineInfo] = [:]
+            for id in Set(events.map(\.runID)) {
+                if let run = try await storedRun(id) { stored[id] = run }
             }
+            let plan: LineagePlan
             do {
-                let outcome = try await repository.insert(run)
-                WriteAudit.record(outcome, logger: logger)
-                if let message = event.errorMessage, event.eventType == .fail {
+                plan = try mapping.plan(events, stored: stored, isArray: isArray)
+            } catch {
+                throw APIError.validation(error)
+            }
+            let outcomes: [InsertOutcome]
+            do {
+                outcomes = try await repository.insert(merged: plan.writes.map { MergedRun($0.run, basis: $0.basis) })
+            } catch let error as StorageError where error.isChangedSinceRead && attempt < Self.mergeAttempts {
+                continue
+            }
+            for outcome in outcomes { WriteAudit.record(outcome, logger: logger) }
+            for event in events where event.eventType == .fail {
+                if let message = event.errorMessage {
                     logger.notice("lineage run failed", metadata: ["run_id": "\(event.runID)", "error": "\(message.prefix(2000))"])
                 }
-                return outcome.label
-            } catch let error as StorageError where error.conflictingKey != nil {
-                attempts += 1
-                guard attempts < 3, try await storedRun(event.runID) != stored else { throw error }
+            }
+            return plan.changes.map { change in
+                guard let change, outcomes.indices.contains(change) else { return "ignored" }
+                return outcomes[change].label
             }
         }
     }

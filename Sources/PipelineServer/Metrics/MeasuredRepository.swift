@@ -27,12 +27,20 @@ struct MeasuredRepository<Base: PipelineRunRepository>: PipelineRunRepository {
         try await measure(.insertBatch) { try await base.insert(contentsOf: runs) }
     }
 
+    func insert(merged runs: [MergedRun]) async throws -> [InsertOutcome] {
+        try await measure(.insertBatch) { try await base.insert(merged: runs) }
+    }
+
     func runs(matching query: RunQuery) async throws -> RunPage {
         try await measure(.runs) { try await base.runs(matching: query) }
     }
 
     func summaries() async throws -> [PipelineSummary] {
         try await measure(.summaries) { try await base.summaries() }
+    }
+
+    func runningRuns() async throws -> [RunningRuns] {
+        try await measure(.runningRuns) { try await base.runningRuns() }
     }
 
     func count(matching filter: RunFilter) async throws -> Int {

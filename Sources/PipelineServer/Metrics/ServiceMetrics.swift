@@ -106,6 +106,7 @@ enum StorageOperation: String, Sendable, CaseIterable {
     case insertBatch = "insert_batch"
     case runs
     case summaries
+    case runningRuns = "running_runs"
     case samples
     case countRuns = "count_runs"
     case historySamples = "history_samples"

@@ -92,6 +92,11 @@ public final class JSONLRunRepository: PipelineRunRepository {
         return try await committer.submit(.all(runs))
     }
 
+    public func insert(merged runs: [MergedRun]) async throws -> [InsertOutcome] {
+        guard !runs.isEmpty else { return [] }
+        return try await committer.submit(.merged(runs))
+    }
+
     public func runs(matching query: RunQuery) async throws -> RunPage {
         index.read(query.filter) { $0.evaluate(query) }
     }
@@ -102,6 +107,10 @@ public final class JSONLRunRepository: PipelineRunRepository {
 
     public func summaries() async throws -> [PipelineSummary] {
         index.lock.withLock { $0.summaries() }
+    }
+
+    public func runningRuns() async throws -> [RunningRuns] {
+        index.lock.withLock { $0.runningRuns() }
     }
 
     public func samples(matching filter: RunFilter, limit: Int) async throws -> [RunSample] {
@@ -143,11 +152,13 @@ public final class JSONLRunRepository: PipelineRunRepository {
                 var open: Int64 = 0
                 do {
                     try admission.admit(request.runs)
-                    for incoming in request.runs {
+                    for (position, incoming) in request.runs.enumerated() {
                         let run = incoming.normalized
                         let id = run.runID ?? ""
                         var replaces = false
-                        if let stored = staged[id] ?? pending[id] ?? index.run(withID: id) {
+                        let current = staged[id] ?? pending[id] ?? index.run(withID: id)
+                        try request.expectation(at: position, stored: \.normalized)?.check(current, key: run.runKey, incoming: run)
+                        if let stored = current {
                             switch try Self.decision(forExisting: stored, incoming: run) {
                             case .unchanged(let stored):
                                 outcomes.append(.existing(stored))

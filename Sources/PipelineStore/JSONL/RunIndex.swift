@@ -38,6 +38,9 @@ public struct RunIndex: Sendable {
     private(set) var byKey: [String: Int32] = [:]
     /// The runs still `running`, by id; their sequences count apart from the finished runs'.
     public private(set) var openRuns: [String: StoredRun] = [:]
+    /// How many of the runs still `running` each signature has: a signature only they have
+    /// counts against the pipeline cap like any other.
+    private var openSignatures: [PipelineSignature: Int] = [:]
     /// The sequence the next `running` record will get.
     public private(set) var nextOpenSequence: Int64 = 1
     /// Whether any `running` record was ever recorded: only then can the file hold lines that are
@@ -107,10 +110,15 @@ public struct RunIndex: Sendable {
     /// record if there is one and returns false.
     private mutating func openRecord(_ info: PipelineInfo) -> Bool {
         guard let id = info.runID else { return false }
+        if let ended = openRuns[id]?.info.signature {
+            openSignatures[ended, default: 0] -= 1
+            if openSignatures[ended] == 0 { openSignatures[ended] = nil }
+        }
         guard info.isRunning else {
             openRuns[id] = nil
             return false
         }
+        openSignatures[info.signature, default: 0] += 1
         openRuns[id] = StoredRun(sequence: nextOpenSequence, info: info)
         nextOpenSequence += 1
         hasRunningRecords = true
@@ -206,11 +214,27 @@ public struct RunIndex: Sendable {
         PipelineSummary.ordered(aggregates)
     }
 
-    /// How many distinct signatures the runs have.
-    var signatureCount: Int { signatureSlots.count }
+    /// The runs still running, by signature, with the oldest start of each.
+    func runningRuns() -> [RunningRuns] {
+        var bySignature: [PipelineSignature: RunningRuns] = [:]
+        for run in openRuns.values {
+            let info = run.info
+            if var known = bySignature[info.signature] {
+                known.count += 1
+                known.oldestStart = min(known.oldestStart, info.startUTC)
+                bySignature[info.signature] = known
+            } else {
+                bySignature[info.signature] = RunningRuns(signature: info.signature, count: 1, oldestStart: info.startUTC)
+            }
+        }
+        return Array(bySignature.values)
+    }
 
-    /// Whether some run has this signature.
-    func hasSignature(_ signature: PipelineSignature) -> Bool { signatureSlots[signature] != nil }
+    /// How many distinct signatures the runs have, finished or still running.
+    var signatureCount: Int { signatureSlots.count + openSignatures.keys.count { signatureSlots[$0] == nil } }
+
+    /// Whether some run, finished or still running, has this signature.
+    func hasSignature(_ signature: PipelineSignature) -> Bool { signatureSlots[signature] != nil || openSignatures[signature] != nil }
 
     /// Builds the date-code index when it is first needed.
     mutating func indexDateCodes() {

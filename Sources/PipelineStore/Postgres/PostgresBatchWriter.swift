@@ -79,10 +79,13 @@ struct PostgresBatchWriter: Sendable {
         }
     }
 
+    /// Every stored signature, of finished runs and of runs still running: what the pipeline cap counts.
     private func storedSignatures(_ schema: PostgresSchema) async throws -> [PipelineSignature] {
         let logger = connections.logger
         return try await connections.withConnection("read signatures") { connection in
-            try await schema.aggregates(on: connection, logger: logger).map(\.signature)
+            let finished = try await schema.aggregates(on: connection, logger: logger).map(\.signature)
+            let running = try await connection.rows(schema.statements.runningRuns(), logger: logger) { try RunningRuns(reading: &$0) }
+            return finished + running.compactMap(\.signature)
         }
     }
 }
@@ -113,7 +116,12 @@ extension PostgresBatchWriter {
                 for (index, outcome) in zip(admitted, outcomes) { results[index] = outcome.map { [$0] } }
             } else {
                 for index in admitted {
-                    results[index] = try await inSavepoint { try await insertSkippingStoredKeys(requests[index].runs).map { try $0.get() } }
+                    let request = requests[index]
+                    results[index] = try await inSavepoint {
+                        // Merged runs look before they insert, to find the run they were merged from.
+                        if request.isMerged { return try await insertOneByOne(request) }
+                        return try await insertSkippingStoredKeys(request.runs).map { try $0.get() }
+                    }
                 }
             }
             let done = results.map { $0 ?? .failure(StorageError.unavailable(PostgresConnections.notCompleted)) }
@@ -177,11 +185,13 @@ extension PostgresBatchWriter {
 
         /// The outcome for a run whose key is stored: nothing to write, a conflict, or the stored
         /// record of a running run deleted and this one inserted after it.
-        private func write(_ run: PipelineInfo, over stored: StoredRun) async throws -> InsertOutcome {
+        private func write(_ run: PipelineInfo, over stored: StoredRun, expecting expectation: StoredExpectation? = nil) async throws -> InsertOutcome
+        {
             var stored = stored
             // Another transaction may replace the same running record first: its delete then finds
             // no running row here, and the run is decided again on what that transaction stored.
             for _ in 0..<3 {
+                try expectation?.check(stored, key: run.runKey, incoming: run)
                 switch try PostgresRunRepository.decision(forExisting: stored, incoming: run) {
                 case .unchanged(let stored):
                     return .existing(stored)
@@ -224,24 +234,41 @@ extension PostgresBatchWriter {
                 if let refusal {
                     results.append(.failure(refusal))
                 } else if requests.count == 1 {
-                    results.append(.success(try await insertOneByOne(request.runs)))
+                    results.append(.success(try await insertOneByOne(request)))
                 } else {
-                    results.append(try await inSavepoint { try await insertOneByOne(request.runs) })
+                    results.append(try await inSavepoint { try await insertOneByOne(request) })
                 }
             }
             return results
         }
 
-        private func insertOneByOne(_ incoming: [PipelineInfo]) async throws -> [InsertOutcome] {
+        /// Each run of `request` under an advisory lock on its key, looked up before it is inserted
+        /// (and, for a merged run, checked to be the run it was merged from).
+        private func insertOneByOne(_ request: WriteRequest) async throws -> [InsertOutcome] {
             var outcomes: [InsertOutcome] = []
-            for run in incoming.map(schema.layout.storable) {
+            for (index, incoming) in request.runs.enumerated() {
+                let run = schema.layout.storable(incoming)
+                let expectation = request.expectation(at: index, stored: schema.layout.storable)
                 if let key = run.runKey {
                     try await connection.execute(schema.lockRunKey(key), logger: logger)
-                    if let stored = try await connection.rows(schema.statements.runByKey(key), logger: logger, { try StoredRun(reading: &$0) }).first
-                    {
-                        outcomes.append(try await write(run, over: stored))
+                    let stored = try await connection.rows(schema.statements.runByKey(key), logger: logger, { try StoredRun(reading: &$0) }).first
+                    try expectation?.check(stored, key: key, incoming: run)
+                    if let stored {
+                        outcomes.append(try await write(run, over: stored, expecting: expectation))
                         continue
                     }
+                } else {
+                    try expectation?.check(nil, key: nil, incoming: run)
+                }
+                if schema.summary != nil, let key = run.runKey {
+                    // A table the service owns has a unique key, which a write not taking this
+                    // lock (a plain POST) may have taken since the look: skip it rather than fail.
+                    let statement = schema.statements.insertSkippingStoredKeys(CollectionOfOne(run))
+                    guard let id = try await connection.rows(statement, logger: logger, { try $0.integer(column: SQLTableLayout.idKey) }).first else {
+                        throw StorageError.changed(key)
+                    }
+                    outcomes.append(.created(StoredRun(sequence: id, info: run)))
+                    continue
                 }
                 guard let row = try await connection.rows(schema.insertReturningID(run), logger: logger).first else {
                     throw StorageError.unavailable(PostgresConnections.notCompleted)

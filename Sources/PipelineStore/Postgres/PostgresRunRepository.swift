@@ -130,6 +130,11 @@ public struct PostgresRunRepository: PipelineRunRepository {
         return try await committer.submit(.all(runs))
     }
 
+    public func insert(merged runs: [MergedRun]) async throws -> [InsertOutcome] {
+        guard !runs.isEmpty else { return [] }
+        return try await committer.submit(.merged(runs))
+    }
+
     // MARK: - Reads
 
     public func runs(matching query: RunQuery) async throws -> RunPage {
@@ -163,6 +168,14 @@ public struct PostgresRunRepository: PipelineRunRepository {
 
     public func summaries() async throws -> [PipelineSummary] {
         PipelineSummary.ordered(try await aggregates(fromPrimary: false))
+    }
+
+    public func runningRuns() async throws -> [RunningRuns] {
+        let schema = try schema.current()
+        let logger = connections.logger
+        return try await withReadConnection("read running runs") { connection in
+            try await connection.rows(schema.statements.runningRuns(), logger: logger) { try RunningRuns(reading: &$0) }
+        }
     }
 
     /// Every signature's totals (``PostgresSchema/aggregates(on:logger:)``), from a standby when

@@ -126,27 +126,16 @@ struct PostgresStandbys: Sendable {
         await withTaskGroup(of: (Int, ReplicaState).self) { group in
             for (index, standby) in standbys.enumerated() {
                 group.addTask {
-                    let logger = standby.connections.logger
-                    let reading = try? await PostgresConnections.withTimeout(Self.stateLimit) {
-                        try await standby.connections.withConnection("replication state") { connection in
-                            let rows = try await connection.rows(
-                                """
-                                SELECT pg_is_in_recovery(), \
-                                EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming'), \
-                                EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())::float8, \
-                                pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn()
-                                """,
-                                logger: logger
-                            )
-                            return try rows.first?.decode((Bool, Bool, Double?, Bool).self)
-                        }
-                    }
                     var state = ReplicaState(server: standby.url.description, isReachable: false, isStandby: false, isStreaming: false)
-                    if let (inRecovery, streaming, replayAge, caughtUp) = reading ?? nil {
-                        state.isReachable = true
-                        state.isStandby = inRecovery
-                        state.isStreaming = inRecovery && streaming
-                        if inRecovery { state.lagSeconds = streaming && caughtUp ? 0 : max(0, replayAge ?? 0) }
+                    do {
+                        let reading = try await PostgresConnections.withTimeout(Self.stateLimit) {
+                            try await standby.connections.withConnection("replication state") { connection in
+                                try await ReplicationReading.read(on: connection, logger: standby.connections.logger)
+                            }
+                        }
+                        reading.describe(&state)
+                    } catch {
+                        // Unreachable, or no answer in time: down, with no lag to show.
                     }
                     return (index, state)
                 }
@@ -154,6 +143,59 @@ struct PostgresStandbys: Sendable {
             var states = [ReplicaState?](repeating: nil, count: standbys.count)
             for await (index, state) in group { states[index] = state }
             return states.compactMap { $0 }
+        }
+    }
+}
+
+/// What a server says of its replication, each value read from its own column by type: the
+/// values a standby's state is made of.
+struct ReplicationReading: Sendable, Hashable {
+    /// `pg_is_in_recovery()`: a streaming standby is; a primary named as a read URL by mistake is not.
+    var isInRecovery: Bool
+    /// Whether its WAL receiver is streaming from a primary.
+    var isStreaming: Bool
+    /// Seconds since the last transaction it replayed was committed; nil when it replayed none
+    /// (and always on a server not in recovery).
+    var replayAgeSeconds: Double?
+    /// Whether it has replayed everything it received.
+    var isCaughtUp: Bool
+
+    static let statement: PostgresQuery = """
+        SELECT pg_is_in_recovery(), \
+        EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming'), \
+        EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())::float8, \
+        COALESCE(pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn(), false)
+        """
+
+    /// Reads the server's replication state; throws when it gives no row of four such columns.
+    static func read(on connection: PostgresConnection, logger: Logger) async throws -> ReplicationReading {
+        guard let row = try await connection.rows(statement, logger: logger).first else {
+            throw StorageError.unavailable(PostgresConnections.notCompleted)
+        }
+        let cells = row.makeRandomAccess()
+        guard cells.count == 4 else { throw StorageError.unavailable(PostgresConnections.notCompleted) }
+        return ReplicationReading(
+            isInRecovery: try cells[0].decode(Bool.self),
+            isStreaming: try cells[1].decode(Bool.self),
+            replayAgeSeconds: try cells[2].decode(Double?.self),
+            isCaughtUp: try cells[3].decode(Bool.self)
+        )
+    }
+
+    /// A reachable server's state: a standby's lag is 0 while it streams and has replayed all it
+    /// received, else the age of the last transaction it replayed (0 when it replayed none); a
+    /// server that is not a standby has no lag.
+    func describe(_ state: inout ReplicaState) {
+        state.isReachable = true
+        state.isStandby = isInRecovery
+        state.isStreaming = isInRecovery && isStreaming
+        guard isInRecovery else { return }
+        if isStreaming && isCaughtUp {
+            state.lagSeconds = 0
+        } else if let age = replayAgeSeconds, age.isFinite {
+            state.lagSeconds = max(0, age)
+        } else {
+            state.lagSeconds = 0
         }
     }
 }

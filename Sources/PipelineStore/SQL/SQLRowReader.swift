@@ -68,6 +68,15 @@ extension HistorySample {
     }
 }
 
+extension RunningRuns {
+    /// A row of ``SQLStatements/runningRuns()``.
+    init(reading row: inout some SQLRowReader) throws {
+        let signature = try PipelineSignature(reading: &row)
+        let count = try row.integer(column: "count")
+        self.init(signature: signature, count: Int(clamping: count), oldestStart: try row.instant(column: "oldest_start"))
+    }
+}
+
 extension PipelineSignature {
     /// The signature in the next four columns.
     init(reading row: inout some SQLRowReader) throws {

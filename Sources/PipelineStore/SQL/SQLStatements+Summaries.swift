@@ -48,6 +48,17 @@ extension SQLStatements {
         return SQLStatement(sql: sql, binds: [])
     }
 
+    /// The runs still running, by signature: the signature, their number and the oldest start
+    /// (read by ``RunningRuns/init(reading:)``). The running runs have a small partial index of their
+    /// own; a table without a status column has none.
+    public func runningRuns() -> SQLStatement {
+        SQLStatement(
+            sql:
+                "SELECT \(signatureColumns), COUNT(*), MIN(\(layout.quoted(.startUTC))) FROM \(layout.quotedTable) WHERE \(isRunning) GROUP BY \(signatureColumns)",
+            binds: []
+        )
+    }
+
     /// The SQLite aggregate function that adds doubles one at a time, in the order given, as
     /// Swift's `+` does; the SQLite backend registers it on every connection.
     static let sequentialSumFunction = "pipeline_sequential_sum"

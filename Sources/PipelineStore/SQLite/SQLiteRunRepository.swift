@@ -129,6 +129,11 @@ public struct SQLiteRunRepository: PipelineRunRepository {
         return try await committer.submit(.all(runs))
     }
 
+    public func insert(merged runs: [MergedRun]) async throws -> [InsertOutcome] {
+        guard !runs.isEmpty else { return [] }
+        return try await committer.submit(.merged(runs))
+    }
+
     /// Commits a group of writes in one transaction. A conflict or a refused new signature fails
     /// only its own request; any other failure fails the whole group, since nothing of it was committed.
     private static func commit(
@@ -142,10 +147,10 @@ public struct SQLiteRunRepository: PipelineRunRepository {
         do {
             let tables = try tables.prepared()
             let results = try await pool.write { db in
-                if !known.isLoaded { known.replace(with: try tables.aggregates(in: db).map(\.signature)) }
+                if !known.isLoaded { known.replace(with: try tables.signatures(in: db)) }
                 var refusals = known.admit(requests, limit: limit)
                 if refusals.contains(where: { $0 != nil }) {
-                    known.replace(with: try tables.aggregates(in: db).map(\.signature))
+                    known.replace(with: try tables.signatures(in: db))
                     refusals = known.admit(requests, limit: limit)
                 }
                 return try tables.store(requests, refusals: refusals, in: db)
@@ -173,6 +178,10 @@ public struct SQLiteRunRepository: PipelineRunRepository {
 
     public func summaries() async throws -> [PipelineSummary] {
         PipelineSummary.ordered(try await read { tables, db in try tables.aggregates(in: db) })
+    }
+
+    public func runningRuns() async throws -> [RunningRuns] {
+        try await read { tables, db in try tables.runningRuns(in: db) }
     }
 
     public func samples(matching filter: RunFilter, limit: Int) async throws -> [RunSample] {

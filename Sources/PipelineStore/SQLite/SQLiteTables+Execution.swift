@@ -21,7 +21,7 @@ extension SQLiteTables {
         let results: [Result<[InsertOutcome], any Error>] = try zip(requests, refusals).map { request, refusal in
             if let refusal { return .failure(refusal) }
             do {
-                let outcomes = try alone ? storeEach(request.runs, in: db) : storeAllOrNothing(request.runs, in: db)
+                let outcomes = try alone ? storeEach(request, in: db) : storeAllOrNothing(request, in: db)
                 written += outcomes
                 return .success(outcomes)
             } catch let error as StorageError where error.conflictingKey != nil && !alone {
@@ -41,19 +41,25 @@ extension SQLiteTables {
         return results
     }
 
-    private func storeAllOrNothing(_ runs: [PipelineInfo], in db: Database) throws -> [InsertOutcome] {
-        if summary != nil, runs.count == 1 { return try storeEach(runs, in: db) }
+    private func storeAllOrNothing(_ request: WriteRequest, in db: Database) throws -> [InsertOutcome] {
+        if summary != nil, case .one = request { return try storeEach(request, in: db) }
         var outcomes: [InsertOutcome] = []
         try db.inSavepoint {
-            outcomes = try storeEach(runs, in: db)
+            outcomes = try storeEach(request, in: db)
             return .commit
         }
         return outcomes
     }
 
-    /// Stores runs in their order; a failure leaves those before it stored, for the caller to roll back.
-    private func storeEach(_ runs: [PipelineInfo], in db: Database) throws -> [InsertOutcome] {
-        summary == nil ? try runs.map { try store($0, in: db) } : try insertSkippingStoredKeys(runs, in: db)
+    /// Stores a request's runs in their order; a failure leaves those before it stored, for the
+    /// caller to roll back. Merged runs, and every run of a table the service does not own, look
+    /// before they insert; other runs go in multi-row inserts that skip stored keys.
+    private func storeEach(_ request: WriteRequest, in db: Database) throws -> [InsertOutcome] {
+        let runs = request.runs
+        guard summary == nil || request.isMerged else { return try insertSkippingStoredKeys(runs, in: db) }
+        return try runs.indices.map { index in
+            try store(runs[index], expecting: request.expectation(at: index, stored: statements.layout.storable), in: db)
+        }
     }
 
     /// Runs on a table the service owns, in multi-row inserts that skip stored keys; then each run
@@ -75,13 +81,14 @@ extension SQLiteTables {
         }
     }
 
-    /// Stores one run on someone else's table unless its key is already stored; the stored run
-    /// decides the outcome then. The table may have no unique index on the key: look before inserting.
-    private func store(_ incoming: PipelineInfo, in db: Database) throws -> InsertOutcome {
+    /// Stores one run unless its key is already stored; the stored run decides the outcome then.
+    /// Someone else's table may have no unique index on the key, and a merged run must find the run
+    /// it was merged from (`expectation`): look before inserting.
+    private func store(_ incoming: PipelineInfo, expecting expectation: StoredExpectation?, in db: Database) throws -> InsertOutcome {
         let run = statements.layout.storable(incoming)
-        if let key = run.runKey, let stored = try storedRun(statements.runByKey(key), in: db) {
-            return try write(run, over: stored, in: db)
-        }
+        let stored = try run.runKey.flatMap { key in try storedRun(statements.runByKey(key), in: db) }
+        try expectation?.check(stored, key: run.runKey, incoming: run)
+        if let stored { return try write(run, over: stored, in: db) }
         return .created(StoredRun(sequence: try insert(run, in: db), info: run))
     }
 
@@ -153,6 +160,16 @@ extension SQLiteTables {
     func aggregates(in db: Database) throws -> [SignatureAggregate] {
         if let summary { return try aggregates(summary.selectAll, split: .sixtyThree, in: db) }
         return try aggregates(statements.aggregatesByGroupedScan(), split: .thirtyTwo, in: db)
+    }
+
+    /// The runs still running, by signature (``SQLStatements/runningRuns()``).
+    func runningRuns(in db: Database) throws -> [RunningRuns] {
+        try SQLiteRow.each(statements.runningRuns(), in: db, subject: "the running runs") { try RunningRuns(reading: &$0) }
+    }
+
+    /// Every stored signature, of finished runs and of runs still running: what the pipeline cap counts.
+    func signatures(in db: Database) throws -> [PipelineSignature] {
+        try aggregates(in: db).map(\.signature) + runningRuns(in: db).compactMap(\.signature)
     }
 
     private func aggregates(_ statement: SQLStatement, split: SplitSum, in db: Database) throws -> [SignatureAggregate] {
