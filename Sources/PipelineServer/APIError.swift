@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 public import PipelineCore
 import PipelineStore
 
@@ -145,6 +146,14 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as NIOTooManyBytesError {
             _ = error
             return try APIError.detail(.contentTooLarge, "Request body is too large")
+                .response(from: request, context: context)
+        } catch let error as HTTPParserError {
+            // The body did not follow HTTP/1.1's framing (a chunk size that is not hex, a chunk
+            // longer than it said, a missing CRLF, the connection ending inside the body): the
+            // client's fault, and nothing after it on this connection can be read, so the
+            // connection closes after the answer.
+            context.logger.debug("Request body malformed: \(error)")
+            return try APIError.detail(.badRequest, "Request body is malformed: \(error)", headers: [.connection: "close"])
                 .response(from: request, context: context)
         } catch let error as HTTPError {
             let message =

@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import NIOPosix
 import PipelineCore
 import PipelineServer
 import PipelineStore
@@ -82,6 +83,105 @@ struct HardeningHTTPTests {
                 body: ByteBuffer(string: body)
             )
             #expect(response.status == .contentTooLarge)
+        }
+    }
+
+    // MARK: - Malformed framing
+
+    /// A chunked body that breaks HTTP/1.1's framing, and whether the client then closes its
+    /// sending side (a body cut short only ends when the connection does).
+    struct MalformedChunks: Sendable, CustomTestStringConvertible {
+        let name: String
+        let chunks: String
+        let closesSending: Bool
+        var testDescription: String { name }
+
+        static let all = [
+            MalformedChunks(name: "a chunk size that is not hex", chunks: "ZZ\r\n{}\r\n0\r\n\r\n", closesSending: false),
+            MalformedChunks(name: "a chunk longer than announced", chunks: "1\r\n{}\r\n0\r\n\r\n", closesSending: false),
+            MalformedChunks(name: "a chunk without its CRLF", chunks: "2\r\n{}0\r\n\r\n", closesSending: false),
+            MalformedChunks(name: "a body cut short", chunks: "5\r\n{}", closesSending: true),
+        ]
+    }
+
+    @Test(
+        "A malformed chunked body is a 400 in JSON that closes the connection: no 500, no error-level log line, no 5xx counted",
+        arguments: MalformedChunks.all
+    )
+    func malformedChunkedBodyIsA400(_ malformed: MalformedChunks) async throws {
+        let logs = LogRecorder()
+        let metrics = ServiceMetrics()
+        try await withFixture(.jsonl) { fixture in
+            let app = buildApplication(
+                repository: fixture.repository,
+                configuration: ServiceConfiguration(port: 0),
+                logger: logs.logger,
+                metrics: metrics
+            )
+            try await app.test(.live) { client in
+                let port = try #require(client.port)
+                let endpoints = [
+                    ("/pipelines", "application/json"), ("/pipelines/batch", "application/x-ndjson"), ("/api/v1/lineage", "application/json"),
+                ]
+                for (path, type) in endpoints {
+                    let request =
+                        "POST \(path) HTTP/1.1\r\nHost: x\r\nContent-Type: \(type)\r\nTransfer-Encoding: chunked\r\n\r\n" + malformed.chunks
+                    // The server closes the connection after its answer, which ends the read.
+                    let answer = try await Self.exchangeRaw(request, port: port, closingSending: malformed.closesSending)
+                    let end = try #require(answer.range(of: "\r\n\r\n"), "\(path): \(answer)")
+                    let (head, body) = (answer[..<end.lowerBound], answer[end.upperBound...])
+                    #expect(head.hasPrefix("HTTP/1.1 400 "), "\(path): \(answer)")
+                    #expect(head.lowercased().contains("connection: close"), "\(path): \(head)")
+                    #expect(head.contains("Content-Type: application/json"), "\(path): \(head)")
+                    let detail = try JSONParser.parse(String(body))["detail"]?.string
+                    #expect(detail?.hasPrefix("Request body is malformed") == true, "\(path): \(body)")
+                }
+                let samples = parseExposition(try await client.get("/metrics").text)
+                #expect(samples.value("http_requests_total", ["method": "POST", "status": "400"]) == nil, "one series per route")
+                for (path, _) in endpoints {
+                    #expect(samples.value("http_requests_total", ["route": path, "status": "400"]) == 1, "\(path)")
+                }
+                #expect(!samples.contains { $0.name == "http_requests_total" && $0.labels["status"]?.hasPrefix("5") == true })
+            }
+            #expect(try await fixture.repository.runs(matching: RunQuery()).total == 0)
+        }
+        let entries = try logs.entries()
+        #expect(!entries.isEmpty)
+        #expect(entries.allSatisfy { $0["level"] != "error" && $0["level"] != "critical" }, "\(entries.filter { $0["level"] == "error" })")
+        #expect(try logs.entries(withMessage: "request").filter { $0["status"] == 400 }.count == 3)
+    }
+
+    /// Sends `request` as it is, byte for byte, on a new connection to `port` (closing the
+    /// sending side after it when `closingSending`), and returns everything the server writes
+    /// until it closes the connection; gives up after ten seconds.
+    private static func exchangeRaw(_ request: String, port: Int, closingSending: Bool) async throws -> String {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+                        wrappingChannelSynchronously: channel,
+                        configuration: .init(isOutboundHalfClosureEnabled: true)
+                    )
+                }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            try await outbound.write(ByteBuffer(string: request))
+            if closingSending { outbound.finish() }
+            return try await withThrowingTaskGroup(of: String?.self) { group in
+                group.addTask {
+                    var received = ByteBuffer()
+                    for try await part in inbound { received.writeImmutableBuffer(part) }
+                    return String(buffer: received)
+                }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(10))
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let answer = try await group.next() ?? nil else { throw FixtureError("no answer within ten seconds to \(request)") }
+                return answer
+            }
         }
     }
 
@@ -262,6 +362,32 @@ struct HardeningHTTPTests {
             let mixed = try await client.get("/pipelines/archived/20990101_000000")
             #expect(mixed.status == .conflict)
             #expect(try mixed.json["pipelines"] == .array(["alpha", .null]))
+        }
+    }
+
+    @Test("Two spellings of one name sharing a date code are two pipelines: 409 naming both, each picked by its bytes")
+    func spellingsOfANameDoNotShadowEachOther() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        // "café" with é as one code point (NFC) and as "e" + a combining accent (NFD).
+        let spellings = [("caf\u{E9}", "composed.txt"), ("cafe\u{301}", "decomposed.txt")]
+        try await withApp(.jsonl, configuration: ServiceConfiguration(archiveRoots: [directory.path])) { client, fixture in
+            for (name, file) in spellings {
+                try Data(file.utf8).write(to: URL(fileURLWithPath: directory.path + "/" + file))
+                var run = try PipelineInfo(jsonBytes: Array(sampleRecord.utf8))
+                run.pipelineName = name
+                run.archivedFile = directory.path + "/" + file
+                _ = try await fixture.repository.insert(run.reidentified)
+            }
+            let shared = try await client.get("/pipelines/archived/20250902_050702")
+            #expect(shared.status == .conflict)
+            // In byte order: "e" + U+0301 (65 CC 81) before U+00E9 (C3 A9).
+            let listed = try shared.json["pipelines"]?.array.map { $0.string.map { Array($0.utf8) } }
+            #expect(listed == [Array("cafe\u{301}".utf8), Array("caf\u{E9}".utf8)])
+            for (name, file) in spellings {
+                let encoded = name.utf8.map { "%" + String($0, radix: 16, uppercase: true) }.joined()
+                #expect(try await client.get("/pipelines/archived/20250902_050702?pipeline_name=\(encoded)").text == file)
+            }
         }
     }
 }
