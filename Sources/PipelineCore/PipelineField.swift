@@ -98,16 +98,58 @@ public enum PipelineField: String, Sendable, CaseIterable, Hashable {
 // MARK: - Values
 
 /// A value of one of the model's field types. SQL statements bind these, and every encoder
-/// writes them, so a field's representation is decided once.
+/// writes them, so a field's representation is decided once. Text is equal when its bytes are
+/// (``ExactText``).
 public enum FieldValue: Sendable, Hashable {
     case text(String?)
     case integer(Int64?)
     case double(Double)
     case instant(UTCInstant)
     case local(LocalDateTime)
+
+    public static func == (lhs: FieldValue, rhs: FieldValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.text(let left), .text(let right)): ExactText.equal(left, right)
+        case (.integer(let left), .integer(let right)): left == right
+        case (.double(let left), .double(let right)): left == right
+        case (.instant(let left), .instant(let right)): left == right
+        case (.local(let left), .local(let right)): left == right
+        case (.text, _), (.integer, _), (.double, _), (.instant, _), (.local, _): false
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        switch self {
+        case .text(let value):
+            hasher.combine(0)
+            ExactText.hash(value, into: &hasher)
+        case .integer(let value):
+            hasher.combine(1)
+            hasher.combine(value)
+        case .double(let value):
+            hasher.combine(2)
+            hasher.combine(value)
+        case .instant(let value):
+            hasher.combine(3)
+            hasher.combine(value)
+        case .local(let value):
+            hasher.combine(4)
+            hasher.combine(value)
+        }
+    }
 }
 
 extension PipelineInfo {
+    /// Two runs are equal when every field is, text by its bytes (``ExactText``): a run posted
+    /// again in another spelling is another run, not the stored one.
+    public static func == (lhs: PipelineInfo, rhs: PipelineInfo) -> Bool {
+        PipelineField.allCases.allSatisfy { lhs.value(of: $0) == rhs.value(of: $0) }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        for field in PipelineField.allCases { hasher.combine(value(of: field)) }
+    }
+
     /// The value of one field.
     public func value(of field: PipelineField) -> FieldValue {
         switch field {

@@ -91,7 +91,18 @@ public struct RunKey: Sendable, Hashable, CustomStringConvertible {
     /// Whether the id is the client's own (not the name-based one an old client's post gets).
     public var hasOwnID: Bool {
         guard let runID else { return false }
-        return pipelineName == nil || runID != RunID.nameBased(pipelineName: pipelineName, dateCode: dateCode)
+        return pipelineName == nil || !ExactText.equal(runID, RunID.nameBased(pipelineName: pipelineName, dateCode: dateCode))
+    }
+
+    /// Keys are equal when their texts are the same bytes (``ExactText``), as stores tell keys apart.
+    public static func == (lhs: RunKey, rhs: RunKey) -> Bool {
+        ExactText.equal(lhs.runID, rhs.runID) && ExactText.equal(lhs.pipelineName, rhs.pipelineName) && ExactText.equal(lhs.dateCode, rhs.dateCode)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        ExactText.hash(runID, into: &hasher)
+        ExactText.hash(pipelineName, into: &hasher)
+        ExactText.hash(dateCode, into: &hasher)
     }
 
     /// As an old client knows its run: by name and date code; by id when the id is its own.

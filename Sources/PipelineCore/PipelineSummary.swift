@@ -1,5 +1,6 @@
 /// The grouping key of summaries: (`pipeline_name`, `script_name`, `pipeline_type`, `environment`),
-/// where a missing value is a value of its own.
+/// where a missing value is a value of its own. Two signatures are one when their fields are the
+/// same bytes (``ExactText``), as SQL groups them.
 public struct PipelineSignature: Sendable, Hashable, Comparable {
     public var pipelineName: String?
     public var scriptName: String?
@@ -10,12 +11,21 @@ public struct PipelineSignature: Sendable, Hashable, Comparable {
         (self.pipelineName, self.scriptName, self.pipelineType, self.environment) = (pipelineName, scriptName, pipelineType, environment)
     }
 
-    /// Orders signatures field by field, a missing value before any string.
+    public static func == (lhs: PipelineSignature, rhs: PipelineSignature) -> Bool {
+        ExactText.equal(lhs.pipelineName, rhs.pipelineName) && ExactText.equal(lhs.scriptName, rhs.scriptName)
+            && ExactText.equal(lhs.pipelineType, rhs.pipelineType) && ExactText.equal(lhs.environment, rhs.environment)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        for field in PipelineField.signatureFields { ExactText.hash(self[field], into: &hasher) }
+    }
+
+    /// Orders signatures field by field, a missing value before any string, strings by their bytes.
     public static func < (lhs: PipelineSignature, rhs: PipelineSignature) -> Bool {
-        for field in PipelineField.signatureFields where lhs[field] != rhs[field] {
+        for field in PipelineField.signatureFields where !ExactText.equal(lhs[field], rhs[field]) {
             guard let left = lhs[field] else { return true }
             guard let right = rhs[field] else { return false }
-            return left < right
+            return ExactText.precedes(left, right)
         }
         return false
     }

@@ -1,4 +1,5 @@
-/// A condition on one signature field: exactly this value, or no value at all.
+/// A condition on one signature field: exactly this value (the same bytes, ``ExactText``), or no
+/// value at all.
 public enum FieldCondition: Sendable, Hashable, ExpressibleByStringLiteral, CustomStringConvertible {
     case equals(String)
     /// The field is absent (`null`): a signature's missing value is a value of its own.
@@ -16,9 +17,21 @@ public enum FieldCondition: Sendable, Hashable, ExpressibleByStringLiteral, Cust
     @inlinable
     public func matches(_ value: String?) -> Bool {
         switch self {
-        case .equals(let wanted): value == wanted
+        case .equals(let wanted): value.map { ExactText.equal($0, wanted) } ?? false
         case .isNull: value == nil
         }
+    }
+
+    public static func == (lhs: FieldCondition, rhs: FieldCondition) -> Bool {
+        switch (lhs, rhs) {
+        case (.equals(let left), .equals(let right)): ExactText.equal(left, right)
+        case (.isNull, .isNull): true
+        case (.equals, .isNull), (.isNull, .equals): false
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        ExactText.hash(value, into: &hasher)
     }
 
     /// The value asked for; nil for `.isNull`.
@@ -128,9 +141,9 @@ public struct RunFilter: Sendable, Hashable, SignatureFields {
         if let scriptName, !scriptName.matches(run.scriptName) { return false }
         if let pipelineType, !pipelineType.matches(run.pipelineType) { return false }
         if let environment, !environment.matches(run.environment) { return false }
-        if let dateCode, run.dateCode != dateCode { return false }
+        if let dateCode, !ExactText.equal(run.dateCode, dateCode) { return false }
         if let status, !status.matches(run.status) { return false }
-        if let runID, run.runID != runID { return false }
+        if let runID, !ExactText.equal(run.runID, runID) { return false }
         if !includesRunning, run.isRunning { return false }
         return true
     }

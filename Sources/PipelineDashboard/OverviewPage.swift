@@ -101,16 +101,17 @@ public enum OverviewPage {
     private static func filterForm(pipelines: [DashboardPipeline], query: OverviewQuery, shown: Int, links: DashboardLinks) -> HTML {
         func options(_ values: [String?], selected: FieldChoice) -> HTML {
             var out: HTML = "<option value=\"\"\(selected == .any ? " selected" : "")>all</option>"
-            // Null ("(none)") first, then the values A to Z.
-            let distinct = Set(values).sorted { lhs, rhs in
+            // Null ("(none)") first, then the values in byte order, each spelling its own.
+            let distinct = Set(values.map { $0.map(ExactText.init) }).sorted { lhs, rhs in
                 guard let rhs else { return false }
                 guard let lhs else { return true }
                 return lhs < rhs
             }
-            for value in distinct {
+            for value in distinct.map({ $0?.string }) {
                 let choice = FieldChoice.value(value)
                 let label = value.map { $0.isEmpty ? "(empty)" : $0 } ?? "(none)"
-                out += "<option value=\"\(choice.parameter ?? "")\"\(selected == choice ? " selected" : "")>\(label)</option>"
+                let isSelected = selected != .any && selected.matches(value)
+                out += "<option value=\"\(choice.parameter ?? "")\"\(isSelected ? " selected" : "")>\(label)</option>"
             }
             return out
         }

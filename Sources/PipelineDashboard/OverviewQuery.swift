@@ -35,7 +35,7 @@ enum FieldChoice: Sendable, Hashable {
     func matches(_ value: String?) -> Bool {
         switch self {
         case .any: true
-        case .value(let wanted): wanted == value
+        case .value(let wanted): ExactText.equal(wanted, value)
         }
     }
 }
@@ -171,7 +171,7 @@ public struct OverviewQuery: Sendable, Hashable {
     private static func compare(_ lhs: DashboardPipeline, _ rhs: DashboardPipeline, by key: SortKey) -> Comparison {
         switch key {
         case .health: compare(lhs.health, rhs.health)
-        case .name: compare(lhs.signature.pipelineName, rhs.signature.pipelineName)
+        case .name: compare(lhs.signature.pipelineName.map(ExactText.init), rhs.signature.pipelineName.map(ExactText.init))
         case .lastRun: compare(lhs.summary.lastRun, rhs.summary.lastRun)
         case .duration: compare(sortableDuration(lhs), sortableDuration(rhs))
         case .rowcount: compare(lhs.insight?.lastRowcount, rhs.insight?.lastRowcount)

@@ -48,15 +48,15 @@ struct ArchivedFileController<Repository: PipelineRunRepository, Context: Reques
         guard let run = candidates.first?.info else {
             throw APIError.detail(.notFound, "No run with date_code \(dateCode)")
         }
-        let pipelines = Set(candidates.map(\.info.pipelineName))
+        let pipelines = Set(candidates.map { $0.info.pipelineName.map(ExactText.init) })
         if filter.pipelineName == nil, pipelines.count > 1 {
-            // Named pipelines A to Z, a run without a name last.
+            // Named pipelines in byte order, a run without a name last.
             let listed = pipelines.sorted { lhs, rhs in
                 guard let lhs else { return false }
                 guard let rhs else { return true }
                 return lhs < rhs
             }
-            throw APIError.ambiguousDateCode(dateCode, pipelines: listed)
+            throw APIError.ambiguousDateCode(dateCode, pipelines: listed.map { $0?.string })
         }
         guard let archived = run.archivedFile, !archived.isEmpty else {
             throw APIError.detail(.notFound, "Run \(dateCode) has no archived file")

@@ -17,7 +17,7 @@ extension Response {
 /// streamed answer only knows at its end (JSON objects have no member order).
 public struct PipelineInfoResponseWriter {
     private var writer: JSONWriter
-    private var names: Set<String> = []
+    private var names: Set<ExactText> = []
     private var count = 0
 
     /// Starts the answer: its total (every match regardless of paging) and the opening of `results`.
@@ -34,7 +34,7 @@ public struct PipelineInfoResponseWriter {
     public mutating func append(_ runs: some Sequence<StoredRun>) {
         for run in runs {
             run.info.write(to: &writer)
-            if let name = run.info.pipelineName { names.insert(name) }
+            if let name = run.info.pipelineName { names.insert(ExactText(name)) }
             count += 1
         }
     }
@@ -45,13 +45,13 @@ public struct PipelineInfoResponseWriter {
     }
 
     /// Closes `results` and writes `count` (`len(results)`), `pipelines` (the distinct non-null
-    /// names in `results`, sorted) and `next_cursor`; returns the remaining bytes.
+    /// names in `results`, in byte order: ``ExactText``) and `next_cursor`; returns the remaining bytes.
     public mutating func finish(nextCursor: RunCursor?) -> [UInt8] {
         writer.endArray()
         writer.key("count")
         writer.integer(count)
         writer.key("pipelines")
-        writer.array(names.sorted()) { writer, name in writer.string(name) }
+        writer.array(names.sorted()) { writer, name in writer.string(name.string) }
         writer.key("next_cursor")
         writer.optionalString(nextCursor?.description)
         writer.endObject()

@@ -176,6 +176,60 @@ struct HTTPContractTests {
         }
     }
 
+    /// "café" with é as one code point (NFC) and as "e" + a combining accent (NFD), as JSON
+    /// escapes: one string to Swift's `==`, two to SQL, and so two to every backend.
+    static let (composed, decomposed) = ("caf\u{E9}", "cafe\u{301}")
+    static let (composedJSON, decomposedJSON) = (#""caf\u00e9""#, #""cafe\u0301""#)
+
+    /// Every byte percent-encoded, so the query string carries exactly these bytes.
+    static func percentEncoded(_ text: String) -> String {
+        text.utf8.map { "%" + ($0 < 16 ? "0" : "") + String($0, radix: 16, uppercase: true) }.joined()
+    }
+
+    /// The bytes of a JSON string, so a comparison tells the two spellings apart (`==` on strings does not).
+    static func bytes(_ value: JSONValue?) -> [UInt8]? { value?.string.map { Array($0.utf8) } }
+
+    @Test("Names that differ only in their bytes are two pipelines, each filtered and served as posted", arguments: Backend.underTest)
+    func spellingsAreToldApartByBytes(backend: Backend) async throws {
+        try await withApp(backend) { client, _ in
+            for (spelling, code) in [(Self.composedJSON, "\"n1\""), (Self.decomposedJSON, "\"n2\"")] {
+                let run = try sampleJSON(["pipeline_name": spelling, "environment": spelling, "date_code": code])
+                #expect(try await client.post("/pipelines", json: run).status == .created)
+            }
+            let (composed, decomposed) = (Array(Self.composed.utf8), Array(Self.decomposed.utf8))
+            let summaries = try await client.get("/pipelines").json["pipelines"]?.array ?? []
+            #expect(summaries.count == 2)
+            #expect(Set(summaries.map { Self.bytes($0["pipeline_name"]) }) == [composed, decomposed])
+            #expect(summaries.allSatisfy { Self.bytes($0["environment"]) == Self.bytes($0["pipeline_name"]) })
+            for (spelling, code) in [(Self.composed, "n1"), (Self.decomposed, "n2")] {
+                for field in ["pipeline_name", "environment"] {
+                    let body = try await client.get("/get_pipeline_info?\(field)=\(Self.percentEncoded(spelling))").json
+                    #expect(body["total"]?.int == 1, "\(field)")
+                    #expect(body["results"]?.array.map { $0["date_code"]?.string } == [code], "\(field)")
+                    #expect(body["results"]?.array.map { Self.bytes($0["pipeline_name"]) } == [Array(spelling.utf8)], "\(field)")
+                    #expect(body["pipelines"]?.array.map { Self.bytes($0) } == [Array(spelling.utf8)], "\(field)")
+                }
+            }
+            // The names of an answer's runs, in byte order: "e" + U+0301 (65 CC 81) before U+00E9 (C3 A9).
+            let both = try await client.get("/get_pipeline_info").json
+            #expect(both["pipelines"]?.array.map { Self.bytes($0) } == [decomposed, composed])
+        }
+    }
+
+    @Test("GET /pipelines orders names that ran together by their bytes", arguments: Backend.underTest)
+    func summariesOrderNamesByBytes(backend: Backend) async throws {
+        try await withApp(backend) { client, _ in
+            for (index, name) in [#""z""#, #""\u00e9""#, #""f""#, #""e\u0301""#, #""e""#].enumerated() {
+                let posted = try await client.post("/pipelines", json: try sampleJSON(["pipeline_name": name, "date_code": "\"o\(index)\""]))
+                #expect(posted.status == .created)
+            }
+            // As SQL's COLLATE "C" orders them: U+0301 (CC 81) after "e" but before "f", U+00E9 (C3 A9) after "z".
+            let expected = ["e", "e\u{301}", "f", "z", "\u{E9}"].map { Array($0.utf8) }
+            let summaries = try await client.get("/pipelines").json["pipelines"]?.array ?? []
+            #expect(summaries.map { Self.bytes($0["pipeline_name"]) } == expected)
+        }
+    }
+
     @Test("Health, welcome, unknown routes and wrong methods answer JSON", arguments: Backend.underTest)
     func serviceEndpointsAnswerJSON(backend: Backend) async throws {
         try await withApp(backend) { client, _ in

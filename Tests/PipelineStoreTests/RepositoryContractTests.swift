@@ -221,6 +221,72 @@ struct RepositoryContractTests {
         }
     }
 
+    /// "café" with é as one code point (NFC) and as "e" + a combining accent (NFD): one string to
+    /// Swift's `==`, two to SQL, and so two to every backend.
+    static let (composed, decomposed) = ("caf\u{E9}", "cafe\u{301}")
+
+    /// A value's UTF-8 bytes, so a comparison tells the two spellings apart (`==` on strings does not).
+    static func bytes(_ text: String?) -> [UInt8]? { text.map { Array($0.utf8) } }
+
+    @Test("Spellings that differ only in their bytes are two pipelines, each filtered and served as posted", arguments: Backend.underTest)
+    func spellingsAreToldApartByBytes(backend: Backend) async throws {
+        try await withFixture(backend) { fixture in
+            for spelling in [Self.composed, Self.decomposed] {
+                var run = Self.sample
+                (run.pipelineName, run.environment, run.dateCode) = (spelling, spelling, spelling)
+                #expect(try await fixture.repository.insert(run.reidentified).isCreated)
+            }
+            let all = try await fixture.repository.runs(matching: RunQuery(paging: .all))
+            #expect(all.total == 2)
+            for stored in all.runs.map(\.info) {
+                #expect(Self.bytes(stored.environment) == Self.bytes(stored.pipelineName))
+                #expect(Self.bytes(stored.dateCode) == Self.bytes(stored.pipelineName))
+            }
+            let summaries = try await fixture.repository.summaries()
+            #expect(Set(summaries.map { Self.bytes($0.signature.pipelineName) }) == [Self.bytes(Self.composed), Self.bytes(Self.decomposed)])
+            #expect(summaries.allSatisfy { Self.bytes($0.signature.environment) == Self.bytes($0.signature.pipelineName) })
+            for spelling in [Self.composed, Self.decomposed] {
+                let filters = [RunFilter(pipelineName: .equals(spelling)), RunFilter(environment: .equals(spelling)), RunFilter(dateCode: spelling)]
+                for filter in filters {
+                    let page = try await fixture.repository.runs(matching: RunQuery(filter: filter, paging: .all))
+                    #expect(page.runs.map { Self.bytes($0.info.pipelineName) } == [Self.bytes(spelling)], "\(filter)")
+                    #expect(try await fixture.repository.count(matching: filter) == 1, "\(filter)")
+                }
+                #expect(Self.bytes(try await fixture.repository.run(dateCode: spelling)?.pipelineName) == Self.bytes(spelling))
+            }
+        }
+    }
+
+    @Test("A run posted again under its id in another spelling is a conflict, not the stored run", arguments: Backend.underTest)
+    func anotherSpellingUnderTheSameIDConflicts(backend: Backend) async throws {
+        try await withFixture(backend) { fixture in
+            var run = Self.sample
+            run.runID = "0191d3c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d"
+            run.pipelineName = Self.composed
+            #expect(try await fixture.repository.insert(run).isCreated)
+            run.pipelineName = Self.decomposed
+            await #expect(throws: StorageError.self) { try await fixture.repository.insert(run) }
+            let stored = try await fixture.repository.runs(matching: RunQuery(paging: .all)).runs
+            #expect(stored.map { Self.bytes($0.info.pipelineName) } == [Self.bytes(Self.composed)])
+        }
+    }
+
+    @Test("Summaries of runs started together are ordered by the bytes of their names", arguments: Backend.underTest)
+    func summariesOrderNamesByBytes(backend: Backend) async throws {
+        try await withFixture(backend) { fixture in
+            let (composed, decomposed) = ("\u{E9}", "e\u{301}")
+            for name in ["z", composed, "f", decomposed, "e"] {
+                var run = Self.sample
+                run.pipelineName = name
+                _ = try await fixture.repository.insert(run.reidentified)
+            }
+            // As SQL's COLLATE "C" orders them: "e" before "e" + U+0301 (65 CC 81), which comes
+            // before "f", and U+00E9 (C3 A9) after every ASCII letter.
+            let expected = ["e", decomposed, "f", "z", composed].map(Self.bytes)
+            #expect(try await fixture.repository.summaries().map { Self.bytes($0.signature.pipelineName) } == expected)
+        }
+    }
+
     @Test("Answers equal the in-memory oracle on random data and queries", arguments: Backend.underTest)
     func answersEqualTheOracle(backend: Backend) async throws {
         try await withFixture(backend) { fixture in

@@ -50,7 +50,7 @@ extension JSONLRunRepository {
             let doomedOpen = candidates.filter(\.isOpen).map(\.run)
             let sequences = Set(doomed.map(\.sequence))
             var keptOpen = open.mapValues(\.info)
-            for run in doomedOpen { keptOpen[run.info.runID ?? ""] = nil }
+            for run in doomedOpen { keptOpen[ExactText(run.info.runID ?? "")] = nil }
             let finalOpen = keptOpen
             try await NIOThreadPool.singleton.runIfActive {
                 let kept = RunIndex(runs: runs.lazy.filter { !sequences.contains($0.sequence) }.map(\.info) + finalOpen.values)
@@ -89,7 +89,7 @@ extension JSONLFile {
     func rewrite(
         dropping dropped: Set<Int64>,
         runCount: Int,
-        keepingOpen: [String: PipelineInfo]?,
+        keepingOpen: [ExactText: PipelineInfo]?,
         identifying: Bool,
         replaced: () -> Void
     ) throws(StorageError) {
@@ -139,7 +139,7 @@ extension JSONLFile {
         to copy: Int32,
         dropping dropped: Set<Int64>,
         runCount: Int,
-        keepingOpen: [String: PipelineInfo]?,
+        keepingOpen: [ExactText: PipelineInfo]?,
         identifying: Bool
     ) throws(StorageError) -> Int64 {
         var reader = LineReader(descriptor: descriptor)
@@ -168,7 +168,7 @@ extension JSONLFile {
                     {
                         if stored.isRunning {
                             let run = RunIndex.identified(stored, sequence: sequence + 1)
-                            if let keepingOpen, keepingOpen[run.runID ?? ""] != run { return }
+                            if let keepingOpen, keepingOpen[ExactText(run.runID ?? "")] != run { return }
                         } else {
                             sequence += 1
                             if dropped.contains(sequence) {

@@ -99,7 +99,7 @@ extension RunIndex {
     /// an open one cannot both exist, but both places are looked in) or asks for runs still
     /// `running` (the open runs); nil for every other filter, which only finished runs can match.
     private func namedOrOpenCandidates(_ filter: RunFilter) -> [StoredRun]? {
-        if let id = filter.runID { return [byKey[id].map { runs[Int($0)] }, openRuns[id]].compactMap { $0 } }
+        if let id = filter.runID.map(ExactText.init) { return [byKey[id].map { runs[Int($0)] }, openRuns[id]].compactMap { $0 } }
         if filter.selectsOnlyRunning { return Array(openRuns.values) }
         return nil
     }
@@ -123,7 +123,8 @@ extension RunIndex {
         if let dateCode = filter.dateCode {
             // A date code holds a run or a few: check each of them, newest first. Without the index
             // (not asked for yet) every run is looked at.
-            let listed = byDateCode.map { $0[dateCode] ?? [] } ?? runs.indices.filter { runs[$0].info.dateCode == dateCode }.map { Int32($0) }
+            let key = ExactText(dateCode)
+            let listed = byDateCode.map { $0[key] ?? [] } ?? runs.indices.filter { ExactText(runs[$0].info.dateCode) == key }.map { Int32($0) }
             let candidates = listed.sorted { runs[Int($0)].position > runs[Int($1)].position }
             for index in candidates where filter.matches(runs[Int(index)].info) {
                 if !visit(index) { return }

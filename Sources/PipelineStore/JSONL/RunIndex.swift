@@ -15,6 +15,8 @@ public import PipelineCore
 ///
 /// Loading hashes each run's signature once (one lookup of its four strings together); the
 /// interned ids of its fields, its aggregate and the per-name lists follow from that one slot.
+/// Every text key (signatures, names, ids, date codes) is told apart by its bytes, as SQL tells
+/// them apart (``ExactText``): two spellings of one name are two pipelines, each kept as posted.
 ///
 /// Query semantics are the pure query module's (`RunFilter`, `RunPaging`, `RunQuery.nextCursor`);
 /// the contract tests compare this type with `RunQuery.evaluate(over:)` on random data.
@@ -35,9 +37,9 @@ public struct RunIndex: Sendable {
     /// Runs of each pipeline name (by name id), as indices into `runs`, ascending by position.
     private(set) var runsByName: [Int32: [Int32]] = [:]
     /// The finished run of each id, as an index into `runs`.
-    private(set) var byKey: [String: Int32] = [:]
+    private(set) var byKey: [ExactText: Int32] = [:]
     /// The runs still `running`, by id; their sequences count apart from the finished runs'.
-    public private(set) var openRuns: [String: StoredRun] = [:]
+    public private(set) var openRuns: [ExactText: StoredRun] = [:]
     /// How many of the runs still `running` each signature has: a signature only they have
     /// counts against the pipeline cap like any other.
     private var openSignatures: [PipelineSignature: Int] = [:]
@@ -51,7 +53,7 @@ public struct RunIndex: Sendable {
     private(set) var hasLinesWithoutIDs = false
     /// The runs of each date code, as indices into `runs`, in insertion order; nil until first
     /// asked for (only archived-file downloads and the date code filter use it), then kept up to date.
-    private(set) var byDateCode: [String: [Int32]]?
+    private(set) var byDateCode: [ExactText: [Int32]]?
     /// Per run (by index into `runs`), its signature's slot.
     private var signatureOfRun: [Int32] = []
     /// The slot of each signature seen.
@@ -102,14 +104,14 @@ public struct RunIndex: Sendable {
     /// after the others (ending its open record). Returns the run as stored.
     @discardableResult
     public mutating func record(_ info: PipelineInfo) -> StoredRun {
-        if openRecord(info) { return openRuns[info.runID ?? ""] ?? StoredRun(sequence: 0, info: info) }
+        if openRecord(info) { return openRuns[ExactText(info.runID ?? "")] ?? StoredRun(sequence: 0, info: info) }
         return append(info)
     }
 
     /// Keeps a running run among the open runs and returns true; for a finished run, ends its open
     /// record if there is one and returns false.
     private mutating func openRecord(_ info: PipelineInfo) -> Bool {
-        guard let id = info.runID else { return false }
+        guard let id = info.runID.map(ExactText.init) else { return false }
         if let ended = openRuns[id]?.info.signature {
             openSignatures[ended, default: 0] -= 1
             if openSignatures[ended] == 0 { openSignatures[ended] = nil }
@@ -206,7 +208,8 @@ public struct RunIndex: Sendable {
 
     /// The run with this id, finished or still running.
     public func run(withID id: String) -> StoredRun? {
-        byKey[id].map { runs[Int($0)] } ?? openRuns[id]
+        let key = ExactText(id)
+        return byKey[key].map { runs[Int($0)] } ?? openRuns[key]
     }
 
     /// Summaries in API order, from the aggregates kept on insert.
@@ -239,9 +242,9 @@ public struct RunIndex: Sendable {
     /// Builds the date-code index when it is first needed.
     mutating func indexDateCodes() {
         guard byDateCode == nil else { return }
-        var built: [String: [Int32]] = [:]
+        var built: [ExactText: [Int32]] = [:]
         built.reserveCapacity(runs.count)
-        for (index, run) in runs.enumerated() { built[run.info.dateCode, default: []].append(Int32(index)) }
+        for (index, run) in runs.enumerated() { built[ExactText(run.info.dateCode), default: []].append(Int32(index)) }
         byDateCode = built
     }
 
@@ -278,8 +281,8 @@ public struct RunIndex: Sendable {
         let index = Int32(runs.count)
         runs.append(stored)
         signatureOfRun.append(signatureSlot)
-        if let id = info.runID, byKey[id] == nil { byKey[id] = index }
-        if byDateCode != nil { byDateCode?[info.dateCode, default: []].append(index) }
+        if let id = info.runID.map(ExactText.init), byKey[id] == nil { byKey[id] = index }
+        if byDateCode != nil { byDateCode?[ExactText(info.dateCode), default: []].append(index) }
         aggregates[Int(signatureSlot)].add(info)
         return index
     }
@@ -320,21 +323,23 @@ func partition(_ count: Int, _ isBefore: (Int) -> Bool) -> Int {
 }
 
 /// Interns the values of one optional string field: a small integer id per distinct value
-/// (`-1` for nil), and one shared storage per distinct string.
+/// (`-1` for nil), and one shared storage per distinct string; values are distinct when their
+/// bytes are (``ExactText``), so each keeps the spelling it was stored with.
 struct StringTable: Sendable {
-    private var ids: [String: Int32] = [:]
+    private var ids: [ExactText: Int32] = [:]
     private var values: [String] = []
 
     mutating func id(_ value: String?) -> Int32 {
         guard let value else { return -1 }
-        if let id = ids[value] { return id }
+        let key = ExactText(value)
+        if let id = ids[key] { return id }
         let id = Int32(values.count)
-        ids[value] = id
+        ids[key] = id
         values.append(value)
         return id
     }
 
-    func existingID(_ value: String) -> Int32? { ids[value] }
+    func existingID(_ value: String) -> Int32? { ids[ExactText(value)] }
 
     /// The shared storage of an id's value (nil for -1).
     func value(_ id: Int32) -> String? {

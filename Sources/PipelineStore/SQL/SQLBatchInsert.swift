@@ -46,19 +46,19 @@ extension [InsertOutcome] {
 }
 
 /// The runs ``SQLStatements/insertSkippingStoredKeys(_:)`` stored, by `run_id`: every run on a
-/// table the service owns has one, compared by bytes as the unique constraint compares it.
+/// table the service owns has one, compared by bytes (``ExactText``) as the unique constraint compares it.
 struct InsertedRunIDs {
-    private var ids: [[UInt8]: Int64] = [:]
+    private var ids: [ExactText: Int64] = [:]
 
     /// Notes one returned row: the new id, then `run_id`.
     mutating func record(reading row: inout some SQLRowReader) throws {
         let id = try row.integer(column: SQLTableLayout.idKey)
-        ids[Array((try row.optionalText(.runID) ?? "").utf8)] = id
+        ids[ExactText(try row.optionalText(.runID) ?? "")] = id
     }
 
     /// The new id of `run` when the insert stored it. Nil when its key was taken: stored before,
     /// or by an earlier run of the same insert (asked in the runs' order, the first one takes it).
     mutating func take(_ run: PipelineInfo) -> Int64? {
-        ids.removeValue(forKey: Array((run.runID ?? "").utf8))
+        ids.removeValue(forKey: ExactText(run.runID ?? ""))
     }
 }

@@ -4,8 +4,8 @@ import PipelineCore
 /// runs the statements of ``SQLSummaryTable`` in the order these steps say, in the transaction
 /// that stores or deletes the runs.
 ///
-/// Signatures are told apart by the bytes of their keys, as the table's primary key compares
-/// them (Swift's `==` would merge canonically equivalent spellings).
+/// Signatures are told apart by the bytes of their keys (``ExactText``), as the table's primary
+/// key compares them, and handled in the byte order of their keys, as PostgreSQL locks them.
 enum SummaryFold {
     /// Adding newly stored runs:
     /// 1. `placeholders` — a row of zero totals for every signature the runs touch (created only
@@ -15,16 +15,16 @@ enum SummaryFold {
     /// 3. `adding(_:to:)` — the runs added one at a time in their order, written back.
     struct Addition {
         let runs: [PipelineInfo]
-        private let runKeys: [[UInt8]]
+        private let runKeys: [ExactText]
         /// The touched signatures' keys in byte order.
-        let keys: [[UInt8]]
+        let keys: [ExactText]
         /// Zero totals per touched signature, in the order of `keys`.
         let placeholders: [SignatureAggregate]
 
         init(_ runs: [PipelineInfo]) {
             self.runs = runs
-            runKeys = runs.map { Array(SQLSummaryTable.key($0.signature).utf8) }
-            var placeholders: [[UInt8]: SignatureAggregate] = [:]
+            runKeys = runs.map { ExactText(SQLSummaryTable.key($0.signature)) }
+            var placeholders: [ExactText: SignatureAggregate] = [:]
             for (run, key) in zip(runs, runKeys) {
                 if let placeholder = placeholders[key] {
                     placeholders[key]?.lastRun = min(placeholder.lastRun, run.startUTC)
@@ -34,13 +34,13 @@ enum SummaryFold {
                     placeholders[key] = placeholder
                 }
             }
-            keys = placeholders.keys.sorted { $0.lexicographicallyPrecedes($1) }
+            keys = placeholders.keys.sorted()
             self.placeholders = keys.compactMap { placeholders[$0] }
         }
 
         /// The keys as text, in chunks of at most ``SQLSummaryTable/signaturesPerStatement``.
         var keyChunks: [[String]] {
-            Self.chunks(keys.map { String(decoding: $0, as: UTF8.self) })
+            Self.chunks(keys.map(\.string))
         }
 
         var placeholderChunks: [[SignatureAggregate]] { Self.chunks(placeholders) }
@@ -48,8 +48,8 @@ enum SummaryFold {
         /// The new totals: `stored` (every touched signature's row, as read) with the runs added in
         /// their order, in chunks for writing.
         func adding(to stored: [SignatureAggregate]) -> [[SignatureAggregate]] {
-            var totals: [[UInt8]: SignatureAggregate] = [:]
-            for aggregate in stored { totals[Array(SQLSummaryTable.key(aggregate.signature).utf8)] = aggregate }
+            var totals: [ExactText: SignatureAggregate] = [:]
+            for aggregate in stored { totals[ExactText(SQLSummaryTable.key(aggregate.signature))] = aggregate }
             for (run, key) in zip(runs, runKeys) { totals[key]?.add(run) }
             return Self.chunks(keys.compactMap { totals[$0] })
         }
@@ -67,19 +67,19 @@ enum SummaryFold {
     struct Refold {
         /// The touched signatures, one per distinct key, in chunks for reading their remaining runs.
         let chunks: [[PipelineSignature]]
-        private let touched: [(key: [UInt8], signature: PipelineSignature)]
-        private var totals: [[UInt8]: SignatureAggregate] = [:]
+        private let touched: [(key: ExactText, signature: PipelineSignature)]
+        private var totals: [ExactText: SignatureAggregate] = [:]
 
         init(deleted signatures: some Sequence<PipelineSignature>) {
-            var distinct: [[UInt8]: PipelineSignature] = [:]
-            for signature in signatures { distinct[Array(SQLSummaryTable.key(signature).utf8)] = signature }
-            touched = distinct.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { ($0.key, $0.value) }
+            var distinct: [ExactText: PipelineSignature] = [:]
+            for signature in signatures { distinct[ExactText(SQLSummaryTable.key(signature))] = signature }
+            touched = distinct.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
             chunks = Addition.chunks(touched.map(\.signature))
         }
 
         /// Folds in one remaining run, read from a row of `summaryInputs` (its signature, then a sample).
         mutating func add(_ signature: PipelineSignature, _ sample: RunSample) {
-            totals[Array(SQLSummaryTable.key(signature).utf8), default: SignatureAggregate(empty: signature)].add(sample)
+            totals[ExactText(SQLSummaryTable.key(signature)), default: SignatureAggregate(empty: signature)].add(sample)
         }
 
         /// The rows to write (chunked) and the signatures whose rows go.
