@@ -252,9 +252,19 @@ public struct LineageMapping: Sendable {
     }
 
     /// The run after `event`, given what is stored under its id; nil when the event changes
-    /// nothing this service keeps (a START, RUNNING or OTHER for a run that has ended).
+    /// nothing this service keeps (a RUNNING or OTHER for a run that has ended, or a START for a
+    /// run that ended with a known start). A START for a run stored from its end alone gives the
+    /// run its start (``PipelineInfo/isCompleted(startBy:)``).
     public func run(after event: LineageRunEvent, stored: PipelineInfo?) -> PipelineInfo? {
-        if let stored, !stored.isRunning, event.endStatus == nil { return nil }
+        if let stored, !stored.isRunning, event.endStatus == nil {
+            // A START after its run's end, which was stored without knowing it: the run gets its start.
+            guard event.eventType == .start else { return nil }
+            var run = stored
+            setStart(of: &run, to: event.eventTime)
+            end(&run, at: stored.endUTC)
+            run.endLocal = stored.endLocal
+            return stored.isCompleted(startBy: run) ? run : nil
+        }
         var run: PipelineInfo
         if let stored {
             run = stored

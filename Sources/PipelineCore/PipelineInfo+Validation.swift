@@ -38,6 +38,18 @@ extension PipelineInfo {
         (endLocal, endUTC, elapsedSeconds, elapsedHuman) = (startLocal, startUTC, 0, "")
     }
 
+    /// Whether this finished run was stored from its end alone, not knowing its start (it starts
+    /// where it ends: 0 s, as an OpenLineage COMPLETE that came before its START is stored), and
+    /// `later` is the same run with that start: every other value equal, starting before it.
+    /// Such a run is not final for its start: `later` replaces it.
+    public func isCompleted(startBy later: PipelineInfo) -> Bool {
+        guard !isRunning, !later.isRunning, startUTC == endUTC, elapsedSeconds == 0, later.startUTC < startUTC else { return false }
+        var sameStart = later
+        (sameStart.startUTC, sameStart.startLocal, sameStart.dateCode) = (startUTC, startLocal, dateCode)
+        (sameStart.elapsedSeconds, sameStart.elapsedHuman) = (elapsedSeconds, elapsedHuman)
+        return sameStart == self
+    }
+
     /// Parses and validates one JSON document holding a run.
     public init(jsonBytes: some Collection<UInt8>, location: FieldIssue.Location = .body, policy: ValidationPolicy = .strict) throws(ValidationError)
     {

@@ -208,6 +208,8 @@ extension PipelineRunRepository {
     public static func decision(forExisting stored: StoredRun, incoming: PipelineInfo) throws(StorageError) -> KeyedWrite {
         if stored.info == incoming { return .unchanged(stored) }
         if stored.info.isRunning { return .replaces(stored) }
+        // A run stored from its end alone, before its start was known, gets that start.
+        if stored.info.isCompleted(startBy: incoming) { return .replacesFinished(stored) }
         // A running record of this very run (same start, same pipeline) after it ended: a start
         // sent again, or read again from a data file that holds both of its records. The run is
         // further along; nothing changes, so loading such a file twice stores it once.
@@ -224,6 +226,9 @@ public enum KeyedWrite: Sendable, Hashable {
     case unchanged(StoredRun)
     /// The stored run is still running: the write replaces it.
     case replaces(StoredRun)
+    /// The stored run is finished but its start was not known (``PipelineInfo/isCompleted(startBy:)``):
+    /// the write replaces it, and its signature's totals are folded again without it.
+    case replacesFinished(StoredRun)
 }
 
 /// How many runs of a bulk store were new, already stored, or in conflict.

@@ -70,14 +70,15 @@ struct LineageHTTPTests {
         }
     }
 
-    @Test("A COMPLETE before its START ends the run; another end for it is a 409")
+    @Test("A COMPLETE before its START ends the run, and the START then gives it its start; another end for it is a 409")
     func completeBeforeStart() async throws {
         try await withApp(.jsonl) { client, _ in
             #expect(try await client.post("/api/v1/lineage", json: try Self.event("complete")).status == .created)
-            #expect(try await client.post("/api/v1/lineage", json: try Self.event("start")).json["events"]?[0]?["outcome"] == "ignored")
+            #expect(try await client.post("/api/v1/lineage", json: try Self.event("start")).json["events"]?[0]?["outcome"] == "updated")
             let run = try await client.get("/runs/\(Self.runID)").json
             #expect(run["status"] == "success")
-            #expect(run["start_utc"] == run["end_utc"])
+            #expect(run["start_utc"] == "2026-03-01T12:00:00Z")
+            #expect(run["elapsed_seconds"] == .number("90.5"))
             var failed = try Self.event("fail")
             failed = failed.replacingOccurrences(of: "019ca945-0a00-70fe-8726-0f15a9c428a8", with: Self.runID)
             let conflict = try await client.post("/api/v1/lineage", json: failed)

@@ -112,4 +112,47 @@ struct MergedWriteContractTests {
             #expect(running.first?.signature == Self.running.signature)
         }
     }
+    @Test(
+        "A finished run stored without its start (0 s) is replaced by the same run with its start, in every answer and after a restart",
+        arguments: Backend.underTest
+    )
+    func runStoredFromItsEndGetsItsStart(backend: Backend) async throws {
+        try await withFixture(backend) { fixture in
+            let repository = fixture.repository
+            let earlier = TestRun.make("etl", start: TestRun.hours(1, before: RunLifecycleContractTests.start), code: "before", status: "success")
+            _ = try await repository.insert(earlier)
+            // Its end alone: it starts where it ends.
+            var endOnly = RunLifecycleContractTests.run(status: RunStatus.success, seconds: 0)
+            endOnly.startUTC = endOnly.endUTC
+            endOnly.startLocal = endOnly.endLocal
+            endOnly = endOnly.normalized
+            #expect(try await repository.insert(endOnly).isCreated)
+            // The same run with the start it did not know.
+            var whole = endOnly
+            whole.startUTC = UTCInstant(microsecondsSinceEpoch: endOnly.endUTC.microsecondsSinceEpoch - 600_000_000)
+            whole.startLocal = LocalDateTime(wallMicroseconds: endOnly.endLocal.wallMicroseconds - 600_000_000)
+            whole.elapsedSeconds = 600
+            whole = whole.normalized
+            #expect(endOnly.isCompleted(startBy: whole))
+            guard case .updated = try await repository.insert(whole) else {
+                Issue.record("the run with its start replaces the one stored from its end")
+                return
+            }
+            // Sent again: unchanged; the end alone again: a conflict (the run is further along).
+            #expect(try await repository.insert(whole).isWritten == false)
+            await #expect(throws: StorageError.self) { try await repository.insert(endOnly) }
+            for repository in [fixture.repository] {
+                #expect(try await repository.runs(matching: RunQuery()).runs.map(\.info) == [whole, earlier])
+                #expect(try await repository.count(matching: RunFilter()) == 2)
+                #expect(try await repository.summaries() == PipelineSummary.summarize([earlier, whole]))
+            }
+            try await fixture.restart()
+            #expect(try await fixture.repository.runs(matching: RunQuery()).runs.map(\.info) == [whole, earlier])
+            #expect(try await fixture.repository.summaries() == PipelineSummary.summarize([earlier, whole]))
+            #expect(try await fixture.repository.countRuns(startedBefore: UTCInstant(microsecondsSinceEpoch: Int64.max)) == 2)
+            // Retention counts and deletes the run once.
+            #expect(try await fixture.repository.deleteRuns(startedBefore: UTCInstant(microsecondsSinceEpoch: Int64.max), limit: 10) == 2)
+            #expect(try await fixture.repository.summaries().isEmpty)
+        }
+    }
 }

@@ -23,7 +23,7 @@ extension JSONLRunRepository {
 
     public func countRuns(startedBefore cutoff: UTCInstant) async throws -> Int {
         index.lock.withLock { index in
-            index.runs.count { $0.info.startUTC < cutoff } + index.openRuns.values.count { $0.info.startUTC < cutoff }
+            index.finishedRuns.count { $0.info.startUTC < cutoff } + index.openRuns.values.count { $0.info.startUTC < cutoff }
         }
     }
 
@@ -35,11 +35,11 @@ extension JSONLRunRepository {
         let (file, index, logger) = (file, index, logger)
         return try await committer.exclusively {
             // Chosen within the turn: no commit can add or number a run until the index is replaced.
-            let (runs, open, hasRunningLines, hasLinesWithoutIDs) = index.lock.withLock {
-                ($0.runs, $0.openRuns, $0.hasRunningRecords, $0.hasLinesWithoutIDs)
+            let (runs, superseded, open, hasRunningLines, hasLinesWithoutIDs) = index.lock.withLock {
+                ($0.runs, $0.supersededSequences, $0.openRuns, $0.hasRunningRecords, $0.hasLinesWithoutIDs)
             }
             // Finished and open runs (a stuck one, say) go by the same rule: the oldest first, whichever they are.
-            var candidates = runs.filter { $0.info.startUTC < cutoff }.map { (run: $0, isOpen: false) }
+            var candidates = runs.filter { $0.info.startUTC < cutoff && !superseded.contains($0.sequence) }.map { (run: $0, isOpen: false) }
             candidates += open.values.filter { $0.info.startUTC < cutoff }.map { (run: $0, isOpen: true) }
             guard !candidates.isEmpty else { return 0 }
             if candidates.count > limit {
@@ -48,7 +48,8 @@ extension JSONLRunRepository {
             }
             let doomed = candidates.filter { !$0.isOpen }.map(\.run)
             let doomedOpen = candidates.filter(\.isOpen).map(\.run)
-            let sequences = Set(doomed.map(\.sequence))
+            // The lines of replaced runs go with any rewrite: no answer reads them.
+            let sequences = Set(doomed.map(\.sequence)).union(superseded)
             var keptOpen = open.mapValues(\.info)
             for run in doomedOpen { keptOpen[ExactText(run.info.runID ?? "")] = nil }
             let finalOpen = keptOpen
@@ -65,9 +66,9 @@ extension JSONLRunRepository {
             }
             logger.debug(
                 "Deleted runs from the data file",
-                metadata: ["path": "\(file.path)", "deleted": "\(sequences.count + doomedOpen.count)", "cutoff": "\(cutoff)"]
+                metadata: ["path": "\(file.path)", "deleted": "\(doomed.count + doomedOpen.count)", "cutoff": "\(cutoff)"]
             )
-            return sequences.count + doomedOpen.count
+            return doomed.count + doomedOpen.count
         }
     }
 }

@@ -163,7 +163,7 @@ public final class JSONLRunRepository: PipelineRunRepository {
                             case .unchanged(let stored):
                                 outcomes.append(.existing(stored))
                                 continue
-                            case .replaces: replaces = true
+                            case .replaces, .replacesFinished: replaces = true
                             }
                         }
                         // A finished run takes the next sequence; a running one is numbered among the open runs.

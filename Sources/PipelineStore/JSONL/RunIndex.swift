@@ -54,6 +54,11 @@ public struct RunIndex: Sendable {
     /// The runs of each date code, as indices into `runs`, in insertion order; nil until first
     /// asked for (only archived-file downloads and the date code filter use it), then kept up to date.
     private(set) var byDateCode: [ExactText: [Int32]]?
+    /// Finished runs (indices into `runs`) that a later record of the same run replaced, since
+    /// their start was not known (``PipelineInfo/isCompleted(startBy:)``): they keep their place in
+    /// `runs`, so every later run keeps the sequence its line in the file gives it, and are in no
+    /// column, list, key or total.
+    private(set) var superseded: Set<Int32> = []
     /// Per run (by index into `runs`), its signature's slot.
     private var signatureOfRun: [Int32] = []
     /// The slot of each signature seen.
@@ -131,7 +136,8 @@ public struct RunIndex: Sendable {
     mutating func restoreOrder() {
         runsByName = [:]
         let positions = runs.map(\.position)
-        let sorted = (0..<Int32(runs.count)).sorted { positions[Int($0)] < positions[Int($1)] }
+        let live = superseded.isEmpty ? Array(0..<Int32(runs.count)) : (0..<Int32(runs.count)).filter { !superseded.contains($0) }
+        let sorted = live.sorted { positions[Int($0)] < positions[Int($1)] }
         rebuildColumns(order: sorted)
         for index in sorted {
             runsByName[ids(ofRun: index).name, default: []].append(index)
@@ -244,7 +250,9 @@ public struct RunIndex: Sendable {
         guard byDateCode == nil else { return }
         var built: [ExactText: [Int32]] = [:]
         built.reserveCapacity(runs.count)
-        for (index, run) in runs.enumerated() { built[ExactText(run.info.dateCode), default: []].append(Int32(index)) }
+        for (index, run) in runs.enumerated() where !superseded.contains(Int32(index)) {
+            built[ExactText(run.info.dateCode), default: []].append(Int32(index))
+        }
         byDateCode = built
     }
 
@@ -279,12 +287,55 @@ public struct RunIndex: Sendable {
         info.environment = environments.value(ids.environment)
         let stored = StoredRun(sequence: nextSequence, info: info)
         let index = Int32(runs.count)
+        let key = info.runID.map(ExactText.init)
+        if let key, let previous = byKey[key], runs[Int(previous)].info.isCompleted(startBy: info) {
+            supersede(previous)
+            byKey[key] = nil
+        }
         runs.append(stored)
         signatureOfRun.append(signatureSlot)
-        if let id = info.runID.map(ExactText.init), byKey[id] == nil { byKey[id] = index }
+        if let key, byKey[key] == nil { byKey[key] = index }
         if byDateCode != nil { byDateCode?[ExactText(info.dateCode), default: []].append(index) }
         aggregates[Int(signatureSlot)].add(info)
         return index
+    }
+
+    /// Takes a finished run out of every column, list and total, keeping its place in `runs`
+    /// (``superseded``). Its signature's totals are folded again from the runs left, in insertion
+    /// order, as they were built: a share cannot be taken out of a sum exactly.
+    private mutating func supersede(_ index: Int32) {
+        superseded.insert(index)
+        let run = runs[Int(index)]
+        let nameID = ids(ofRun: index).name
+        if let slot = order.firstIndex(of: index), !order.isEmpty {
+            order.remove(at: slot)
+            startColumn.remove(at: slot)
+            endColumn.remove(at: slot)
+            rowcountColumn.remove(at: slot)
+            nameColumn.remove(at: slot)
+            scriptColumn.remove(at: slot)
+            typeColumn.remove(at: slot)
+            environmentColumn.remove(at: slot)
+        }
+        if var list = runsByName.removeValue(forKey: nameID) {
+            list.removeAll { $0 == index }
+            if !list.isEmpty { runsByName[nameID] = list }
+        }
+        byDateCode?[ExactText(run.info.dateCode)]?.removeAll { $0 == index }
+        let slot = signatureOfRun[Int(index)]
+        var totals = SignatureAggregate(empty: aggregates[Int(slot)].signature)
+        for (other, otherSlot) in signatureOfRun.enumerated() where otherSlot == slot && !superseded.contains(Int32(other)) {
+            totals.add(runs[other].info)
+        }
+        aggregates[Int(slot)] = totals
+    }
+
+    /// The sequences of the ``superseded`` runs.
+    var supersededSequences: Set<Int64> { Set(superseded.map { runs[Int($0)].sequence }) }
+
+    /// The finished runs in insertion order, without those a later record replaced.
+    var finishedRuns: [StoredRun] {
+        superseded.isEmpty ? runs : runs.indices.filter { !superseded.contains(Int32($0)) }.map { runs[$0] }
     }
 
     private mutating func rebuildColumns(order sorted: [Int32]) {

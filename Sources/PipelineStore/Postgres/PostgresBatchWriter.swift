@@ -98,6 +98,8 @@ extension PostgresBatchWriter {
         let writer: PostgresBatchWriter
         let schema: PostgresSchema
         let connection: PostgresConnection
+        /// Signatures whose totals this transaction folds again (a finished run was replaced).
+        let replaced = ReplacedSignatures()
 
         var logger: Logger { writer.connections.logger }
 
@@ -125,7 +127,10 @@ extension PostgresBatchWriter {
                 }
             }
             let done = results.map { $0 ?? .failure(StorageError.unavailable(PostgresConnections.notCompleted)) }
-            try await add(done.flatMap { (try? $0.get()) ?? [] }.finishedRunsInIDOrder, to: summary)
+            if !replaced.signatures.isEmpty {
+                try await schema.refold(replaced.signatures, into: summary, on: connection, logger: logger)
+            }
+            try await add(replaced.added(done.flatMap { (try? $0.get()) ?? [] }.finishedRunsInIDOrder), to: summary)
             return done
         }
 
@@ -140,7 +145,7 @@ extension PostgresBatchWriter {
             do {
                 switch try PostgresRunRepository.decision(forExisting: try await storedRun(for: run), incoming: run) {
                 case .unchanged(let stored): return .success([.existing(stored)])
-                case .replaces: return nil
+                case .replaces, .replacesFinished: return nil
                 }
             } catch let error as StorageError where error.conflictingKey != nil {
                 return .failure(error)
@@ -195,12 +200,17 @@ extension PostgresBatchWriter {
                 switch try PostgresRunRepository.decision(forExisting: stored, incoming: run) {
                 case .unchanged(let stored):
                     return .existing(stored)
-                case .replaces(let replaced):
-                    let deleted = try await connection.rows(schema.deleteRunningReturningID(id: replaced.sequence), logger: logger)
-                    guard deleted.count == 1 else {
+                case .replaces(let previous), .replacesFinished(let previous):
+                    // A running record, or a finished run whose start was not known: the latter's
+                    // signature's totals are folded again once the transaction's writes are in.
+                    let isFinished = !previous.info.isRunning
+                    let delete =
+                        isFinished ? schema.deleteFinishedReturningID(id: previous.sequence) : schema.deleteRunningReturningID(id: previous.sequence)
+                    guard try await connection.rows(delete, logger: logger).count == 1 else {
                         stored = try await storedRun(for: run)
                         continue
                     }
+                    if isFinished { replaced.insert(previous.info.signature) }
                     guard let row = try await connection.rows(schema.insertReturningID(run), logger: logger).first else {
                         throw StorageError.unavailable(PostgresConnections.notCompleted)
                     }

@@ -4,6 +4,30 @@ import PostgresNIO
 
 // MARK: - Retention
 
+extension PostgresSchema {
+    /// Folds these signatures' totals again from their stored runs (``SummaryFold/Refold``), after
+    /// runs of theirs were deleted or replaced.
+    func refold(
+        _ signatures: some Sequence<PipelineSignature>,
+        into summary: SQLSummaryTable,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
+        var refold = SummaryFold.Refold(deleted: signatures)
+        for chunk in refold.chunks {
+            let remaining = try await connection.rows(statements.summaryInputs(of: chunk), logger: logger) { row in
+                (try PipelineSignature(reading: &row), try RunSample(reading: &row))
+            }
+            for (signature, sample) in remaining { refold.add(signature, sample) }
+        }
+        let (totals, emptied) = refold.result
+        for chunk in totals { try await connection.execute(summary.setTotals(chunk).postgresQuery, logger: logger) }
+        for chunk in SummaryFold.Addition.chunks(emptied) {
+            try await connection.execute(summary.delete(chunk).postgresQuery, logger: logger)
+        }
+    }
+}
+
 extension PostgresRunRepository {
     public func countRuns(startedBefore cutoff: UTCInstant) async throws -> Int {
         let schema = try schema.current()
@@ -40,18 +64,7 @@ extension PostgresRunRepository {
                     try PipelineSignature(reading: &$0)
                 }
                 guard let summary = schema.summary, !deleted.isEmpty else { return deleted.count }
-                var refold = SummaryFold.Refold(deleted: deleted)
-                for chunk in refold.chunks {
-                    let remaining = try await connection.rows(schema.statements.summaryInputs(of: chunk), logger: logger) { row in
-                        (try PipelineSignature(reading: &row), try RunSample(reading: &row))
-                    }
-                    for (signature, sample) in remaining { refold.add(signature, sample) }
-                }
-                let (totals, emptied) = refold.result
-                for chunk in totals { try await connection.execute(summary.setTotals(chunk).postgresQuery, logger: logger) }
-                for chunk in SummaryFold.Addition.chunks(emptied) {
-                    try await connection.execute(summary.delete(chunk).postgresQuery, logger: logger)
-                }
+                try await schema.refold(deleted, into: summary, on: connection, logger: logger)
                 return deleted.count
             }
         }

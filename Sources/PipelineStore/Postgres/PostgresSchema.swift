@@ -42,8 +42,16 @@ struct PostgresSchema: Sendable {
 
     /// Deletes the stored record of a running run that a newer record replaces; a row back when it did.
     func deleteRunningReturningID(id: Int64) -> PostgresQuery {
-        let delete = statements.deleteRunning(id: id)
-        return SQLStatement(sql: delete.sql + " RETURNING \(layout.quotedIDColumn)", binds: delete.binds).postgresQuery
+        returningID(statements.deleteRunning(id: id))
+    }
+
+    /// Deletes the stored record of a finished run that the same run with its start replaces; a row back when it did.
+    func deleteFinishedReturningID(id: Int64) -> PostgresQuery {
+        returningID(statements.deleteFinished(id: id))
+    }
+
+    private func returningID(_ delete: SQLStatement) -> PostgresQuery {
+        SQLStatement(sql: delete.sql + " RETURNING \(layout.quotedIDColumn)", binds: delete.binds).postgresQuery
     }
 
     /// Serializes writers of one run key until their transactions end, on tables without a unique key.

@@ -123,9 +123,18 @@ public struct SQLStatements: Sendable {
     /// Deletes the stored record of a run still `running`, which a newer record of it replaces
     /// (inserted after, so the run's place in insertion order is where it ended).
     public func deleteRunning(id: Int64) -> SQLStatement {
+        deleteRun(id: id, while: isRunning)
+    }
+
+    /// Deletes the stored record of a finished run whose start was not known, which the same run
+    /// with its start replaces (``KeyedWrite/replacesFinished(_:)``).
+    public func deleteFinished(id: Int64) -> SQLStatement {
+        deleteRun(id: id, while: isFinished)
+    }
+
+    private func deleteRun(id: Int64, while condition: String) -> SQLStatement {
         var binds = SQLBinds(dialect)
-        let sql = "DELETE FROM \(layout.quotedTable) WHERE \(layout.quotedIDColumn) = \(binds.bind(.integer(id))) AND \(isRunning)"
-        return binds.statement(sql)
+        return binds.statement("DELETE FROM \(layout.quotedTable) WHERE \(layout.quotedIDColumn) = \(binds.bind(.integer(id))) AND \(condition)")
     }
 
     /// True for a run still `running` (never on a table without a status column).

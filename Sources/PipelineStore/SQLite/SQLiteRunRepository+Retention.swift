@@ -34,7 +34,14 @@ extension SQLiteTables {
             try PipelineSignature(reading: &$0)
         }
         guard let summary, !deleted.isEmpty else { return deleted.count }
-        var refold = SummaryFold.Refold(deleted: deleted)
+        try refold(deleted, into: summary, in: db)
+        return deleted.count
+    }
+
+    /// Folds these signatures' totals again from their stored runs (``SummaryFold/Refold``), after
+    /// runs of theirs were deleted or replaced.
+    func refold(_ signatures: some Sequence<PipelineSignature>, into summary: SQLSummaryTable, in db: Database) throws {
+        var refold = SummaryFold.Refold(deleted: signatures)
         for chunk in refold.chunks {
             let remaining = try SQLiteRow.each(statements.summaryInputs(of: chunk), in: db, subject: "a run sample") { row in
                 (try PipelineSignature(reading: &row), try RunSample(reading: &row))
@@ -44,6 +51,5 @@ extension SQLiteTables {
         let (totals, emptied) = refold.result
         for chunk in totals { try execute(summary.setTotals(chunk), in: db) }
         for chunk in SummaryFold.Addition.chunks(emptied) { try execute(summary.delete(chunk), in: db) }
-        return deleted.count
     }
 }

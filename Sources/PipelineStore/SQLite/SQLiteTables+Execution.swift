@@ -17,18 +17,20 @@ extension SQLiteTables {
     /// - Parameter refusals: per request, why it is refused (too many signatures), nil to store it.
     func store(_ requests: [WriteRequest], refusals: [StorageError?], in db: Database) throws -> [Result<[InsertOutcome], any Error>] {
         var written: [InsertOutcome] = []
+        let replaced = ReplacedSignatures()
         let alone = requests.count == 1
         let results: [Result<[InsertOutcome], any Error>] = try zip(requests, refusals).map { request, refusal in
             if let refusal { return .failure(refusal) }
             do {
-                let outcomes = try alone ? storeEach(request, in: db) : storeAllOrNothing(request, in: db)
+                let outcomes = try alone ? storeEach(request, replaced, in: db) : storeAllOrNothing(request, replaced, in: db)
                 written += outcomes
                 return .success(outcomes)
             } catch let error as StorageError where error.conflictingKey != nil && !alone {
                 return .failure(error)
             }
         }
-        let created = written.finishedRunsInIDOrder
+        let created = replaced.added(written.finishedRunsInIDOrder)
+        if let summary, !replaced.signatures.isEmpty { try refold(replaced.signatures, into: summary, in: db) }
         if let summary, let run = created.first {
             if created.count == 1 {
                 var binds = SQLBinds(.sqlite)
@@ -41,11 +43,11 @@ extension SQLiteTables {
         return results
     }
 
-    private func storeAllOrNothing(_ request: WriteRequest, in db: Database) throws -> [InsertOutcome] {
-        if summary != nil, case .one = request { return try storeEach(request, in: db) }
+    private func storeAllOrNothing(_ request: WriteRequest, _ replaced: ReplacedSignatures, in db: Database) throws -> [InsertOutcome] {
+        if summary != nil, case .one = request { return try storeEach(request, replaced, in: db) }
         var outcomes: [InsertOutcome] = []
         try db.inSavepoint {
-            outcomes = try storeEach(request, in: db)
+            outcomes = try storeEach(request, replaced, in: db)
             return .commit
         }
         return outcomes
@@ -54,17 +56,17 @@ extension SQLiteTables {
     /// Stores a request's runs in their order; a failure leaves those before it stored, for the
     /// caller to roll back. Merged runs, and every run of a table the service does not own, look
     /// before they insert; other runs go in multi-row inserts that skip stored keys.
-    private func storeEach(_ request: WriteRequest, in db: Database) throws -> [InsertOutcome] {
+    private func storeEach(_ request: WriteRequest, _ replaced: ReplacedSignatures, in db: Database) throws -> [InsertOutcome] {
         let runs = request.runs
-        guard summary == nil || request.isMerged else { return try insertSkippingStoredKeys(runs, in: db) }
+        guard summary == nil || request.isMerged else { return try insertSkippingStoredKeys(runs, replaced, in: db) }
         return try runs.indices.map { index in
-            try store(runs[index], expecting: request.expectation(at: index, stored: statements.layout.storable), in: db)
+            try store(runs[index], expecting: request.expectation(at: index, stored: statements.layout.storable), replaced, in: db)
         }
     }
 
     /// Runs on a table the service owns, in multi-row inserts that skip stored keys; then each run
     /// not inserted (its key stored before, or earlier in `runs`) is decided against the stored one.
-    private func insertSkippingStoredKeys(_ incoming: [PipelineInfo], in db: Database) throws -> [InsertOutcome] {
+    private func insertSkippingStoredKeys(_ incoming: [PipelineInfo], _ replaced: ReplacedSignatures, in db: Database) throws -> [InsertOutcome] {
         let runs = incoming.map(statements.layout.storable)
         var inserted = InsertedRunIDs()
         for start in stride(from: 0, to: runs.count, by: SQLStatements.rowsPerInsert) {
@@ -77,30 +79,38 @@ extension SQLiteTables {
                 // Turned away by some other constraint: inserted alone, to report which.
                 return .created(StoredRun(sequence: try insert(run, in: db), info: run))
             }
-            return try write(run, over: stored, in: db)
+            return try write(run, over: stored, replaced, in: db)
         }
     }
 
     /// Stores one run unless its key is already stored; the stored run decides the outcome then.
     /// Someone else's table may have no unique index on the key, and a merged run must find the run
     /// it was merged from (`expectation`): look before inserting.
-    private func store(_ incoming: PipelineInfo, expecting expectation: StoredExpectation?, in db: Database) throws -> InsertOutcome {
+    private func store(
+        _ incoming: PipelineInfo,
+        expecting expectation: StoredExpectation?,
+        _ replaced: ReplacedSignatures,
+        in db: Database
+    ) throws -> InsertOutcome {
         let run = statements.layout.storable(incoming)
         let stored = try run.runKey.flatMap { key in try storedRun(statements.runByKey(key), in: db) }
         try expectation?.check(stored, key: run.runKey, incoming: run)
-        if let stored { return try write(run, over: stored, in: db) }
+        if let stored { return try write(run, over: stored, replaced, in: db) }
         return .created(StoredRun(sequence: try insert(run, in: db), info: run))
     }
 
     /// The outcome for a run whose key is stored: nothing to write, a conflict, or the stored
-    /// record of a running run deleted and this one inserted after it.
-    private func write(_ run: PipelineInfo, over stored: StoredRun, in db: Database) throws -> InsertOutcome {
+    /// record deleted and this one inserted after it (a running run's, or a finished run's whose
+    /// start was not known: its signature's totals are then folded again, `replaced`).
+    private func write(_ run: PipelineInfo, over stored: StoredRun, _ replaced: ReplacedSignatures, in db: Database) throws -> InsertOutcome {
         switch try SQLiteRunRepository.decision(forExisting: stored, incoming: run) {
         case .unchanged(let stored):
             return .existing(stored)
-        case .replaces(let stored):
-            try execute(statements.deleteRunning(id: stored.sequence), in: db)
+        case .replaces(let previous), .replacesFinished(let previous):
+            let isFinished = !previous.info.isRunning
+            try execute(isFinished ? statements.deleteFinished(id: previous.sequence) : statements.deleteRunning(id: previous.sequence), in: db)
             guard db.changesCount == 1 else { throw Self.notStored }
+            if isFinished { replaced.insert(previous.info.signature) }
             return .updated(StoredRun(sequence: try insert(run, in: db), info: run))
         }
     }
