@@ -1,6 +1,10 @@
 import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
 import PipelineCore
 import PipelineTestSupport
+import Synchronization
 import Testing
 
 /// `pipeline-service report … -- COMMAND`, end to end against a live server.
@@ -149,9 +153,169 @@ struct ReportCommandTests {
         _ = try await service.stop(signal: SIGTERM)
     }
 
+    // MARK: - The key, and runs never left running
+
+    /// Runs `pipeline-service report` on a thread of its own: a test server in this process needs
+    /// the cooperative threads, which a blocking wait would take from it.
+    private func reportBeside(_ arguments: [String], environment: [String: String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try ServiceProcess.runToCompletion(["report"] + arguments, environment: environment) })
+            }
+        }
+    }
+
+    @Test("A redirect to another origin is not followed: the key stays home, and report says the run was not reported")
+    func crossOriginRedirectKeepsTheKey() async throws {
+        let elsewhere = ReceivedPosts()
+        let stored: @Sendable (String) -> Response = { _ in Response(status: .created) }
+        try await withPostServer(elsewhere, answer: stored) { elsewherePort in
+            let home = ReceivedPosts()
+            let redirect: @Sendable (String) -> Response = { _ in
+                Response(status: .temporaryRedirect, headers: [.location: "http://127.0.0.1:\(elsewherePort)/pipelines"])
+            }
+            try await withPostServer(home, answer: redirect) { homePort in
+                for (command, status) in [("exit 0", Int32(2)), ("exit 3", 3)] {
+                    let result = try await reportBeside(
+                        ["--url", "http://127.0.0.1:\(homePort)", "--pipeline-name", "redirected", "--retries", "0", "--", "/bin/sh", "-c", command],
+                        environment: ["PIPELINE_API_KEY": "pk_test_redirected"]
+                    )
+                    #expect(result.status == status, "\(command): \(result.stderr)")
+                    #expect(result.stderr.contains("another origin"), "\(result.stderr)")
+                    #expect(result.stderr.contains("was not reported"), "\(result.stderr)")
+                }
+                #expect(!home.all.isEmpty)
+            }
+        }
+        #expect(elsewhere.all.isEmpty, "the other origin was sent \(elsewhere.all)")
+    }
+
+    @Test("A redirect within the origin is followed with the key and the run")
+    func sameOriginRedirectIsFollowed() async throws {
+        let received = ReceivedPosts()
+        let answer: @Sendable (String) -> Response = { path in
+            path.hasPrefix("/old/") ? Response(status: .permanentRedirect, headers: [.location: "/new/pipelines"]) : Response(status: .created)
+        }
+        try await withPostServer(received, answer: answer) { port in
+            let result = try await reportBeside(
+                ["--url", "http://127.0.0.1:\(port)/old", "--pipeline-name", "moved", "--retries", "0", "--", "true"],
+                environment: ["PIPELINE_API_KEY": "pk_test_moved"]
+            )
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        let followed = received.all.filter { $0.path == "/new/pipelines" }
+        #expect(followed.count == 2, "\(received.all)")
+        #expect(followed.allSatisfy { $0.authorization == "Bearer pk_test_moved" })
+        let statuses = followed.compactMap { try? JSONParser.parse(Array($0.body.utf8))["status"]?.string }
+        #expect(Set(statuses) == ["running", "success"], "\(followed)")
+    }
+
+    @Test(
+        "Options the service would refuse stop report before the command starts or any run is posted",
+        arguments: [
+            ["--rowcount", "2000000000000"],
+            ["--rowcount", "-1"],
+            ["--pipeline-name", String(repeating: "p", count: 300)],
+            ["--environment", String(repeating: "e", count: 65)],
+            ["--script-name", String(repeating: "s", count: 257)],
+            ["--url", "ftp://127.0.0.1:1"],
+            ["--retries", "-1"],
+        ]
+    )
+    func refusedOptionsStartNothing(options: [String]) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let service = try ServiceProcess(arguments: ["--jsonl-path", directory.path + "/runs.jsonl"], outputDirectory: directory.path)
+        try await service.waitUntilReady()
+        let marker = directory.path + "/ran"
+        let url = options.first == "--url" ? [] : ["--url", service.baseURL]
+        let result = try ServiceProcess.runToCompletion(
+            ["report"] + url + ["--pipeline-name", "checked"] + options + ["--", "/bin/sh", "-c", "touch '\(marker)'"]
+        )
+        #expect(result.status == 64, "\(result.stderr)")
+        #expect(result.stderr.contains(options[0]), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: marker), "the command ran")
+        for query in ["all_data=true", "status=running"] {
+            let (_, body) = try await HTTP.send("GET", service.baseURL + "/get_pipeline_info?" + query)
+            #expect(try JSONParser.parse(Array(body))["total"] == .number("0"), "\(query)")
+        }
+        _ = try await service.stop(signal: SIGTERM)
+    }
+
+    @Test("An end the service refuses is reported as failed, so that the run is never left running")
+    func refusedEndIsReportedAsFailed() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let service = try ServiceProcess(arguments: ["--jsonl-path", directory.path + "/runs.jsonl"], outputDirectory: directory.path)
+        try await service.waitUntilReady()
+        let rows = directory.path + "/rows.txt"
+        let cases: [(name: String, written: String, exit: Int32, expected: Int32)] = [
+            ("past_limit", "2000000000000", 0, 2),
+            ("past_64_bits", "99999999999999999999", 0, 2),
+            ("negative", "-5", 0, 2),
+            ("failed_command", "2000000000000", 3, 3),
+        ]
+        for run in cases {
+            let result = try ServiceProcess.runToCompletion([
+                "report", "--url", service.baseURL, "--pipeline-name", run.name, "--rowcount-from", rows, "--",
+                "/bin/sh", "-c", "echo \(run.written) > '\(rows)'; exit \(run.exit)",
+            ])
+            #expect(result.status == run.expected, "\(run.name): \(result.stderr)")
+            #expect(result.stderr.contains("refused the run (422)"), "\(run.name): \(result.stderr)")
+            #expect(result.stderr.contains("reported as failed"), "\(run.name): \(result.stderr)")
+        }
+        let (_, body) = try await HTTP.send("GET", service.baseURL + "/get_pipeline_info?all_data=true")
+        let runs = try JSONParser.parse(Array(body))["results"]?.array ?? []
+        #expect(runs.count == cases.count)
+        for run in runs {
+            #expect(run["status"] == "failed", "\(run)")
+            #expect(run["rowcount"] == .number("0"), "\(run)")
+        }
+        let exitCodes = Dictionary(uniqueKeysWithValues: runs.compactMap { run in run["pipeline_name"]?.string.map { ($0, run["exit_code"]) } })
+        #expect(exitCodes["past_limit"] == .number("0"))
+        #expect(exitCodes["failed_command"] == .number("3"))
+        let (_, running) = try await HTTP.send("GET", service.baseURL + "/get_pipeline_info?status=running")
+        #expect(try JSONParser.parse(Array(running))["total"] == .number("0"))
+        _ = try await service.stop(signal: SIGTERM)
+    }
+
     @Test("An unreachable service does not change the command's exit code")
     func unreachableServiceKeepsTheExitCode() throws {
         let status = try report(["--url", "http://127.0.0.1:1", "--pipeline-name", "x", "--retries", "0", "--", "/bin/sh", "-c", "exit 7"])
         #expect(status == 7)
+    }
+}
+
+/// The POSTs a test server received: each one's path, `Authorization` header and body.
+final class ReceivedPosts: Sendable {
+    struct Post: Sendable, CustomStringConvertible {
+        var path: String
+        var authorization: String?
+        var body: String
+        var description: String { "POST \(path) (\(authorization ?? "no key")): \(body.prefix(80))" }
+    }
+
+    private let posts = Mutex<[Post]>([])
+
+    func add(_ post: Post) { posts.withLock { $0.append(post) } }
+    var all: [Post] { posts.withLock { $0 } }
+}
+
+/// Runs a server on 127.0.0.1 that records every POST in `received` and answers it with
+/// `answer(path)`, for as long as `body` runs with the server's port.
+func withPostServer(
+    _ received: ReceivedPosts,
+    answer: @escaping @Sendable (String) -> Response,
+    _ body: @escaping @Sendable (Int) async throws -> Void
+) async throws {
+    let router = Router()
+    router.post("**") { request, _ -> Response in
+        let bytes = try await request.body.collect(upTo: 1 << 20)
+        received.add(.init(path: request.uri.path, authorization: request.headers[.authorization], body: String(buffer: bytes)))
+        return answer(request.uri.path)
+    }
+    let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+    try await app.test(.live) { client in
+        try await body(try #require(client.port))
     }
 }
