@@ -2,6 +2,7 @@ import HTTPTypes
 public import Hummingbird
 public import Logging
 import NIOCore
+import NIOPosix
 import PipelineCore
 public import PipelineStore
 public import ServiceLifecycle
@@ -11,12 +12,16 @@ public let pipelineServiceVersion = "1.0.0"
 
 /// Builds the application for a configuration: opens the configured backend and wires it
 /// into the router. Used by `pipeline-service serve` and by the tests alike.
+///
+/// Opening a JSONL or SQLite file that is missing creates it, so then the address is checked
+/// first (``checkAddress(of:)``): a server that cannot listen leaves no file behind.
 public func buildApplication(
     configuration: ServiceConfiguration,
     logger: Logger,
     metrics: ServiceMetrics = ServiceMetrics(),
     givingUp: StoragePreparation.GivingUp = StoragePreparation.GivingUp()
 ) async throws -> any ApplicationProtocol {
+    if configuration.backend.createsFileWhenOpened { try await checkAddress(of: configuration) }
     let repository = try openRepository(
         configuration.backend,
         limits: configuration.limits,
@@ -32,6 +37,22 @@ public func buildApplication(
         services: repository.services,
         givingUp: givingUp
     )
+}
+
+/// Binds the configured address and lets it go at once, failing as listening would (a port
+/// another process holds, a host that is not an address of this machine), named by
+/// ``ServiceConfiguration/listeningProblem(_:)``. Port 0 (any free port) is not checked.
+private func checkAddress(of configuration: ServiceConfiguration) async throws {
+    guard configuration.port != 0 else { return }
+    do {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: configuration.host, port: configuration.port)
+            .get()
+        try await channel.close()
+    } catch {
+        throw configuration.listeningProblem(error) ?? error
+    }
 }
 
 /// Builds the application around an already opened repository. `metrics` is this application's

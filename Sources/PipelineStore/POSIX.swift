@@ -14,6 +14,13 @@ package func closeFileDescriptor(_ descriptor: Int32) {
     _ = close(descriptor)
 }
 
+/// Whether nothing is at `path` (`stat(2)` answers `ENOENT`). A path that cannot be checked for
+/// another reason is not called missing: opening it then says why.
+func isMissing(path: String) -> Bool {
+    var status = stat()
+    return stat(path, &status) != 0 && errno == ENOENT
+}
+
 /// The system's text for an `errno` value (`No such file or directory`).
 func systemErrorText(_ code: Int32) -> String {
     String(cString: strerror(code))

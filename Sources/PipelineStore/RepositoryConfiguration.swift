@@ -51,12 +51,47 @@ extension BackendConfiguration {
     }
 }
 
-/// What a command does with the storage it opens.
+/// What a command does with the storage it opens, and whether ``openRepository(_:limits:access:logger:onCommitBatch:)``
+/// may create a JSONL or SQLite file that is missing.
 public enum StorageAccess: Sendable {
+    /// Reads and writes, creating a JSONL or SQLite file that is missing: `serve`, `import` and the
+    /// destination of `migrate`, the commands that start a store.
     case readWrite
-    /// Only reads (`export`, the source of `migrate`): a JSONL file is then read beside a running
-    /// service, without taking its lock. SQL backends allow concurrent readers anyway.
+    /// Reads and writes a store that must exist (`prune`): a mistyped path is refused, not created.
+    case readWriteExisting
+    /// Only reads a store that must exist (`export`, the source of `migrate`): a JSONL file is then
+    /// read beside a running service, without taking its lock. SQL backends allow concurrent
+    /// readers anyway.
     case readOnly
+
+    /// Whether a missing JSONL or SQLite file is created.
+    var createsStore: Bool { self == .readWrite }
+}
+
+extension BackendConfiguration {
+    /// The setting and path of a JSONL or SQLite file that does not exist yet; nil when it
+    /// exists, and for PostgreSQL.
+    private var missingFile: (setting: Setting, path: String)? {
+        let (setting, path): (Setting, String)
+        switch self {
+        case .jsonl(let file): (setting, path) = (.jsonlPath, file)
+        case .sqlite(let file, _): (setting, path) = (.sqlitePath, file)
+        case .postgres: return nil
+        }
+        return isMissing(path: path) ? (setting, path) : nil
+    }
+
+    /// Whether opening the backend to write creates its file, which a start-up that fails later
+    /// would leave behind.
+    public var createsFileWhenOpened: Bool { missingFile != nil }
+
+    /// A JSONL or SQLite file that does not exist, for an access that creates no store: the
+    /// error names the setting and the path, since a command that only reads or changes runs was
+    /// pointed at the wrong place (a mistyped path, another working directory). Nil otherwise.
+    func missingStore(for access: StorageAccess) -> ConfigurationError? {
+        guard !access.createsStore, let missing = missingFile else { return nil }
+        return ConfigurationError(missing.setting, "\(missing.path) does not exist; only serve and import create a store (check the path)")
+    }
 }
 
 /// Opens the configured backend. Misconfiguration throws a ``ConfigurationError`` naming the setting.
@@ -68,11 +103,12 @@ public func openRepository(
     logger: Logger,
     onCommitBatch: @escaping @Sendable (Int) -> Void = { _ in }
 ) throws -> any PipelineRunRepository {
+    if let missing = backend.missingStore(for: access) { throw missing }
     switch backend {
-    case .jsonl(let path): try JSONLRunRepository(path: path, limits: limits, access: access, logger: logger, onBatch: onCommitBatch)
-    case .sqlite(let path, let layout): try SQLiteRunRepository(path: path, layout: layout, limits: limits, logger: logger)
+    case .jsonl(let path): return try JSONLRunRepository(path: path, limits: limits, access: access, logger: logger, onBatch: onCommitBatch)
+    case .sqlite(let path, let layout): return try SQLiteRunRepository(path: path, layout: layout, limits: limits, logger: logger)
     case .postgres(let url, let layout, let readURLs):
-        try PostgresRunRepository(url: url, readURLs: readURLs, layout: layout, limits: limits, logger: logger)
+        return try PostgresRunRepository(url: url, readURLs: readURLs, layout: layout, limits: limits, logger: logger)
     }
 }
 

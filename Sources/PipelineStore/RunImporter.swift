@@ -47,24 +47,43 @@ public struct RunImporter: Sendable {
         self.batchSize = max(1, batchSize)
     }
 
-    /// Imports every line of the file at `path` (`-`: standard input); `progress` is called after each batch.
+    /// The file an import reads, opened before the storage is, so that a file that cannot be
+    /// read (a mistyped name) stops the import before a store is created for it.
+    public final class Input: Sendable {
+        let path: String
+        let descriptor: Int32
+
+        /// Opens the file at `path`; `-` is standard input.
+        public init(path: String) throws(ImportError) {
+            switch path == "-" ? Input.standardInput() : openForReading(path) {
+            case .success(let opened): descriptor = opened
+            case .failure(let error): throw ImportError(description: "cannot open \(path): \(error)")
+            }
+            self.path = path
+        }
+
+        deinit { closeFileDescriptor(descriptor) }
+
+        /// A descriptor of its own for standard input, so that closing it leaves the process's alone.
+        private static func standardInput() -> Result<Int32, SystemError> {
+            let descriptor = dup(0)
+            return descriptor >= 0 ? .success(descriptor) : .failure(SystemError(code: errno))
+        }
+    }
+
+    /// Imports every line of `input`; `progress` is called after each batch.
     /// Lines are validated strictly, as a POST would be. When anything was stored, the
     /// repository's planner statistics are refreshed (a failure to do so is logged, not thrown).
     ///
     /// Reading and validating a batch overlaps storing the one before: one batch is stored at a
     /// time, in file order, so runs are stored in the order of their lines, as before.
-    public func importFile(
-        at path: String,
+    public func importLines(
+        of input: Input,
         into repository: some PipelineRunRepository,
         logger: Logger = Logger(label: "pipeline-service.import"),
         progress: (Report) -> Void = { _ in }
     ) async throws -> Report {
-        let descriptor: Int32
-        switch path == "-" ? Self.standardInput() : openForReading(path) {
-        case .success(let opened): descriptor = opened
-        case .failure(let error): throw ImportError(description: "cannot open \(path): \(error)")
-        }
-        defer { closeFileDescriptor(descriptor) }
+        let (path, descriptor) = (input.path, input.descriptor)
         var report = Report()
         var reader = LineReader(descriptor: descriptor)
         var isMore = true
@@ -117,11 +136,5 @@ public struct RunImporter: Sendable {
                 report.refusals.append((lineNumber, error.issues.prefix(5).map(\.description).joined(separator: "; ")))
             }
         }
-    }
-
-    /// A descriptor of its own for standard input, so that closing it leaves the process's alone.
-    private static func standardInput() -> Result<Int32, SystemError> {
-        let descriptor = dup(0)
-        return descriptor >= 0 ? .success(descriptor) : .failure(SystemError(code: errno))
     }
 }

@@ -28,8 +28,10 @@ struct Import: AsyncParsableCommand {
     func run() async throws {
         let file = self.file
         let importer = RunImporter(batchSize: batchSize)
-        let report = try await storage.withRepository(label: "pipeline-service.import") { repository, logger in
-            try await importer.importFile(at: file, into: repository, logger: logger) { report in
+        // Opened first: a file that cannot be read creates no store.
+        let input = try await StartupFailure.reportingErrors { try RunImporter.Input(path: file) }
+        let report = try await storage.withRepository(label: "pipeline-service.import", access: .readWrite) { repository, logger in
+            try await importer.importLines(of: input, into: repository, logger: logger) { report in
                 ProgressLine.show("\(report.linesRead) lines read, \(report.created) stored")
             }
         }

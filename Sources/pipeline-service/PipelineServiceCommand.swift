@@ -47,10 +47,10 @@ struct StorageOptions: ParsableArguments {
     /// Runs `body` on the configured storage, for a command other than `serve`: the settings read,
     /// logs written to standard error (standard output carries the command's own result), the
     /// repository opened, its services run and the storage prepared. A start-up failure ends the
-    /// process with one line.
+    /// process with one line. `access` says whether a missing store is created (only `import`).
     func withRepository<T: Sendable>(
         label: String,
-        access: StorageAccess = .readWrite,
+        access: StorageAccess,
         _ body: @escaping @Sendable (any PipelineRunRepository, Logger) async throws -> T
     ) async throws -> T {
         try await StartupFailure.reporting(flags: flags) { values in

@@ -48,7 +48,7 @@ struct Prune: AsyncParsableCommand {
         let period = try self.period()
         let cutoff = period.cutoff(now: ServiceConfiguration.systemClock())
         let (dryRun, batchSize) = (self.dryRun, self.batchSize)
-        let count = try await storage.withRepository(label: "pipeline-service.prune") { repository, _ in
+        let count = try await storage.withRepository(label: "pipeline-service.prune", access: .readWriteExisting) { repository, _ in
             let total = try await repository.countRuns(startedBefore: cutoff)
             guard !dryRun else { return total }
             var deleted = 0
