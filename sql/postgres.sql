@@ -133,3 +133,10 @@ CREATE INDEX "pipeline_runs_date_code" ON "pipeline_runs" ("date_code", "id") WH
 CREATE INDEX "pipeline_runs_running" ON "pipeline_runs" ("start_utc" DESC, "id" DESC) WHERE "status" = 'running';
 
 INSERT INTO pipeline_service_migrations ("table_name", "migration") VALUES ('pipeline_runs', '7_add_run_id');
+
+-- 8_index_running_by_signature: the runs still running counted by signature with the oldest start
+-- (health, the pipeline cap), read from this index, however many there are.
+CREATE INDEX "pipeline_runs_running_by_signature" ON "pipeline_runs" ("pipeline_name", "script_name", "pipeline_type", "environment", "start_utc")
+    WHERE "status" = 'running';
+
+INSERT INTO pipeline_service_migrations ("table_name", "migration") VALUES ('pipeline_runs', '8_index_running_by_signature');

@@ -1,6 +1,6 @@
 -- Reference DDL for the SQLite backend (PIPELINE_BACKEND=sqlite), for the default table name
 -- PIPELINE_TABLE=pipeline_runs. The service creates exactly this itself, as GRDB migrations named
--- "pipeline_runs/v1-create-runs" … "pipeline_runs/v8-add-run-id" (recorded in grdb_migrations),
+-- "pipeline_runs/v1-create-runs" … "pipeline_runs/v9-index-running-by-signature" (recorded in grdb_migrations),
 -- when the table does not exist yet. A table it did not create, or one given a PIPELINE_COLUMN_MAP,
 -- is never created or altered: it only needs these columns (under any names the map gives); without
 -- "status", "exit_code" and "run_id" it runs without them and says so once at start-up (without
@@ -86,3 +86,8 @@ CREATE INDEX "pipeline_runs_date_code" ON "pipeline_runs" ("date_code", "id") WH
 
 -- The runs still running (status=running, the dashboard's "running now", stuck health).
 CREATE INDEX "pipeline_runs_running" ON "pipeline_runs" ("start_utc", "id") WHERE "status" = 'running';
+
+-- pipeline_runs/v9-index-running-by-signature
+-- The runs still running counted by signature with the oldest start (health, the pipeline cap),
+-- read from this index alone, however many there are.
+CREATE INDEX "pipeline_runs_running_by_signature" ON "pipeline_runs" ("pipeline_name", "script_name", "pipeline_type", "environment", "start_utc") WHERE "status" = 'running';

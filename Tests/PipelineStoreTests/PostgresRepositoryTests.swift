@@ -815,7 +815,7 @@ enum PostgresMigrationNames {
     static let all = [
         "1_create_runs_and_summary", "2_index_rowcount", "3_add_status_exit_code", "4_covering_indexes", "5_wide_rowcount_sums",
         "6_index_date_code",
-        "7_add_run_id",
+        "7_add_run_id", "8_index_running_by_signature",
     ]
 }
 

@@ -19,7 +19,7 @@ struct SQLiteRepositoryTests {
                 "pipeline_runs/v1-create-runs", "pipeline_runs/v2-create-summary", "pipeline_runs/v3-index-rowcount",
                 "pipeline_runs/v4-add-status-exit-code", "pipeline_runs/v5-covering-indexes", "pipeline_runs/v6-wide-rowcount-sums",
                 "pipeline_runs/v7-index-date-code",
-                "pipeline_runs/v8-add-run-id",
+                "pipeline_runs/v8-add-run-id", "pipeline_runs/v9-index-running-by-signature",
             ]
             #expect(try inspect(fixture) { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") } == expected)
             let first = try await fixture.repository.insert(Self.run(code: "a"))
@@ -73,7 +73,7 @@ struct SQLiteRepositoryTests {
                         "SELECT sql FROM sqlite_master WHERE tbl_name IN ('pipeline_runs', 'pipeline_runs_summary') AND sql IS NOT NULL ORDER BY rowid"
                 )
             }
-            #expect(reference.count == 8)
+            #expect(reference.count == 9)
             #expect(created.map(Self.normalized) == reference)
         }
     }
@@ -99,9 +99,11 @@ struct SQLiteRepositoryTests {
                 identifiers == [
                     "other_runs/v1-create-runs", "other_runs/v2-create-summary", "other_runs/v3-index-rowcount",
                     "other_runs/v4-add-status-exit-code", "other_runs/v5-covering-indexes", "other_runs/v6-wide-rowcount-sums",
-                    "other_runs/v7-index-date-code", "other_runs/v8-add-run-id", "pipeline_runs/v1-create-runs", "pipeline_runs/v2-create-summary",
+                    "other_runs/v7-index-date-code", "other_runs/v8-add-run-id", "other_runs/v9-index-running-by-signature",
+                    "pipeline_runs/v1-create-runs", "pipeline_runs/v2-create-summary",
                     "pipeline_runs/v3-index-rowcount", "pipeline_runs/v4-add-status-exit-code", "pipeline_runs/v5-covering-indexes",
                     "pipeline_runs/v6-wide-rowcount-sums", "pipeline_runs/v7-index-date-code", "pipeline_runs/v8-add-run-id",
+                    "pipeline_runs/v9-index-running-by-signature",
                 ]
             )
         }

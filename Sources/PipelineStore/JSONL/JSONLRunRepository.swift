@@ -110,7 +110,10 @@ public final class JSONLRunRepository: PipelineRunRepository {
     }
 
     public func runningRuns() async throws -> [RunningRuns] {
-        index.lock.withLock { $0.runningRuns() }
+        index.lock.withLock { index in
+            index.indexOpenRuns()
+            return index.runningRuns()
+        }
     }
 
     public func samples(matching filter: RunFilter, limit: Int) async throws -> [RunSample] {
@@ -218,6 +221,7 @@ final class SharedRunIndex: Sendable {
     func read<Value>(_ filter: RunFilter, _ body: (RunIndex) -> Value) -> Value {
         lock.withLock { index in
             if filter.dateCode != nil { index.indexDateCodes() }
+            if filter.selectsOnlyRunning { index.indexOpenRuns() }
             return body(index)
         }
     }

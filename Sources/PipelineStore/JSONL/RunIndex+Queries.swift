@@ -8,6 +8,10 @@ extension RunIndex {
     /// result order. A query with a date code is fast once ``indexDateCodes()`` has built its index.
     public func evaluate(_ query: RunQuery) -> RunPage {
         let filter = query.filter
+        if filter.selectsOnlyRunning, filter.runID == nil, let ordered = openRunsInResultOrder {
+            // Already in result order: filtered, not sorted again.
+            return query.page(fromOrderedMatches: ordered.filter { filter.matches($0.info) })
+        }
         if let candidates = namedOrOpenCandidates(filter) { return query.evaluate(over: candidates) }
         var limit = Int.max
         var skip = 0
@@ -100,7 +104,7 @@ extension RunIndex {
     /// `running` (the open runs); nil for every other filter, which only finished runs can match.
     private func namedOrOpenCandidates(_ filter: RunFilter) -> [StoredRun]? {
         if let id = filter.runID.map(ExactText.init) { return [byKey[id].map { runs[Int($0)] }, openRuns[id]].compactMap { $0 } }
-        if filter.selectsOnlyRunning { return Array(openRuns.values) }
+        if filter.selectsOnlyRunning { return openRunsInResultOrder ?? Array(openRuns.values) }
         return nil
     }
 

@@ -43,6 +43,11 @@ public struct RunIndex: Sendable {
     /// How many of the runs still `running` each signature has: a signature only they have
     /// counts against the pipeline cap like any other.
     private var openSignatures: [PipelineSignature: Int] = [:]
+    /// The open runs in result order and counted by signature, built when first asked for after
+    /// they changed (``indexOpenRuns()``): reads between two writes that start or end runs share
+    /// them, however many runs are running.
+    private(set) var openRunsInResultOrder: [StoredRun]?
+    private(set) var openRunsBySignature: [RunningRuns]?
     /// The sequence the next `running` record will get.
     public private(set) var nextOpenSequence: Int64 = 1
     /// Whether any `running` record was ever recorded: only then can the file hold lines that are
@@ -117,6 +122,7 @@ public struct RunIndex: Sendable {
     /// record if there is one and returns false.
     private mutating func openRecord(_ info: PipelineInfo) -> Bool {
         guard let id = info.runID.map(ExactText.init) else { return false }
+        if openRuns[id] != nil || info.isRunning { (openRunsInResultOrder, openRunsBySignature) = (nil, nil) }
         if let ended = openRuns[id]?.info.signature {
             openSignatures[ended, default: 0] -= 1
             if openSignatures[ended] == 0 { openSignatures[ended] = nil }
@@ -223,8 +229,19 @@ public struct RunIndex: Sendable {
         PipelineSummary.ordered(aggregates)
     }
 
+    /// Builds the open runs' result order and counts when they changed since last asked for.
+    mutating func indexOpenRuns() {
+        guard openRunsInResultOrder == nil || openRunsBySignature == nil else { return }
+        openRunsInResultOrder = openRuns.values.sorted { $0.position > $1.position }
+        openRunsBySignature = countOpenRuns()
+    }
+
     /// The runs still running, by signature, with the oldest start of each.
     func runningRuns() -> [RunningRuns] {
+        openRunsBySignature ?? countOpenRuns()
+    }
+
+    private func countOpenRuns() -> [RunningRuns] {
         var bySignature: [PipelineSignature: RunningRuns] = [:]
         for run in openRuns.values {
             let info = run.info

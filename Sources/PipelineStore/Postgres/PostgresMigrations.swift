@@ -125,6 +125,15 @@ struct PostgresMigration: Sendable {
                 "CREATE INDEX \(q(layout.table + "_running")) ON \(table) (\(order)) WHERE \(statements.isRunning)",
             ]
         },
+        // The runs still running counted by signature with the oldest start (health, the pipeline
+        // cap): read from this index, in signature order, however many there are.
+        PostgresMigration(name: "8_index_running_by_signature") { layout in
+            let signature = PipelineField.signatureFields.map(layout.quoted).joined(separator: ", ")
+            return [
+                "CREATE INDEX \(SQLTableLayout.quote(layout.table + "_running_by_signature")) ON \(layout.quotedTable) "
+                    + "(\(signature), \(layout.quoted(.startUTC))) WHERE \(SQLStatements(layout: layout, dialect: .postgres).isRunning)"
+            ]
+        },
     ]
 
     static func columnType(_ field: PipelineField) -> String {

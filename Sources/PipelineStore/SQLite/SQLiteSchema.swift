@@ -37,6 +37,7 @@ struct SQLiteOwnedSchema {
         let summaryTable = summary.quotedName
         let statements = SQLStatements(layout: layout, dialect: .sqlite)
         let (finished, running) = (statements.isFinished, statements.isRunning)
+        let signature = PipelineField.signatureFields.map(layout.quoted).joined(separator: ", ")
         // The first release's fields; extension fields are added by later migrations.
         let columns =
             ["    \(id) INTEGER PRIMARY KEY AUTOINCREMENT"]
@@ -126,6 +127,14 @@ struct SQLiteOwnedSchema {
                     "CREATE INDEX \(index("_by_rowcount")) ON \(table) (\(layout.quoted(.rowcount)), \(start), \(id), \(layout.quoted(.status))) WHERE \(finished)",
                     "CREATE INDEX \(index("_date_code")) ON \(table) (\(layout.quoted(.dateCode)), \(id)) WHERE \(finished)",
                     "CREATE INDEX \(index("_running")) ON \(table) (\(start), \(id)) WHERE \(running)",
+                ]
+            ),
+            // The runs still running counted by signature with the oldest start (health, the
+            // pipeline cap): read from this index alone, in signature order, however many there are.
+            (
+                "v9-index-running-by-signature",
+                [
+                    "CREATE INDEX \(index("_running_by_signature")) ON \(table) (\(signature), \(start)) WHERE \(running)"
                 ]
             ),
         ]
