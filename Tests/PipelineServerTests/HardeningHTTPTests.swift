@@ -10,7 +10,6 @@ import PipelineCore
 import PipelineServer
 import PipelineStore
 import PipelineTestSupport
-import Synchronization
 import Testing
 
 /// What a hostile client, a browser on another site or a legacy data file could do to the API,
@@ -295,35 +294,28 @@ struct HardeningHTTPTests {
 
     // MARK: - Logs
 
-    @Test("A pipeline name with a line break cannot forge a text log line")
-    func textLogsEscapeControlCharacters() async throws {
-        let lines = Mutex<[String]>([])
-        var logger = Logger(label: "pipeline-service") { label in
-            var handler = LineLogHandler(
-                label: label,
-                format: .text,
-                output: LogLineOutput { line in lines.withLock { $0.append(String(decoding: line, as: UTF8.self)) } }
-            )
-            handler.logLevel = .trace
-            return handler
-        }
-        logger.logLevel = .trace
-        let forged = "etl\\n2025-01-01T00:00:00.000Z notice pipeline-service: write accepted api_key=admin audit=write"
+    @Test("A pipeline name with spaces, = or a line break cannot forge fields or lines of a text log")
+    func textLogsQuoteValues() async throws {
+        let logs = LogRecorder(format: .text)
+        let forged = "etl api_key=root-admin outcome=existing\n2025-01-01T00:00:00.000Z notice pipeline-service: write accepted api_key=admin"
         try await withFixture(.jsonl) { fixture in
-            let app = buildApplication(repository: fixture.repository, configuration: ServiceConfiguration(), logger: logger)
-            let body = try sampleJSON(["pipeline_name": "\"\(forged)\""])
+            let app = buildApplication(repository: fixture.repository, configuration: ServiceConfiguration(), logger: logs.logger)
+            var name = JSONWriter()
+            name.string(forged)
+            let body = try sampleJSON(["pipeline_name": String(decoding: name.bytes, as: UTF8.self)])
             try await app.test(.router) { client in
                 let response = try await client.post("/pipelines", json: body)
                 #expect(response.status == .created)
             }
         }
-        let written = lines.withLock { $0 }
+        let written = logs.rawLines.map { String(decoding: $0, as: UTF8.self) }
         #expect(!written.isEmpty)
         // Each event is one line, ending in its own line break: none starts a second line.
         #expect(written.allSatisfy { $0.filter { $0 == "\n" }.count == 1 && $0.hasSuffix("\n") })
-        let audit = try #require(written.first { $0.contains("write accepted") && $0.contains("pipeline_name=") })
-        #expect(audit.contains(#"pipeline_name=etl\n2025-01-01"#))
-        #expect(audit.contains("api_key=anonymous"))
+        let audit = try #require(try logs.textLines().first { $0.message == "write accepted" })
+        #expect(audit.values("pipeline_name") == [forged])
+        #expect(audit.values("api_key") == ["anonymous"])
+        #expect(audit.values("outcome") == ["created"])
     }
 
     // MARK: - Archived files

@@ -10,14 +10,20 @@ import PipelineTestSupport
 import Synchronization
 import Testing
 
-/// Collects an application's log lines, written by the JSON log handler, so tests can read them back.
+/// Collects an application's log lines, written by the log handler in `format` (JSON unless
+/// told), so tests can read them back.
 final class LogRecorder: Sendable {
     private let lines = Mutex<[[UInt8]]>([])
+    private let format: LogFormat
+
+    init(format: LogFormat = .json) {
+        self.format = format
+    }
 
     /// A logger at `trace` whose every line lands here.
     var logger: Logger {
         var logger = Logger(label: "pipeline-service") { label in
-            var handler = LineLogHandler(label: label, format: .json, output: LogLineOutput { line in self.lines.withLock { $0.append(line) } })
+            var handler = LineLogHandler(label: label, format: self.format, output: LogLineOutput { line in self.lines.withLock { $0.append(line) } })
             handler.logLevel = .trace
             return handler
         }
@@ -36,6 +42,97 @@ final class LogRecorder: Sendable {
     /// The lines whose `message` is `message`.
     func entries(withMessage message: String) throws -> [JSONValue] {
         try entries().filter { $0["message"]?.string == message }
+    }
+
+    /// Every line read back as a text line (a line that does not follow the text format fails the test).
+    func textLines() throws -> [TextLine] {
+        try rawLines.map { raw in try #require(TextLine(String(decoding: raw, as: UTF8.self)), "not a text log line: \(raw)") }
+    }
+}
+
+/// A text log line read back the way a reader of the log would split it: `time level label: message`,
+/// then `key=value` fields, each of label, message, key and value either a bare word or a quoted,
+/// escaped string.
+struct TextLine: Equatable {
+    var level: String
+    var label: String
+    var message: String
+    var fields: [Field]
+
+    struct Field: Equatable {
+        var key: String
+        var value: String
+    }
+
+    /// The values of the fields named `key`, in the order of the line.
+    func values(_ key: String) -> [String] {
+        fields.filter { $0.key == key }.map(\.value)
+    }
+
+    /// Reads one line (its final line break included); nil when it does not follow the format.
+    init?(_ line: String) {
+        guard line.hasSuffix("\n") else { return nil }
+        var rest = Substring(line.dropLast()).unicodeScalars[...]
+        func word(until separator: Unicode.Scalar) -> String? {
+            guard let end = rest.firstIndex(of: separator) else { return nil }
+            defer { rest = rest[rest.index(after: end)...] }
+            return String(String.UnicodeScalarView(rest[..<end]))
+        }
+        /// A quoted token, or a bare one: a plain word, ending at `stop`, white space or the end of
+        /// the line (a quote, backslash or `=` in it fails, since the writer would have quoted it).
+        func token(stoppingAt stop: Unicode.Scalar = " ") -> String? {
+            guard rest.first == "\"" else {
+                let end =
+                    rest.firstIndex { $0 == stop || $0 == "\"" || $0 == "\\" || $0 == "=" || $0.properties.isWhitespace } ?? rest.endIndex
+                guard end > rest.startIndex else { return nil }
+                defer { rest = rest[end...] }
+                return String(String.UnicodeScalarView(rest[..<end]))
+            }
+            rest = rest.dropFirst()
+            var out = String.UnicodeScalarView()
+            while let scalar = rest.popFirst() {
+                switch scalar {
+                case "\"":
+                    return String(out)
+                case "\\":
+                    switch rest.popFirst() {
+                    case "\\": out.append("\\")
+                    case "\"": out.append("\"")
+                    case "n": out.append("\n")
+                    case "r": out.append("\r")
+                    case "t": out.append("\t")
+                    case "u":
+                        guard rest.popFirst() == "{", let end = rest.firstIndex(of: "}"),
+                            let value = UInt32(String(String.UnicodeScalarView(rest[..<end])), radix: 16), let escaped = Unicode.Scalar(value)
+                        else { return nil }
+                        out.append(escaped)
+                        rest = rest[rest.index(after: end)...]
+                    default: return nil
+                    }
+                default:
+                    out.append(scalar)
+                }
+            }
+            return nil
+        }
+        guard word(until: " ") != nil, let level = word(until: " "), let label = token(stoppingAt: ":"), rest.popFirst() == ":",
+            rest.popFirst() == " ", let message = token()
+        else { return nil }
+        var fields: [Field] = []
+        while !rest.isEmpty {
+            guard rest.popFirst() == " ", let key = token(stoppingAt: "="), rest.popFirst() == "=", let value = token() else {
+                return nil
+            }
+            fields.append(Field(key: key, value: value))
+        }
+        self.init(level: level, label: label, message: message, fields: fields)
+    }
+
+    init(level: String, label: String, message: String, fields: [Field]) {
+        self.level = level
+        self.label = label
+        self.message = message
+        self.fields = fields
     }
 }
 

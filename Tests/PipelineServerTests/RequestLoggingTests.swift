@@ -172,6 +172,51 @@ struct RequestLoggingTests {
         #expect(entries[0]["component"] == "override")
     }
 
+    // MARK: - The text line format
+
+    /// Values a client controls (a pipeline name, say) that would otherwise pass for more fields,
+    /// another line, or text running the other way on screen.
+    static let hostileTextValues = [
+        "x api_key=root-admin outcome=created", "a=b", "say \"hi\"", "\"", "back\\slash", "", "tab\there", "line\nbreak",
+        "\u{202E}exe.txt", "a\u{2066}b\u{2069}", "\u{202A}\u{202B}\u{202C}\u{202D}", "\u{2067}\u{2068}", "\u{200E}\u{200F}\u{061C}",
+        "zero\u{200B}width", "\u{85}\u{9B}31m", "\u{1B}[2J", "no\u{A0}break", "line\u{2028}separator",
+    ]
+
+    @Test("A text line's message and values each read back as one token, whatever they hold", arguments: hostileTextValues)
+    func textValuesStayOneToken(value: String) throws {
+        let logs = LogRecorder(format: .text)
+        logs.logger.info("\(value)", metadata: ["pipeline_name": .string(value), "outcome": "created"])
+        let raw = String(decoding: try #require(logs.rawLines.first), as: UTF8.self)
+        let line = try #require(try logs.textLines().first)
+        #expect(line.message == value)
+        #expect(line.fields == [.init(key: "outcome", value: "created"), .init(key: "pipeline_name", value: value)], "\(raw)")
+        // Nothing invisible or line-breaking is written as it is: each is spelled out.
+        let hidden = raw.unicodeScalars.dropLast().filter {
+            [.control, .format, .lineSeparator, .paragraphSeparator].contains($0.properties.generalCategory)
+        }
+        #expect(hidden.isEmpty, "\(raw.debugDescription)")
+    }
+
+    @Test("A text line writes plain words bare and quotes anything else, escaped")
+    func textLineQuotesOnlyWhatNeedsIt() throws {
+        let logs = LogRecorder(format: .text)
+        logs.logger.notice(
+            "write accepted",
+            metadata: [
+                "pipeline_name": "x api_key=root-admin outcome=created", "outcome": "created", "status": .stringConvertible(201),
+                "quote": "say \"hi\"\\", "mark": "\u{202E}gnp.exe", "empty": "",
+            ]
+        )
+        let raw = String(decoding: try #require(logs.rawLines.first), as: UTF8.self)
+        #expect(raw.contains(#" notice pipeline-service: "write accepted" "#), "\(raw)")
+        #expect(raw.contains(#" pipeline_name="x api_key=root-admin outcome=created""#), "\(raw)")
+        #expect(raw.contains(" outcome=created "), "\(raw)")
+        #expect(raw.contains(" status=201"), "\(raw)")
+        #expect(raw.contains(#" quote="say \"hi\"\\""#), "\(raw)")
+        #expect(raw.contains(#" mark="\u{202e}gnp.exe""#), "\(raw)")
+        #expect(raw.contains(#" empty="""#), "\(raw)")
+    }
+
     @Test("The log format is text by default and json on request; anything else names the setting")
     func logFormatSetting() throws {
         #expect(try ServiceConfiguration.resolve(flags: [:], environment: [:]).logFormat == .text)

@@ -6,7 +6,8 @@ import Synchronization
 
 /// How the service writes its log lines (`--log-format`).
 public enum LogFormat: String, Sendable, CaseIterable {
-    /// One human-readable line per event, every value with its control characters escaped.
+    /// One human-readable line per event; a message or value that is not a plain word is quoted,
+    /// with its quotes, backslashes, control and invisible format characters escaped.
     case text
     /// One JSON object per line, for log pipelines.
     case json
@@ -25,7 +26,7 @@ public enum LogFormat: String, Sendable, CaseIterable {
 ///
 /// Text:
 /// ```
-/// 2025-09-02T12:07:02.123Z info pipeline-service: write accepted api_key=anonymous date_code=20250902_050702 …
+/// 2025-09-02T12:07:02.123Z info pipeline-service: "write accepted" api_key=anonymous date_code=20250902_050702 …
 /// ```
 /// JSON:
 /// ```

@@ -72,16 +72,15 @@ enum JSONLogLine {
 
 }
 
-/// A text log line. Every value is written with its control characters escaped (`\n`, `\t`,
-/// `\u{1b}`, and `\\` for a backslash): a pipeline name holding a line break cannot start a line
-/// of its own that would read as another event, such as a forged audit line.
+/// A text log line: the time, the level, then the label, the message and every metadata value as
+/// one token each (``token(_:)``), so that no value can pass for another field of the line, and no
+/// value can start a line of its own that would read as another event, such as a forged audit line.
 enum TextLogLine {
     /// One log line, newline included.
     static func render(time: Date, level: Logger.Level, message: String, label: String, metadata: Logger.Metadata) -> [UInt8] {
-        var line =
-            LogTimestamp.text(secondsSinceEpoch: time.timeIntervalSince1970) + " \(level.rawValue) \(escaped(label)): \(escaped(message))"
+        var line = LogTimestamp.text(secondsSinceEpoch: time.timeIntervalSince1970) + " \(level.rawValue) \(token(label)): \(token(message))"
         for (key, value) in LogFields.ordered(metadata) {
-            line += " \(escaped(key))=\(escaped(text(value)))"
+            line += " \(token(key))=\(token(text(value)))"
         }
         return Array((line + "\n").utf8)
     }
@@ -95,25 +94,41 @@ enum TextLogLine {
         }
     }
 
-    /// `text` with control characters and backslashes escaped, so it stays on its line.
-    static func escaped(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: { escape($0) != nil }) else { return text }
-        var out = ""
+    /// `text` as one token of a line: as it is when it is a plain word; else in double quotes, with
+    /// quotes and backslashes escaped (`\"`, `\\`) and every character that would not show as itself
+    /// spelled out (`\n`, `\t`, `\u{202e}`). A value holding a space, `=` or a quote therefore cannot
+    /// read as a field of its own (`pipeline_name="x api_key=admin"`), and an invisible character
+    /// cannot turn the line around on screen.
+    static func token(_ text: String) -> String {
+        guard text.isEmpty || text.unicodeScalars.contains(where: needsQuotes) else { return text }
+        var out = "\""
         TextEscaping.append(text, to: &out, replacing: escape)
-        return out
+        return out + "\""
     }
 
-    /// How a scalar is written in a text log line: backslashes doubled, line breaks and every other
-    /// control or line-separating character spelled out; nil for everything else.
+    /// Whether a scalar keeps a value from being written bare: white space and `=` separate
+    /// fields, and a quote or a backslash would read as the start of a quoted value or an escape.
+    private static func needsQuotes(_ scalar: Unicode.Scalar) -> Bool {
+        scalar == "=" || scalar.properties.isWhitespace || escape(scalar) != nil
+    }
+
+    /// How a scalar is written inside quotes: a quote or a backslash escaped; line breaks (U+2028
+    /// and U+2029 too), every other control character and every invisible format character spelled
+    /// out; nil for everything else. Format characters (category Cf) include the bidirectional controls
+    /// (U+202A…U+202E, U+2066…U+2069), the direction marks (U+200E, U+200F, U+061C) and the
+    /// zero-width characters, which change how the text around them shows without showing themselves.
     private static func escape(_ scalar: Unicode.Scalar) -> String? {
         switch scalar {
         case "\\": "\\\\"
+        case "\"": "\\\""
         case "\n": "\\n"
         case "\r": "\\r"
         case "\t": "\\t"
-        case _ where scalar.value < 0x20 || scalar.value == 0x7F || scalar == "\u{85}" || scalar == "\u{2028}" || scalar == "\u{2029}":
-            "\\u{" + String(scalar.value, radix: 16) + "}"
-        default: nil
+        default:
+            switch scalar.properties.generalCategory {
+            case .control, .format, .lineSeparator, .paragraphSeparator: "\\u{" + String(scalar.value, radix: 16) + "}"
+            default: nil
+            }
         }
     }
 }
