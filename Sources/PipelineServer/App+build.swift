@@ -132,9 +132,7 @@ public func buildRouter<Repository: PipelineRunRepository>(
     metrics: ServiceMetrics = ServiceMetrics(),
     readiness: StoragePreparation? = nil
 ) -> Router<ServiceRequestContext> {
-    // Every GET route also answers HEAD: the router routes it to the GET handler, and
-    // `HeadRequestMiddleware` sends that answer's headers without its body.
-    let router = Router(context: ServiceRequestContext.self, options: .autoGenerateHeadEndpoints)
+    let router = Router(context: ServiceRequestContext.self)
     let routeNames = RouteTemplate(basePath: configuration.basePath)
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: AccessLogMiddleware(routes: routeNames))
@@ -150,7 +148,8 @@ public func buildRouter<Repository: PipelineRunRepository>(
         router.add(middleware: APIKeyMiddleware(keys: keys, scope: configuration.authenticationScope, routes: routeNames))
     }
 
-    let routes = router.group(RouterPath(configuration.basePath))
+    // Every GET route also answers HEAD, and `HeadRequestMiddleware` sends that answer without its body.
+    let routes = GetRoutesAnswerHead(base: router.group(RouterPath(configuration.basePath)))
     let measured = MeasuredRepository(base: repository, metrics: metrics)
     metrics.describe(backend: repository.backendName)
     let deployment = APIDeployment(

@@ -249,6 +249,55 @@ struct HardeningHTTPTests {
         }
     }
 
+    @Test("Over a socket, HEAD answers the status and headers GET sends, streamed answers included, and no body")
+    func headSendsGetsHeaders() async throws {
+        try await withFixture(.jsonl) { fixture in
+            // More runs than one all_data chunk, so that all_data=true streams as /export does.
+            var generator = RandomRuns(seed: 7)
+            for _ in 0...AllDataStreaming.chunkSize / 1000 { _ = try await fixture.repository.insert(contentsOf: generator.runs(1000)) }
+            let app = buildApplication(repository: fixture.repository, configuration: ServiceConfiguration(port: 0), logger: testLogger("test"))
+            try await app.test(.live) { client in
+                let port = try #require(client.port)
+                let streamed = ["/export", "/export?format=csv", "/get_pipeline_info?all_data=true"]
+                for path in streamed + ["/get_pipeline_info", "/pipelines", "/ui", "/health", "/nowhere"] {
+                    let request = " \(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                    let get = try Self.head(of: try await Self.exchangeRaw("GET" + request, port: port, closingSending: false))
+                    let head = try Self.head(of: try await Self.exchangeRaw("HEAD" + request, port: port, closingSending: false))
+                    #expect(head.fields == get.fields, "\(path)")
+                    #expect(head.body.isEmpty, "\(path): \(head.body.prefix(100))")
+                    #expect(!get.body.isEmpty, "\(path)")
+                    if streamed.contains(path) {
+                        #expect(!head.fields.contains { $0.hasPrefix("content-length:") }, "\(path): \(head.fields)")
+                        #expect(head.fields.contains("transfer-encoding: chunked"), "\(path): \(head.fields)")
+                    } else {
+                        #expect(head.fields.contains("content-length: \(get.body.utf8.count)"), "\(path): \(head.fields)")
+                    }
+                }
+                // Nothing of a body follows a HEAD answer on the connection: the next answer comes right after it.
+                let pipelined = try await Self.exchangeRaw(
+                    "HEAD /export HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                    port: port,
+                    closingSending: false
+                )
+                let second = try #require(pipelined.range(of: "\r\n\r\nHTTP/1.1 200 OK\r\n"), "\(pipelined)")
+                #expect(pipelined[second.upperBound...].hasSuffix(#""status":"healthy","backend":"jsonl","version":"\#(pipelineServiceVersion)"}"#))
+            }
+        }
+    }
+
+    /// The status line and header lines of a raw answer (names lowercased, sorted, without `date`
+    /// and `x-request-id`, which differ between any two answers), and what follows them.
+    private static func head(of answer: String) throws -> (fields: [String], body: Substring) {
+        let end = try #require(answer.range(of: "\r\n\r\n"), "no end of head in \(answer)")
+        var lines = answer[..<end.lowerBound].components(separatedBy: "\r\n")
+        let status = lines.removeFirst()
+        let fields = lines.map { line -> String in
+            let (name, value) = line.firstIndex(of: ":").map { (line[..<$0], line[line.index(after: $0)...]) } ?? (line[...], "")
+            return name.lowercased() + ": " + value.trimmingCharacters(in: .whitespaces)
+        }
+        return ([status] + fields.filter { !$0.hasPrefix("date:") && !$0.hasPrefix("x-request-id:") }.sorted(), answer[end.upperBound...])
+    }
+
     /// The inline script of a page and the `script-src` hash its policy allows.
     private static func scriptAndPolicy(_ response: TestResponse) throws -> (script: String, allowed: String) {
         let html = response.text

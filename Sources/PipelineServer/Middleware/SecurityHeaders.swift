@@ -42,16 +42,3 @@ enum SecurityHeaders {
         "'sha256-" + Data(SHA256.hash(data: Array(script.utf8))).base64EncodedString() + "'"
     }
 }
-
-/// Answers `HEAD` like `GET`: the router sends a `HEAD` to the route's `GET` handler (or to "not
-/// found"), and this sends that answer's status and headers, its `Content-Length` included, and
-/// no body.
-struct HeadRequestMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.method == .head else { return try await next(request, context) }
-        let response = try await next(request, context)
-        var headers = response.headers
-        if headers[.contentLength] == nil, let length = response.body.contentLength { headers[.contentLength] = String(length) }
-        return Response(status: response.status, headers: headers, body: ResponseBody())
-    }
-}
