@@ -82,8 +82,9 @@ struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
         return writer.bytes
     }
 
-    /// The response for a storage failure: 409 for a conflicting run, 422 for a run that would add
-    /// a pipeline beyond the limit, 503 otherwise.
+    /// The response for a storage failure: 409 for a conflicting run (on its own key or on another
+    /// unique key of the table), 422 for a run that would add a pipeline beyond the limit or that
+    /// the table refused for a rule of its own, 503 otherwise.
     static func storage(_ error: StorageError) -> APIError {
         if let key = error.conflictingKey {
             var writer = JSONWriter()
@@ -99,8 +100,16 @@ struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
                     writer.key("run_id")
                     writer.string(runID)
                 }
+                // Another unique key of the table than the run's own: its columns.
+                if let columns = error.takenKeyColumns {
+                    writer.key("key")
+                    writer.array(columns) { writer, column in writer.string(column) }
+                }
             }
             return APIError(status: .conflict, body: writer.bytes, description: error.description)
+        }
+        if let issue = error.refusal {
+            return validation(ValidationError(issue))
         }
         if error.signatureLimit != nil {
             return validation(ValidationError(FieldIssue(.body, "", kind: "too_many_pipelines", message: error.description)))

@@ -84,6 +84,12 @@ public protocol PipelineRunRepository: Sendable {
     /// The run stored under `runID` as a writer must see it: read where writes go, never from a
     /// replica that may lag (a write that merges into a stored run, as OpenLineage events do).
     func latestRun(withID runID: String) async throws -> StoredRun?
+
+    /// What the storage can hold beyond what validation accepts (``FieldLimits``): the limits of
+    /// an existing table's columns, read when it was prepared; ``FieldLimits/none`` where there
+    /// are none. Every insert refuses a run past them with a ``ValidationError`` (422) before
+    /// storing anything; tools check lines against them first (`import`).
+    func fieldLimits() throws -> FieldLimits
 }
 
 /// Bounds a repository keeps whatever its clients send.
@@ -238,6 +244,8 @@ public struct BulkInsertCounts: Sendable, Hashable {
     public var conflicts = 0
     /// Records that completed (or replaced) a run stored as `running`.
     public var updated = 0
+    /// Runs the storage cannot hold (``PipelineRunRepository/fieldLimits()``), not stored.
+    public var invalid = 0
 
     mutating func count(_ outcome: InsertOutcome) {
         switch outcome {
@@ -265,14 +273,24 @@ extension PipelineRunRepository {
         do {
             for outcome in try await insert(contentsOf: runs) { counts.count(outcome) }
         } catch let error as StorageError where error.conflictingKey != nil {
-            for run in runs {
-                do {
-                    counts.count(try await insert(run))
-                } catch let error as StorageError where error.conflictingKey != nil {
-                    counts.conflicts += 1
-                }
-            }
+            _ = error
+            try await insertOneByOne(runs, counting: &counts)
+        } catch is ValidationError {
+            // A run the storage cannot hold (a caller that did not check ``fieldLimits()`` first).
+            try await insertOneByOne(runs, counting: &counts)
         }
         return counts
+    }
+
+    private func insertOneByOne(_ runs: [PipelineInfo], counting counts: inout BulkInsertCounts) async throws {
+        for run in runs {
+            do {
+                counts.count(try await insert(run))
+            } catch let error as StorageError where error.conflictingKey != nil {
+                counts.conflicts += 1
+            } catch is ValidationError {
+                counts.invalid += 1
+            }
+        }
     }
 }

@@ -87,11 +87,13 @@ public struct RunImporter: Sendable {
         var report = Report()
         var reader = LineReader(descriptor: descriptor)
         var isMore = true
+        let limits = try repository.fieldLimits()
         func add(_ counts: BulkInsertCounts) {
             report.created += counts.created
             report.updated += counts.updated
             report.existing += counts.existing
             report.conflicts += counts.conflicts
+            report.invalid += counts.invalid
             progress(report)
         }
         try await withThrowingTaskGroup(of: BulkInsertCounts.self) { storing in
@@ -102,7 +104,7 @@ public struct RunImporter: Sendable {
                     isMore = try reader.read(upTo: batchSize) { bytes, lineNumber in
                         report.linesRead = lineNumber
                         guard !LineReader.isBlank(bytes) else { return }
-                        parse(bytes, lineNumber: lineNumber, into: &runs, report: &report)
+                        parse(bytes, lineNumber: lineNumber, limits: limits, into: &runs, report: &report)
                     }
                 } catch {
                     throw ImportError(description: "cannot read \(path): \(systemErrorText(error.code))")
@@ -110,7 +112,7 @@ public struct RunImporter: Sendable {
                 if !isMore, !reader.tail.isEmpty, !reader.tail.withUnsafeBufferPointer(LineReader.isBlank) {
                     report.linesRead += 1
                     let lineNumber = report.linesRead
-                    reader.tail.withUnsafeBufferPointer { parse($0, lineNumber: lineNumber, into: &runs, report: &report) }
+                    reader.tail.withUnsafeBufferPointer { parse($0, lineNumber: lineNumber, limits: limits, into: &runs, report: &report) }
                 }
                 // The batch before is stored before this one starts.
                 if isStoring, let counts = try await storing.next() { add(counts) }
@@ -126,9 +128,20 @@ public struct RunImporter: Sendable {
         return report
     }
 
-    private func parse(_ bytes: UnsafeBufferPointer<UInt8>, lineNumber: Int, into runs: inout [PipelineInfo], report: inout Report) {
-        do {
-            runs.append(try PipelineInfo(jsonBytes: bytes))
+    /// Reads one line into `runs`, or counts it invalid with its reasons: not a valid run, or a run
+    /// the storage cannot hold (``PipelineRunRepository/fieldLimits()``).
+    private func parse(
+        _ bytes: UnsafeBufferPointer<UInt8>,
+        lineNumber: Int,
+        limits: FieldLimits,
+        into runs: inout [PipelineInfo],
+        report: inout Report
+    ) {
+        do throws(ValidationError) {
+            let run = try PipelineInfo(jsonBytes: bytes)
+            let issues = limits.issues(in: run)
+            guard issues.isEmpty else { throw ValidationError(issues) }
+            runs.append(run)
         } catch {
             report.invalid += 1
             if report.invalidLines.count < 100 {

@@ -8,6 +8,8 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
     private enum Code: Sendable, Hashable {
         case conflict(RunKey)
         case changed(RunKey)
+        case keyTaken(RunKey, columns: [String], constraint: String)
+        case refused(FieldIssue)
         case tooManySignatures(Int)
         case unavailable(String)
         case storageFull
@@ -27,6 +29,16 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
     /// write of the same run came between the read and the write); nothing was stored. The writer
     /// reads the run again and merges anew; a client that sees it (409) sends its write again.
     public static func changed(_ key: RunKey) -> StorageError { StorageError(.changed(key)) }
+    /// A different run already holds the values of one of the table's other unique keys (a
+    /// `UNIQUE (pipeline_name, date_code)` a DBA added, a unique index on some column): the
+    /// write is refused as a conflict on its key, naming the unique key's columns and constraint.
+    public static func keyTaken(_ key: RunKey, columns: [String], constraint: String) -> StorageError {
+        StorageError(.keyTaken(key, columns: columns, constraint: constraint))
+    }
+    /// The table refused the run for a rule of its own (a NOT NULL or CHECK constraint, a value
+    /// its column cannot hold): the client's to change, answered as a validation issue (422)
+    /// naming the field (and, in a batch, the run's index) where the table says which it is.
+    public static func refused(_ issue: FieldIssue) -> StorageError { StorageError(.refused(issue)) }
     /// The run would add a pipeline signature beyond the most the repository keeps; nothing was stored.
     public static func tooManySignatures(limit: Int) -> StorageError { StorageError(.tooManySignatures(limit)) }
     /// The backend cannot be reached or used right now; `reason` is for clients (no internals).
@@ -42,7 +54,7 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
     /// run changed since it was read. Either way only that write is refused.
     public var conflictingKey: RunKey? {
         switch code {
-        case .conflict(let key), .changed(let key): key
+        case .conflict(let key), .changed(let key), .keyTaken(let key, _, _): key
         default: nil
         }
     }
@@ -51,6 +63,18 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
     public var isChangedSinceRead: Bool {
         if case .changed = code { return true }
         return false
+    }
+
+    /// The columns of the unique key a different run holds, when this is ``keyTaken(_:columns:constraint:)``.
+    public var takenKeyColumns: [String]? {
+        if case .keyTaken(_, let columns, _) = code { return columns }
+        return nil
+    }
+
+    /// Why the table refused the run, when this is ``refused(_:)``.
+    public var refusal: FieldIssue? {
+        if case .refused(let issue) = code { return issue }
+        return nil
     }
 
     /// The limit a refused new signature ran into, if this is such a refusal.
@@ -62,7 +86,7 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Whether the failure is the backend's state, not the request's (answer 503 and retry later).
     public var isUnavailable: Bool {
         switch code {
-        case .conflict, .changed, .tooManySignatures: false
+        case .conflict, .changed, .keyTaken, .refused, .tooManySignatures: false
         case .unavailable, .storageFull, .readOnly, .corrupt: true
         }
     }
@@ -71,6 +95,10 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
         switch code {
         case .conflict(let key):
             "A different run is already stored for \(key); resend it unchanged or use a new \(key.hasOwnID ? "run_id" : "date_code")"
+        case .keyTaken(_, let columns, let constraint):
+            "A different run is already stored with the same \(columns.joined(separator: ", ")) (unique key \(constraint) of the table); resend it unchanged or change \(columns.count == 1 ? "it" : "them")"
+        case .refused(let issue):
+            "The table refused the run: \(issue.message)"
         case .changed(let key):
             "The run \(key) changed while this write was applied; nothing was stored: send it again"
         case .tooManySignatures(let limit):

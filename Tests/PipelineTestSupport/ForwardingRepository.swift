@@ -13,6 +13,7 @@ extension ForwardingRepository {
     public var services: [any Service] { base.services }
     public func prepare() async throws { try await base.prepare() }
     public func refreshStatistics() async throws { try await base.refreshStatistics() }
+    public func fieldLimits() throws -> FieldLimits { try base.fieldLimits() }
     public func insert(_ run: PipelineInfo) async throws -> InsertOutcome { try await base.insert(run) }
     public func insert(contentsOf runs: [PipelineInfo]) async throws -> [InsertOutcome] { try await base.insert(contentsOf: runs) }
     public func insert(merged runs: [MergedRun]) async throws -> [InsertOutcome] { try await base.insert(merged: runs) }

@@ -12,9 +12,17 @@ extension Backend {
     /// With `PIPELINE_TEST_POSTGRES_TABLE=mapped-in-schema`, the table is instead an existing one
     /// in a schema of its own, every column renamed, served through `schema.TABLE` and a column
     /// map, as an enterprise table would be (``makeMappedTableInSchema(limits:)``).
+    ///
+    /// With `PIPELINE_TEST_POSTGRES_TABLE=ora2pg-default` or `ora2pg-exact`, it is the old
+    /// service's Oracle table as ora2pg translated it (``LegacyOracleTable``), with the columns the
+    /// service added since (status, exit_code, run_id) added as a DBA would.
     func makePostgresFixture(limits: RepositoryLimits) async throws -> RepositoryFixture {
-        if ProcessInfo.processInfo.environment["PIPELINE_TEST_POSTGRES_TABLE"] == "mapped-in-schema" {
+        let kind = ProcessInfo.processInfo.environment["PIPELINE_TEST_POSTGRES_TABLE"]
+        if kind == "mapped-in-schema" {
             return try await makeMappedTableInSchema(limits: limits)
+        }
+        if let table = kind.flatMap(LegacyOracleTable.init(rawValue:)) {
+            return try await table.makeFixture(withExtensionColumns: true, limits: limits)
         }
         let url = try PostgresTestDatabase.url()
         let table = PostgresTestDatabase.uniqueName("runs")
@@ -55,6 +63,122 @@ extension Backend {
             location: "\(schema).\(table)",
             open: { try PostgresTestDatabase.open(url: url, layout: layout, limits: limits) },
             destroy: { try await PostgresTestDatabase.execute("DROP SCHEMA \(schema) CASCADE") }
+        )
+    }
+}
+
+/// The old service's Oracle table (`Tests/Fixtures/legacy-oracle/create_pipeline_runs.sql`) as
+/// ora2pg translated it: each case loads its committed translation, made by `regenerate.sh`, so
+/// that tests need no ora2pg. No status, exit_code or run_id column, no unique key but the id.
+public enum LegacyOracleTable: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// `ora2pg-default.sql`, ora2pg's shipped type choices: lower-case names in the session's
+    /// schema, `timestamp` for every time, `double precision` for the duration, `bigint` for the
+    /// row count and pid, `varchar(n)` as in Oracle. Served by `PIPELINE_TABLE` alone.
+    case ora2pgDefault = "ora2pg-default"
+    /// `ora2pg-exact.sql`, exact decimals: upper-case quoted names in a schema of their own,
+    /// `timestamp with time zone`, `numeric(12,3)` for the duration, `numeric(12)` and
+    /// `numeric(10)` for the row count and pid. Served by `PIPELINE_TABLE=schema.PIPELINE_RUNS`
+    /// and a column map of every field.
+    case ora2pgExact = "ora2pg-exact"
+
+    public var description: String { rawValue }
+
+    /// The directory of the fixtures: the DDL, the ora2pg configurations, their outputs and `regenerate.sh`.
+    public static let directory = PostgresTestDatabase.repositoryRoot + "/Tests/Fixtures/legacy-oracle"
+
+    /// The committed translation's path.
+    public var file: String { Self.directory + "/\(rawValue).sql" }
+
+    /// The table's name as the translation spells it.
+    public var table: String {
+        switch self {
+        case .ora2pgDefault: "pipeline_runs"
+        case .ora2pgExact: "PIPELINE_RUNS"
+        }
+    }
+
+    /// A column's name in the translation: the field's (or `id`) as Oracle folds it.
+    public func column(_ key: String) -> String {
+        self == .ora2pgExact ? key.uppercased() : key
+    }
+
+    /// The statements of the translation, with psql's own lines (starting with `\`) dropped,
+    /// the table placed in `schema` (the exact translation names the schema `legacy`; the
+    /// default one names none, so the session's search path is set to it first).
+    public func statements(inSchema schema: String) throws -> [String] {
+        var text = try String(contentsOf: URL(fileURLWithPath: file), encoding: .utf8)
+        text = text.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("\\") }.joined(separator: "\n")
+        var statements: [String] = []
+        switch self {
+        case .ora2pgDefault:
+            statements = ["CREATE SCHEMA \"\(schema)\"", "SET search_path = \"\(schema)\""]
+        case .ora2pgExact:
+            text = text.replacingOccurrences(of: "\"legacy\"", with: "\"\(schema)\"")
+        }
+        var current = ""
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            current += line + "\n"
+            if line.trimmingCharacters(in: .whitespaces).hasSuffix(";") {
+                statements.append(current)
+                current = ""
+            }
+        }
+        statements.append(current)
+        // Chunks holding only comments (the header) are no statements.
+        return statements.filter { chunk in
+            chunk.split(separator: "\n").contains { line in
+                let trimmed = line.trimmingCharacters(in: .whitespaces)
+                return !trimmed.isEmpty && !trimmed.hasPrefix("--")
+            }
+        }
+    }
+
+    /// Creates the table in a schema of its own (`legacy_<hex>`) from the translation, with
+    /// `extra` statements run after it on the same session (whose search path is the schema).
+    /// Returns the schema's name.
+    public func create(extra: [String] = []) async throws -> String {
+        let schema = PostgresTestDatabase.uniqueName("legacy")
+        try await PostgresTestDatabase.executeScript(try statements(inSchema: schema) + extra)
+        return schema
+    }
+
+    /// The statement adding the columns the service added since the old table (status,
+    /// exit_code, run_id), in the translation's style, as a DBA following the README would:
+    /// the default translation's run_id with a unique constraint, the exact one's without.
+    public var addingExtensionColumns: String {
+        switch self {
+        case .ora2pgDefault:
+            "ALTER TABLE pipeline_runs ADD COLUMN status varchar(32), ADD COLUMN exit_code integer, ADD COLUMN run_id varchar(36) UNIQUE"
+        case .ora2pgExact:
+            #"ALTER TABLE "PIPELINE_RUNS" ADD COLUMN "STATUS" varchar(32), ADD COLUMN "EXIT_CODE" numeric(10), ADD COLUMN "RUN_ID" varchar(36)"#
+        }
+    }
+
+    /// How the service is pointed at the table in `schema`: `PIPELINE_TABLE` alone for the
+    /// default translation (its names are the fields'), with a column map of every field (and
+    /// the id) for the exact one.
+    public func layout(inSchema schema: String) throws -> SQLTableLayout {
+        switch self {
+        case .ora2pgDefault:
+            return try SQLTableLayout(table: "\(schema).\(table)")
+        case .ora2pgExact:
+            let keys = [SQLTableLayout.idKey] + PipelineField.allCases.map(\.rawValue)
+            let map = keys.map { "\"\($0)\":\"\(column($0))\"" }.joined(separator: ",")
+            return try SQLTableLayout(table: "\(schema).\(table)", columnMapJSON: "{\(map)}")
+        }
+    }
+
+    /// A repository over a fresh copy of the table (with the extension columns, or as ora2pg made
+    /// it, and after `extra` statements); destroying it drops the schema.
+    public func makeFixture(withExtensionColumns: Bool, extra: [String] = [], limits: RepositoryLimits = .standard) async throws -> RepositoryFixture
+    {
+        let url = try PostgresTestDatabase.url()
+        let schema = try await create(extra: (withExtensionColumns ? [addingExtensionColumns] : []) + extra)
+        let layout = try layout(inSchema: schema)
+        return try await RepositoryFixture(
+            location: "\(schema).\(table)",
+            open: { try PostgresTestDatabase.open(url: url, layout: layout, limits: limits) },
+            destroy: { try await PostgresTestDatabase.execute("DROP SCHEMA \"\(schema)\" CASCADE") }
         )
     }
 }
@@ -133,6 +257,21 @@ public enum PostgresTestDatabase {
     /// Runs one statement on the test server (or on another database of it).
     public static func execute(_ sql: String, database: String? = nil) async throws {
         _ = try await query(sql, database: database)
+    }
+
+    /// Runs statements one after another on one session (so that a `SET` holds for the next).
+    public static func executeScript(_ statements: [String], database: String? = nil) async throws {
+        let configuration = try configuration(url: url(), database: database)
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+        do {
+            for statement in statements {
+                _ = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger).collect()
+            }
+            try await connection.close()
+        } catch {
+            try? await connection.close()
+            throw error
+        }
     }
 
     /// Runs one statement and returns its rows; every column must be text (cast with `::text`).

@@ -19,6 +19,10 @@ struct MeasuredRepository<Base: PipelineRunRepository>: PipelineRunRepository {
         try await base.refreshStatistics()
     }
 
+    func fieldLimits() throws -> FieldLimits {
+        try base.fieldLimits()
+    }
+
     func insert(_ run: PipelineInfo) async throws -> InsertOutcome {
         try await measure(.insert) { try await base.insert(run) }
     }

@@ -226,3 +226,8 @@ final class SharedRunIndex: Sendable {
         }
     }
 }
+
+extension JSONLRunRepository {
+    /// A line holds whatever validation accepts: no limits beyond it.
+    public func fieldLimits() -> FieldLimits { .none }
+}

@@ -82,11 +82,7 @@ struct PostgresBatchWriter: Sendable {
     /// Every stored signature, of finished runs and of runs still running: what the pipeline cap counts.
     private func storedSignatures(_ schema: PostgresSchema) async throws -> [PipelineSignature] {
         let logger = connections.logger
-        return try await connections.withConnection("read signatures") { connection in
-            let finished = try await schema.aggregates(on: connection, logger: logger).map(\.signature)
-            let running = try await connection.rows(schema.statements.runningRuns(), logger: logger) { try RunningRuns(reading: &$0) }
-            return finished + running.compactMap(\.signature)
-        }
+        return try await connections.withConnection("read signatures") { try await schema.signatures(on: $0, logger: logger) }
     }
 }
 

@@ -146,17 +146,6 @@ struct PostgresMigration: Sendable {
         }
     }
 
-    /// The column types (`udt_name`) a field can be stored in and read back from exactly.
-    static func acceptedTypes(_ field: PipelineField) -> Set<String> {
-        switch field.kind {
-        case .localDateTime, .instant: ["timestamp", "timestamptz"]
-        case .number: ["float8"]
-        case .integer: ["int8", "int4"]
-        case .optionalInteger: ["int8", "int4", "int2"]
-        case .text, .optionalText: ["text", "varchar"]
-        }
-    }
-
     /// The ledger itself; created by the first starter, under the migration lock.
     static let createLedger = """
         CREATE TABLE pipeline_service_migrations (

@@ -121,18 +121,28 @@ public struct PostgresRunRepository: PipelineRunRepository {
     // MARK: - Writes
 
     public func insert(_ run: PipelineInfo) async throws -> InsertOutcome {
-        guard let outcome = try await committer.submit(.one(run)).first else { throw StorageError.unavailable(PostgresConnections.notCompleted) }
+        guard let outcome = try await submit(.one(run)).first else { throw StorageError.unavailable(PostgresConnections.notCompleted) }
         return outcome
     }
 
     public func insert(contentsOf runs: [PipelineInfo]) async throws -> [InsertOutcome] {
         guard !runs.isEmpty else { return [] }
-        return try await committer.submit(.all(runs))
+        return try await submit(.all(runs))
     }
 
     public func insert(merged runs: [MergedRun]) async throws -> [InsertOutcome] {
         guard !runs.isEmpty else { return [] }
-        return try await committer.submit(.merged(runs))
+        return try await submit(.merged(runs))
+    }
+
+    /// Hands a write to the group commit once it fits the table's columns (``FieldLimits``).
+    private func submit(_ request: WriteRequest) async throws -> [InsertOutcome] {
+        try fieldLimits().check(request)
+        return try await committer.submit(request)
+    }
+
+    public func fieldLimits() throws -> FieldLimits {
+        try schema.current().layout.fieldLimits
     }
 
     // MARK: - Reads

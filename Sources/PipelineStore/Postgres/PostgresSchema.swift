@@ -16,6 +16,11 @@ struct PostgresSchema: Sendable {
 
     /// The name advisory-lock keys hash.
     private var lockName: String { resolvedName ?? layout.qualifiedName }
+    /// The unique keys of a table the service adopted (its primary key, `UNIQUE` constraints and
+    /// unique indexes), by the name PostgreSQL gives when one refuses an insert: the index's.
+    var uniqueKeys: [String: UniqueKey] = [:]
+    /// The check constraints of a table the service adopted, with their columns.
+    var checkConstraints: [String: [String]] = [:]
 
     var layout: SQLTableLayout { statements.layout }
 
@@ -251,8 +256,11 @@ extension PostgresSchema {
     {
         let rows = try await connection.rows(
             """
-            SELECT column_name::text, udt_name::text, (column_default IS NOT NULL OR is_identity = 'YES') \
-            FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = \(layout.table)
+            SELECT column_name::text, udt_name::text, character_maximum_length::int8, numeric_precision::int8, \
+            numeric_scale::int8, datetime_precision::int8, is_nullable = 'YES', \
+            (column_default IS NOT NULL OR is_identity = 'YES' OR is_generated = 'ALWAYS') \
+            FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = \(layout.table) \
+            ORDER BY ordinal_position
             """,
             logger: logger
         )
@@ -260,18 +268,35 @@ extension PostgresSchema {
             throw ConfigurationError(.table, "table \"\(layout.qualifiedName)\" does not exist")
         }
         let columns = try rows.map { row in
-            let (name, type, hasDefault) = try row.decode((String, String, Bool).self)
-            return SQLColumnDescription(name: name, type: type, hasDefault: hasDefault)
+            let (name, type, length, precision, scale, datetimePrecision, isNullable, hasDefault) = try row.decode(
+                (String, String, Int64?, Int64?, Int64?, Int64?, Bool, Bool).self
+            )
+            return SQLColumnDescription(
+                name: name,
+                type: type,
+                hasDefault: hasDefault,
+                columnType: SQLColumnType(
+                    postgres: type,
+                    characterLength: length,
+                    numericPrecision: precision,
+                    numericScale: scale,
+                    datetimePrecision: datetimePrecision
+                ),
+                isNullable: isNullable
+            )
         }
         let resolved = try layout.resolved(against: columns, setting: setting) { key, column in
-            let types = PipelineField(rawValue: key).map(PostgresMigration.acceptedTypes) ?? ["int8", "int4"]
-            if !types.contains(column.type) { return "is \(column.type), expected \(types.sorted().joined(separator: " or "))" }
+            guard let type = column.columnType else { return "is \(column.type), a type the service cannot store a run's \(key) in" }
+            if let trouble = type.problem(storing: PipelineField(rawValue: key)) { return trouble }
             if key == SQLTableLayout.idKey, !column.hasDefault { return "has no default; it must be an identity or serial column" }
             return nil
         }
         logger.info("Using a table the service does not own; it is not migrated", metadata: ["table": "\(layout.qualifiedName)"])
         resolved.reportAbsentColumns(logger: logger)
-        return PostgresSchema(statements: SQLStatements(layout: resolved, dialect: .postgres), summary: nil)
+        var schema = PostgresSchema(statements: SQLStatements(layout: resolved, dialect: .postgres), summary: nil)
+        try await schema.readConstraints(on: connection, logger: logger)
+        await schema.checkIdentity(on: connection, logger: logger)
+        return schema
     }
 }
 

@@ -185,9 +185,13 @@ struct PostgresURL: Sendable, CustomStringConvertible {
         return configuration
     }
 
-    /// Every session runs in UTC (after the user's settings, which cannot change that), named.
+    /// Every session runs in UTC and writes a float (`real`) as its shortest exact decimal (after
+    /// the user's settings, which cannot change either), named. A `real` column is read through
+    /// that text (``SQLTableLayout/selectExpression(_:)``); with fewer digits it would not read back
+    /// the value stored.
     private var startupParameters: [(String, String)] {
-        sessionSettings.filter { $0.0.lowercased() != "timezone" } + [("TimeZone", "UTC"), ("application_name", applicationName)]
+        sessionSettings.filter { !["timezone", "extra_float_digits"].contains($0.0.lowercased()) }
+            + [("TimeZone", "UTC"), ("extra_float_digits", "1"), ("application_name", applicationName)]
     }
 
     /// What `sslmode` asks of TLS: nil for none; otherwise the client TLS configuration (which

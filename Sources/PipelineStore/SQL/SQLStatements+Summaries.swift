@@ -26,8 +26,9 @@ extension SQLStatements {
     /// double reads back as infinity. NaN, which PostgreSQL orders above every number, is left out
     /// as everywhere else.
     public func aggregatesByGroupedScan(exactDurations: Bool = false) -> SQLStatement {
-        let elapsed = layout.quoted(.elapsedSeconds)
-        let rows = layout.quoted(.rowcount)
+        // Each as a run reads it: a numeric duration as a double, a numeric row count as a bigint.
+        let elapsed = layout.selectExpression(.elapsedSeconds)
+        let rows = layout.selectExpression(.rowcount)
         let positive = dialect == .postgres ? "\(elapsed) > 0 AND \(elapsed) <> 'NaN'" : "\(elapsed) > 0"
         let durations = "CASE WHEN \(positive) THEN \(elapsed) ELSE 0 END"
         let durationSum =

@@ -86,7 +86,7 @@ public struct SQLStatements: Sendable {
 
     /// The signature columns, in signature order.
     var signatureColumns: String {
-        PipelineField.signatureFields.map(layout.quoted).joined(separator: ", ")
+        PipelineField.signatureFields.map(layout.selectExpression).joined(separator: ", ")
     }
 
     /// `ORDER BY start_utc DESC, id DESC`: result order.
@@ -101,7 +101,7 @@ public struct SQLStatements: Sendable {
         var binds = SQLBinds(dialect)
         let fields = layout.storedFields
         let columns = fields.map(layout.quoted).joined(separator: ", ")
-        let rows = runs.map { run in binds.row(fields.map(run.value(of:))) }
+        let rows = runs.map { run in "(" + fields.map { layout.insertPlaceholder($0, of: run, binds: &binds) }.joined(separator: ", ") + ")" }
         return binds.statement("\(verb) INTO \(layout.quotedTable) (\(columns)) VALUES \(rows.joined(separator: ", "))")
     }
 
@@ -139,12 +139,12 @@ public struct SQLStatements: Sendable {
 
     /// True for a run still `running` (never on a table without a status column).
     var isRunning: String {
-        "\(layout.selectExpression(.status)) = '\(RunStatus.running)'"
+        "\(layout.conditionExpression(.status)) = '\(RunStatus.running)'"
     }
 
     /// True for a finished run: what every query reads unless it asks for `running` or names a run.
     var isFinished: String {
-        "(\(layout.selectExpression(.status)) IS NULL OR \(layout.selectExpression(.status)) <> '\(RunStatus.running)')"
+        "(\(layout.conditionExpression(.status)) IS NULL OR \(layout.conditionExpression(.status)) <> '\(RunStatus.running)')"
     }
 
     /// The page of runs a query asks for, in result order, with one run more than its limit
@@ -204,14 +204,14 @@ public struct SQLStatements: Sendable {
     public func historySamples(matching filter: RunFilter) -> SQLStatement {
         var binds = SQLBinds(dialect)
         let conditions = whereConditions(filter, binds: &binds)
-        let columns = [PipelineField.startUTC, .elapsedSeconds, .rowcount].map(layout.quoted).joined(separator: ", ")
+        let columns = [PipelineField.startUTC, .elapsedSeconds, .rowcount].map(layout.selectExpression).joined(separator: ", ")
         return binds.statement("SELECT \(columns), \(failedRunIndicator) FROM \(layout.quotedTable)\(whereClause(conditions)) \(resultOrder)")
     }
 
     /// 1 for a failed run, else 0 (``RunStatus/isFailed(status:exitCode:)`` in SQL; 0 without the columns).
     var failedRunIndicator: String {
-        let status = layout.selectExpression(.status)
-        let exitCode = layout.selectExpression(.exitCode)
+        let status = layout.conditionExpression(.status)
+        let exitCode = layout.conditionExpression(.exitCode)
         return "CASE WHEN \(status) = '\(RunStatus.failed)' OR (\(status) IS NULL AND \(exitCode) <> 0) THEN 1 ELSE 0 END"
     }
 
@@ -254,9 +254,9 @@ public struct SQLStatements: Sendable {
         if let value = filter.dateCode { conditions.append("\(layout.quoted(.dateCode)) = \(binds.bind(.text(value)))") }
         // A table without a status column holds no status: NULL matches only "no status".
         if let status = filter.status {
-            conditions.append(Self.condition(layout.selectExpression(.status), status, binds: &binds))
+            conditions.append(Self.condition(layout.conditionExpression(.status), status, binds: &binds))
         }
-        if let runID = filter.runID { conditions.append("\(layout.selectExpression(.runID)) = \(binds.bind(.text(runID)))") }
+        if let runID = filter.runID { conditions.append("\(layout.conditionExpression(.runID)) = \(binds.bind(.text(runID)))") }
         if !filter.includesRunning { conditions.append(isFinished) }
         return conditions
     }

@@ -28,6 +28,13 @@ public struct SQLTableLayout: Sendable, Hashable {
     /// Extension fields (``PipelineField/isExtension``) the table has no column for: they are
     /// read as null and not written.
     public private(set) var absentFields: Set<PipelineField> = []
+    /// The type of each field's column in a table the service adopted, where it matters for
+    /// reading and writing the field exactly; empty for a table the service created, whose types
+    /// are its own (``SQLColumnType``).
+    private var columnTypes: [PipelineField: SQLColumnType] = [:]
+    /// What the table's columns can hold beyond what validation accepts (``FieldLimits``), read
+    /// with their types; ``FieldLimits/none`` for a table the service created.
+    public private(set) var fieldLimits: FieldLimits = .none
 
     /// The service's own table with every column under its field's name.
     public static let standard = SQLTableLayout(table: defaultTable, columns: [:], idColumn: idKey, isMapped: false)
@@ -109,11 +116,45 @@ public struct SQLTableLayout: Sendable, Hashable {
     /// The fields the table has columns for, in ``PipelineField`` order.
     public var storedFields: [PipelineField] { PipelineField.allCases.filter(hasColumn) }
 
-    /// The run as this table stores it: with its id (made if it has none), and extension fields
-    /// without a column as nil, so the run an insert returns, and the one idempotency compares, is
-    /// the run a read gives back.
+    /// The run as this table stores it: with its id (made if it has none), extension fields
+    /// without a column as nil, and each value as its column keeps it (``SQLColumnType``): a
+    /// duration rounded to a `numeric(p, s)` column's scale or to a `real`, text without the
+    /// trailing spaces a `char(n)` column drops, a time rounded to a `timestamp(p)`. So the run an
+    /// insert returns, and the one idempotency compares, is the run a read gives back.
     public func storable(_ run: PipelineInfo) -> PipelineInfo {
-        run.normalized.removingValues(of: absentFields)
+        var stored = run.normalized.removingValues(of: absentFields)
+        for (field, type) in columnTypes {
+            switch (field.kind, type) {
+            case (.number, .decimal(_, let scale?)):
+                stored.elapsedSeconds = DecimalText(stored.elapsedSeconds)?.rounded(toScale: scale).doubleValue ?? stored.elapsedSeconds
+            case (.number, .real):
+                stored.elapsedSeconds = Double(Float(stored.elapsedSeconds).description) ?? stored.elapsedSeconds
+            case (.text, .text(_, blankPadded: true)), (.optionalText, .text(_, blankPadded: true)):
+                stored.setText(of: field) { Self.droppingTrailingSpaces($0) }
+            case (.instant, .timestamp(_, let precision)), (.localDateTime, .timestamp(_, let precision)):
+                stored.setMicroseconds(of: field) { Self.rounded($0, toDigits: precision) }
+            default:
+                break
+            }
+        }
+        return stored
+    }
+
+    private static func droppingTrailingSpaces(_ text: String) -> String {
+        var scalars = Substring(text).unicodeScalars
+        while scalars.last == " " { scalars.removeLast() }
+        return String(scalars)
+    }
+
+    /// Microseconds rounded to `digits` digits of the second, half away from zero, as PostgreSQL
+    /// rounds a value stored in a `timestamp(p)` column.
+    private static func rounded(_ microseconds: Int64, toDigits digits: Int) -> Int64 {
+        guard digits < 6 else { return microseconds }
+        let unit = (digits..<6).reduce(Int64(1)) { unit, _ in unit * 10 }
+        let (quotient, remainder) = microseconds.quotientAndRemainder(dividingBy: unit)
+        let away: Int64 = remainder.magnitude * 2 >= unit.magnitude ? (microseconds < 0 ? -1 : 1) : 0
+        let (rounded, overflow) = (quotient + away).multipliedReportingOverflow(by: unit)
+        return overflow ? microseconds : rounded
     }
 
     /// The column that keys runs: `run_id`, or on a table without one the pair (`pipeline_name`,
@@ -122,10 +163,40 @@ public struct SQLTableLayout: Sendable, Hashable {
         hasColumn(.runID) ? quoted(.runID) : "\(quoted(.pipelineName)), \(quoted(.dateCode))"
     }
 
-    /// What a SELECT lists for a field: its quoted column, or a typed NULL when the table lacks it.
-    public func selectExpression(_ field: PipelineField) -> String {
+    /// What a condition compares for a field: its quoted column, or a typed NULL when the table
+    /// lacks it. The column as it is, so that comparisons keep using its indexes (`numeric >=
+    /// bigint` compares exactly).
+    public func conditionExpression(_ field: PipelineField) -> String {
         guard hasColumn(field) else { return field.kind == .optionalInteger ? "CAST(NULL AS BIGINT)" : "CAST(NULL AS TEXT)" }
         return quoted(field)
+    }
+
+    /// What a SELECT lists for a field: ``conditionExpression(_:)``, read as the field's own type
+    /// where the column's differs: a `numeric` as a double (the nearest one to the decimal, as
+    /// `Double("2424.879")` gives) or a bigint, a `real` through its shortest decimal text (its
+    /// exact binary value would read 2424.87890625), a `smallint` or `integer` as a bigint (which
+    /// summaries shift by 32 bits), a `char(n)` as text without its padding.
+    public func selectExpression(_ field: PipelineField) -> String {
+        let column = conditionExpression(field)
+        switch (field.kind, columnTypes[field]) {
+        case (.number, .decimal?): return "CAST(\(column) AS DOUBLE PRECISION)"
+        case (.number, .real?): return "CAST(CAST(\(column) AS TEXT) AS DOUBLE PRECISION)"
+        case (_, .decimal?), (_, .integer(2)?), (_, .integer(4)?): return "CAST(\(column) AS BIGINT)"
+        case (_, .text(_, blankPadded: true)?): return "CAST(\(column) AS TEXT)"
+        default: return column
+        }
+    }
+
+    /// The placeholder an INSERT writes a field's value with, binding it: a duration goes to a
+    /// `numeric` column as its decimal text (rounded to the column's scale), which the database
+    /// reads exactly, where a bound double would pass through 15 significant digits.
+    func insertPlaceholder(_ field: PipelineField, of run: PipelineInfo, binds: inout SQLBinds) -> String {
+        let value = run.value(of: field)
+        if case .decimal(_, let scale)? = columnTypes[field], case .double(let number) = value, var decimal = DecimalText(number) {
+            if let scale { decimal = decimal.rounded(toScale: scale) }
+            return "CAST(\(binds.bind(.text(decimal.description))) AS NUMERIC)"
+        }
+        return binds.bind(value)
     }
 
     /// The column name for a field (unquoted).
@@ -172,6 +243,11 @@ struct SQLColumnDescription: Sendable, Hashable {
     var type: String
     /// Whether the database fills it in when an insert leaves it out (an identity or serial column).
     var hasDefault: Bool
+    /// The type, where the backend checks it (PostgreSQL); nil where it does not, or for a type no
+    /// field can be stored in.
+    var columnType: SQLColumnType? = nil
+    /// Whether the column takes NULL; a column the service does not write must, or have a default.
+    var isNullable = true
 }
 
 extension SQLTableLayout {
@@ -206,16 +282,58 @@ extension SQLTableLayout {
                 }
                 continue
             }
-            if let field { resolved.columns[field] = found.name } else { resolved.idColumn = found.name }
+            if let field {
+                resolved.columns[field] = found.name
+                resolved.columnTypes[field] = found.columnType
+            } else {
+                resolved.idColumn = found.name
+            }
             if let trouble = problem(key, found) { problems.append("column \"\(found.name)\" (\(key)) \(trouble)") }
         }
         guard missing.isEmpty else {
             throw ConfigurationError(setting, "table \"\(table)\" lacks columns: \(missing.joined(separator: ", "))")
         }
+        // A column the service never writes must fill itself in: NOT NULL without a default would
+        // refuse every insert.
+        let written = Set(([resolved.idColumn] + resolved.storedFields.map(resolved.column)).map(Self.asciiLowercased))
+        for column in actual where !column.isNullable && !column.hasDefault && !written.contains(Self.asciiLowercased(column.name)) {
+            problems.append(
+                "column \"\(column.name)\" is NOT NULL without a default, and the service does not write it: every insert would fail (give it a default, allow NULL, or map a field to it)"
+            )
+        }
+        let nullability = Dictionary(actual.map { ($0.name, $0.isNullable) }, uniquingKeysWith: { first, _ in first })
+        resolved.fieldLimits = resolved.limits(nullable: { nullability[$0] ?? true })
         guard problems.isEmpty else {
             throw ConfigurationError(setting, "table \"\(table)\": \(problems.joined(separator: "; "))")
         }
         return resolved
+    }
+
+    /// The limits of the columns' types (``FieldLimits``): lengths, integer ranges narrower than
+    /// validation's, decimal digits, and optional fields in NOT NULL columns.
+    private func limits(nullable: (String) -> Bool) -> FieldLimits {
+        var limits: [PipelineField: [FieldLimits.ColumnLimit]] = [:]
+        for field in storedFields {
+            let name = column(field)
+            func add(_ limit: FieldLimits.Limit, _ type: String) {
+                limits[field, default: []].append(FieldLimits.ColumnLimit(limit, column: name, columnType: type))
+            }
+            if field.isOptional, !nullable(name) { add(.required, "NOT NULL") }
+            guard let type = columnTypes[field] else { continue }
+            switch (field.kind, type) {
+            case (.text, .text(let length?, let blankPadded)), (.optionalText, .text(let length?, let blankPadded)):
+                add(.characters(length, ignoringTrailingSpaces: blankPadded), type.description)
+            case (.number, .decimal(let precision?, let scale)):
+                add(.decimal(precision: precision, scale: scale ?? 0), type.description)
+            case (.integer, _), (.optionalInteger, _):
+                guard let range = type.integerRange else { continue }
+                let accepted = field.acceptedIntegers
+                if range.lowerBound > accepted.lowerBound || range.upperBound < accepted.upperBound { add(.integers(range), type.description) }
+            default:
+                break
+            }
+        }
+        return FieldLimits(limits)
     }
 
     /// Says once, at start-up, which extension fields the table cannot store.
@@ -250,4 +368,35 @@ extension SQLTableLayout {
     static let coveredByPipelineIndex: [PipelineField] = [
         .environment, .scriptName, .pipelineType, .rowcount, .elapsedSeconds, .endUTC, .status, .exitCode,
     ]
+}
+
+extension PipelineInfo {
+    /// Replaces the value of a text field.
+    fileprivate mutating func setText(of field: PipelineField, _ change: (String) -> String) {
+        switch field {
+        case .elapsedHuman: elapsedHuman = change(elapsedHuman)
+        case .outputFile: outputFile = change(outputFile)
+        case .logFile: logFile = change(logFile)
+        case .dateCode: dateCode = change(dateCode)
+        case .pipelineName: pipelineName = pipelineName.map(change)
+        case .scriptName: scriptName = scriptName.map(change)
+        case .pipelineType: pipelineType = pipelineType.map(change)
+        case .environment: environment = environment.map(change)
+        case .archivedFile: archivedFile = archivedFile.map(change)
+        case .status: status = status.map(change)
+        case .runID: runID = runID.map(change)
+        default: break
+        }
+    }
+
+    /// Replaces the microseconds of a time field.
+    fileprivate mutating func setMicroseconds(of field: PipelineField, _ change: (Int64) -> Int64) {
+        switch field {
+        case .startLocal: startLocal = LocalDateTime(wallMicroseconds: change(startLocal.wallMicroseconds))
+        case .endLocal: endLocal = LocalDateTime(wallMicroseconds: change(endLocal.wallMicroseconds))
+        case .startUTC: startUTC = UTCInstant(microsecondsSinceEpoch: change(startUTC.microsecondsSinceEpoch))
+        case .endUTC: endUTC = UTCInstant(microsecondsSinceEpoch: change(endUTC.microsecondsSinceEpoch))
+        default: break
+        }
+    }
 }

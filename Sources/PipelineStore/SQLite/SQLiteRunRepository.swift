@@ -118,7 +118,7 @@ public struct SQLiteRunRepository: PipelineRunRepository {
     // MARK: - Writes
 
     public func insert(_ run: PipelineInfo) async throws -> InsertOutcome {
-        guard let outcome = try await committer.submit(.one(run)).first else {
+        guard let outcome = try await submit(.one(run)).first else {
             throw StorageError.unavailable("the write was not committed")
         }
         return outcome
@@ -126,12 +126,23 @@ public struct SQLiteRunRepository: PipelineRunRepository {
 
     public func insert(contentsOf runs: [PipelineInfo]) async throws -> [InsertOutcome] {
         guard !runs.isEmpty else { return [] }
-        return try await committer.submit(.all(runs))
+        return try await submit(.all(runs))
     }
 
     public func insert(merged runs: [MergedRun]) async throws -> [InsertOutcome] {
         guard !runs.isEmpty else { return [] }
-        return try await committer.submit(.merged(runs))
+        return try await submit(.merged(runs))
+    }
+
+    /// Hands a write to the group commit once it fits the table's columns (``FieldLimits``: SQLite
+    /// keeps any length and any number in any column, so only NOT NULL columns limit a table there).
+    private func submit(_ request: WriteRequest) async throws -> [InsertOutcome] {
+        try fieldLimits().check(request)
+        return try await committer.submit(request)
+    }
+
+    public func fieldLimits() throws -> FieldLimits {
+        try tables.prepared().statements.layout.fieldLimits
     }
 
     /// Commits a group of writes in one transaction. A conflict or a refused new signature fails

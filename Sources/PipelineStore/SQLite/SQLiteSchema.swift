@@ -205,7 +205,9 @@ struct SQLiteTables: Sendable {
             guard try db.tableExists(layout.table) else {
                 throw ConfigurationError(.table, "table \"\(layout.table)\" does not exist")
             }
-            let columns = try db.columns(in: layout.table).map { SQLColumnDescription(name: $0.name, type: $0.type, hasDefault: false) }
+            let columns = try db.columns(in: layout.table).map { column in
+                SQLColumnDescription(name: column.name, type: column.type, hasDefault: column.defaultValueSQL != nil, isNullable: !column.isNotNull)
+            }
             return try layout.resolved(against: columns, setting: setting)
         }
         return SQLiteTables(
