@@ -84,6 +84,17 @@ struct MergedWriteContractTests {
                 status: RunStatus.running
             )
             #expect(try await fixture.repository.insert(more).isCreated)
+            // A prune reads the stored signatures again: those only running runs have still count.
+            var old = more
+            (old.runID, old.dateCode, old.status) = (nil, "old", RunStatus.success)
+            old.startUTC = TestRun.hours(48, before: RunLifecycleContractTests.start)
+            old.endUTC = TestRun.hours(47, before: RunLifecycleContractTests.start)
+            old.elapsedSeconds = 3600
+            #expect(try await fixture.repository.insert(old.normalized).isCreated)
+            #expect(
+                try await fixture.repository.deleteRuns(startedBefore: TestRun.hours(24, before: RunLifecycleContractTests.start), limit: 10) == 1
+            )
+            await #expect(throws: StorageError.tooManySignatures(limit: 3)) { try await fixture.repository.insert(fourth) }
         }
     }
 

@@ -11,6 +11,7 @@ near 1 however many there are.
 """
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -67,6 +68,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True)
     parser.add_argument("--backends", default="jsonl,sqlite")
+    parser.add_argument("--postgres-url", default=os.environ.get("PIPELINE_BENCH_POSTGRES_URL"), help="for --backends postgres")
     parser.add_argument("--finished", type=int, default=1000)
     parser.add_argument("--open", type=int, default=32000)
     parser.add_argument("--requests", type=int, default=50)
@@ -77,6 +79,8 @@ def main():
     for backend in args.backends.split(","):
         with tempfile.TemporaryDirectory() as directory:
             env = {"PIPELINE_JSONL_PATH": f"{directory}/runs.jsonl", "PIPELINE_SQLITE_PATH": f"{directory}/runs.sqlite"}
+            if backend == "postgres":
+                env.update(PIPELINE_POSTGRES_URL=args.postgres_url, PIPELINE_TABLE=f"open_runs_{uuid.uuid4().hex[:12]}")
             server = Server(args.binary, backend, env)
             try:
                 post(server.base, finished)

@@ -9,8 +9,9 @@ extension RunIndex {
     public func evaluate(_ query: RunQuery) -> RunPage {
         let filter = query.filter
         if filter.selectsOnlyRunning, filter.runID == nil, let ordered = openRunsInResultOrder {
-            // Already in result order: filtered, not sorted again.
-            return query.page(fromOrderedMatches: ordered.filter { filter.matches($0.info) })
+            // Already in result order: filtered (when the filter asks more than the status), not sorted again.
+            let onlyRunning = filter == RunFilter(status: .equals(RunStatus.running))
+            return query.page(fromOrderedMatches: onlyRunning ? ordered : ordered.filter { filter.matches($0.info) })
         }
         if let candidates = namedOrOpenCandidates(filter) { return query.evaluate(over: candidates) }
         var limit = Int.max

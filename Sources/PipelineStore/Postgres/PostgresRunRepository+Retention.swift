@@ -5,6 +5,13 @@ import PostgresNIO
 // MARK: - Retention
 
 extension PostgresSchema {
+    /// Every stored signature, of finished runs and of runs still running: what the pipeline cap counts.
+    func signatures(on connection: PostgresConnection, logger: Logger) async throws -> [PipelineSignature] {
+        let finished = try await aggregates(on: connection, logger: logger).map(\.signature)
+        let running = try await connection.rows(statements.runningRuns(), logger: logger) { try RunningRuns(reading: &$0) }
+        return finished + running.compactMap(\.signature)
+    }
+
     /// Folds these signatures' totals again from their stored runs (``SummaryFold/Refold``), after
     /// runs of theirs were deleted or replaced.
     func refold(
@@ -68,7 +75,12 @@ extension PostgresRunRepository {
                 return deleted.count
             }
         }
-        if deleted > 0, knownSignatures.isLoaded { knownSignatures.replace(with: try await aggregates(fromPrimary: true).map(\.signature)) }
+        if deleted > 0 { runningRunsCache.invalidate() }
+        if deleted > 0, knownSignatures.isLoaded {
+            knownSignatures.replace(
+                with: try await connections.withConnection("read signatures") { try await schema.signatures(on: $0, logger: logger) }
+            )
+        }
         return deleted
     }
 }

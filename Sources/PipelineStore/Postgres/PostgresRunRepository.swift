@@ -19,6 +19,7 @@ public struct PostgresRunRepository: PipelineRunRepository {
     let standbys: PostgresStandbys
     let schema = PostgresSchemaSlot()
     let knownSignatures = KnownSignatures()
+    let runningRunsCache = RunningRunsCache()
     private let committer: GroupCommitter<WriteRequest, [InsertOutcome]>
 
     /// - Parameters:
@@ -46,7 +47,12 @@ public struct PostgresRunRepository: PipelineRunRepository {
         connections = PostgresConnections(client: client, timeout: timeout, logger: logger)
         standbys = try PostgresStandbys(urls: readURLs, schema: layout.schema, timeout: timeout, logger: logger)
         let writer = PostgresBatchWriter(connections: connections, schema: schema, knownSignatures: knownSignatures, limit: limits.maximumSignatures)
-        committer = GroupCommitter(onBatch: onBatch) { requests in await writer.commit(requests) }
+        let runningRunsCache = runningRunsCache
+        committer = GroupCommitter(onBatch: onBatch) { requests in
+            let results = await writer.commit(requests)
+            runningRunsCache.noteCommitted(results)
+            return results
+        }
     }
 
     /// The connection pool, which must run (once) while the repository is used.
@@ -183,8 +189,10 @@ public struct PostgresRunRepository: PipelineRunRepository {
     public func runningRuns() async throws -> [RunningRuns] {
         let schema = try schema.current()
         let logger = connections.logger
-        return try await withReadConnection("read running runs") { connection in
-            try await connection.rows(schema.statements.runningRuns(), logger: logger) { try RunningRuns(reading: &$0) }
+        return try await runningRunsCache.runs {
+            try await withReadConnection("read running runs") { connection in
+                try await connection.rows(schema.statements.runningRuns(), logger: logger) { try RunningRuns(reading: &$0) }
+            }
         }
     }
 

@@ -15,11 +15,13 @@ extension SQLiteRunRepository {
         do {
             let tables = try tables.prepared()
             let known = knownSignatures
-            return try await pool.write { db in
+            let deleted = try await pool.write { db in
                 let deleted = try tables.deleteOldestRuns(startedBefore: cutoff, limit: limit, in: db)
-                if deleted > 0, known.isLoaded { known.replace(with: try tables.aggregates(in: db).map(\.signature)) }
+                if deleted > 0, known.isLoaded { known.replace(with: try tables.signatures(in: db)) }
                 return deleted
             }
+            if deleted > 0 { runningRunsCache.invalidate() }
+            return deleted
         } catch {
             throw StorageError.fromSQLite(error, during: .write, logger: logger)
         }

@@ -23,6 +23,7 @@ public struct SQLiteRunRepository: PipelineRunRepository {
     let logger: Logger
     let tables: PreparedTables
     let knownSignatures: KnownSignatures
+    let runningRunsCache = RunningRunsCache()
     private let committer: GroupCommitter<WriteRequest, [InsertOutcome]>
 
     /// Opens the database file, creating it when missing. Call ``prepare()`` before anything else.
@@ -63,8 +64,18 @@ public struct SQLiteRunRepository: PipelineRunRepository {
         self.logger = logger
         self.tables = tables
         self.knownSignatures = knownSignatures
+        let runningRunsCache = runningRunsCache
         self.committer = GroupCommitter { requests in
-            await Self.commit(requests, tables: tables, known: knownSignatures, limit: limits.maximumSignatures, pool: pool, logger: logger)
+            let results = await Self.commit(
+                requests,
+                tables: tables,
+                known: knownSignatures,
+                limit: limits.maximumSignatures,
+                pool: pool,
+                logger: logger
+            )
+            runningRunsCache.noteCommitted(results)
+            return results
         }
     }
 
@@ -192,7 +203,7 @@ public struct SQLiteRunRepository: PipelineRunRepository {
     }
 
     public func runningRuns() async throws -> [RunningRuns] {
-        try await read { tables, db in try tables.runningRuns(in: db) }
+        try await runningRunsCache.runs { try await read { tables, db in try tables.runningRuns(in: db) } }
     }
 
     public func samples(matching filter: RunFilter, limit: Int) async throws -> [RunSample] {
