@@ -210,9 +210,15 @@ struct ReportCommandTests {
         #expect(Set(statuses) == ["running", "success"], "\(followed)")
     }
 
-    @Test(
-        "Options the service would refuse stop report before the command starts or any run is posted",
-        arguments: [
+    @Test("Options the service would refuse stop report before the command starts or any run is posted")
+    func refusedOptionsStartNothing() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        // One service for every case: each would otherwise start a process of its own.
+        let service = try ServiceProcess(arguments: ["--jsonl-path", directory.path + "/runs.jsonl"], outputDirectory: directory.path)
+        try await service.waitUntilReady()
+        let marker = directory.path + "/ran"
+        let refused = [
             ["--rowcount", "2000000000000"],
             ["--rowcount", "-1"],
             ["--pipeline-name", String(repeating: "p", count: 300)],
@@ -221,20 +227,15 @@ struct ReportCommandTests {
             ["--url", "ftp://127.0.0.1:1"],
             ["--retries", "-1"],
         ]
-    )
-    func refusedOptionsStartNothing(options: [String]) async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let service = try ServiceProcess(arguments: ["--jsonl-path", directory.path + "/runs.jsonl"], outputDirectory: directory.path)
-        try await service.waitUntilReady()
-        let marker = directory.path + "/ran"
-        let url = options.first == "--url" ? [] : ["--url", service.baseURL]
-        let result = try ServiceProcess.runToCompletion(
-            ["report"] + url + ["--pipeline-name", "checked"] + options + ["--", "/bin/sh", "-c", "touch '\(marker)'"]
-        )
-        #expect(result.status == 64, "\(result.stderr)")
-        #expect(result.stderr.contains(options[0]), "\(result.stderr)")
-        #expect(!FileManager.default.fileExists(atPath: marker), "the command ran")
+        for options in refused {
+            let url = options.first == "--url" ? [] : ["--url", service.baseURL]
+            let result = try ServiceProcess.runToCompletion(
+                ["report"] + url + ["--pipeline-name", "checked"] + options + ["--", "/bin/sh", "-c", "touch '\(marker)'"]
+            )
+            #expect(result.status == 64, "\(options[0]): \(result.stderr)")
+            #expect(result.stderr.contains(options[0]), "\(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: marker), "\(options[0]): the command ran")
+        }
         for query in ["all_data=true", "status=running"] {
             let (_, body) = try await HTTP.send("GET", service.baseURL + "/get_pipeline_info?" + query)
             #expect(try JSONParser.parse(Array(body))["total"] == .number("0"), "\(query)")
