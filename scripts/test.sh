@@ -19,11 +19,14 @@ log() { printf '\n== %s\n' "$*"; }
 is_ci() { case "${CI:-}" in true | TRUE | 1 | yes) return 0 ;; *) return 1 ;; esac; }
 
 # System packages: SQLite headers for GRDB, zlib headers for gzip request bodies, Python's venv for
-# the real OpenLineage client, and a PostgreSQL server for the tests.
+# the real OpenLineage client, a PostgreSQL server for the tests, and ora2pg, with which a test
+# checks that Tests/Fixtures/legacy-oracle/regenerate.sh reproduces the committed translations
+# (the other tests load those files and need no ora2pg).
 missing=()
 dpkg -s libsqlite3-dev >/dev/null 2>&1 || missing+=(libsqlite3-dev)
 dpkg -s zlib1g-dev >/dev/null 2>&1 || missing+=(zlib1g-dev)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+command -v ora2pg >/dev/null 2>&1 || missing+=(ora2pg)
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     missing+=(postgresql)
 fi
@@ -58,11 +61,17 @@ swift format lint --strict --recursive Sources Tests Package.swift
 log "Running the tests"
 swift test --skip-build "$@"
 
-# Once more on PostgreSQL, the contract suites (storage and HTTP) over an existing table in a schema
-# of its own with every column renamed (PIPELINE_TABLE=schema.TABLE and PIPELINE_COLUMN_MAP), as an
-# enterprise table would be. Skipped when arguments chose the tests, or when PostgreSQL is.
+# Once more on PostgreSQL for each kind of existing table, the contract suites (storage and HTTP):
+# - mapped-in-schema: a table in a schema of its own with every column renamed
+#   (PIPELINE_TABLE=schema.TABLE and PIPELINE_COLUMN_MAP), as an enterprise table would be;
+# - ora2pg-default and ora2pg-exact: the old service's Oracle table as ora2pg translates it with
+#   its shipped types, and with exact decimals and upper-case names in a schema
+#   (Tests/Fixtures/legacy-oracle), with the status, exit_code and run_id columns added.
+# Skipped when arguments chose the tests, or when PostgreSQL is.
 if [ $# -eq 0 ] && [ -n "${PIPELINE_TEST_POSTGRES_URL:-}" ]; then
-    log "Running the contract suites on a mapped PostgreSQL table in its own schema"
-    PIPELINE_TEST_BACKENDS=postgres PIPELINE_TEST_POSTGRES_TABLE=mapped-in-schema \
-        swift test --skip-build --filter 'RepositoryContractTests|RunLifecycleContractTests|RetentionContractTests|HTTPContractTests'
+    for table in mapped-in-schema ora2pg-default ora2pg-exact; do
+        log "Running the contract suites on an existing PostgreSQL table: $table"
+        PIPELINE_TEST_BACKENDS=postgres PIPELINE_TEST_POSTGRES_TABLE=$table \
+            swift test --skip-build --filter 'RepositoryContractTests|RunLifecycleContractTests|RetentionContractTests|HTTPContractTests'
+    done
 fi
