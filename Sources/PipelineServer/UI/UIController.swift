@@ -35,9 +35,10 @@ struct UIController<Repository: PipelineRunRepository, Context: RequestContext>:
         let (parameters, refresh) = DashboardLinks.takingRefresh(from: QueryString.parse(request.uri.query ?? ""))
         let links = links(refreshingEvery: refresh)
         let pipelines = try await insights.reports().map { DashboardPipeline(summary: $0.summary, recent: $0.recent) }
-        let running = try await repository.runs(
-            matching: RunQuery(filter: RunFilter(status: .equals(RunStatus.running)), paging: .window(limit: Self.runningShown, offset: 0))
-        )
+        // Their number is the repository's count by signature (kept between writes), not a count of rows.
+        var runningQuery = RunQuery(filter: RunFilter(status: .equals(RunStatus.running)), paging: .window(limit: Self.runningShown, offset: 0))
+        runningQuery.knownTotal = Int(try await repository.runningRuns().reduce(Int64(0)) { Saturating.add($0, Int64($1.count)) })
+        let running = try await repository.runs(matching: runningQuery)
         let html = OverviewPage.render(
             pipelines: pipelines,
             running: (running.runs.map(\.info), running.total),
