@@ -273,7 +273,6 @@ extension PipelineRunRepository {
         do {
             for outcome in try await insert(contentsOf: runs) { counts.count(outcome) }
         } catch let error as StorageError where error.conflictingKey != nil {
-            _ = error
             try await insertOneByOne(runs, counting: &counts)
         } catch is ValidationError {
             // A run the storage cannot hold (a caller that did not check ``fieldLimits()`` first).

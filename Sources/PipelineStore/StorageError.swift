@@ -95,6 +95,8 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
         switch code {
         case .conflict(let key):
             "A different run is already stored for \(key); resend it unchanged or use a new \(key.hasOwnID ? "run_id" : "date_code")"
+        case .keyTaken(_, let columns, let constraint) where columns.isEmpty:
+            "A different run already holds the table's unique key \(constraint); resend it unchanged or change the values that key covers"
         case .keyTaken(_, let columns, let constraint):
             "A different run is already stored with the same \(columns.joined(separator: ", ")) (unique key \(constraint) of the table); resend it unchanged or change \(columns.count == 1 ? "it" : "them")"
         case .refused(let issue):
