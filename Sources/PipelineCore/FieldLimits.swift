@@ -37,18 +37,37 @@ public struct FieldLimits: Sendable, Hashable {
         self.limits = limits.filter { !$0.value.isEmpty }
     }
 
+    /// Whether the store can hold a run still running: false for a table without a `status`
+    /// column, where such a record would read back as a finished run of 0 s. A run is then sent
+    /// when it has finished (`report` and OpenLineage do so by themselves).
+    public var keepsRunningRuns = true
+
     /// No limit beyond validation's.
     public static let none = FieldLimits()
 
     /// Whether there is no limit at all.
-    public var isEmpty: Bool { limits.isEmpty }
+    public var isEmpty: Bool { limits.isEmpty && keepsRunningRuns }
+
+    /// The kind of issue a run still running gets where ``keepsRunningRuns`` is false.
+    public static let runningNotStored = "running_not_stored"
 
     /// What in `run` the storage cannot hold, field by field in ``PipelineField`` order, in the
     /// shape validation answers (`string_too_long`, `less_than_equal`, `missing`), each naming the
     /// column and its type. Empty when the run fits.
     public func issues(in run: PipelineInfo, location: FieldIssue.Location = .body) -> [FieldIssue] {
-        guard !limits.isEmpty else { return [] }
+        guard !isEmpty else { return [] }
         var issues: [FieldIssue] = []
+        if !keepsRunningRuns, run.isRunning {
+            issues.append(
+                FieldIssue(
+                    location,
+                    PipelineField.status.rawValue,
+                    kind: Self.runningNotStored,
+                    message: "This table has no status column, so it cannot hold a run still running: send the run when it has finished",
+                    input: .string(RunStatus.running)
+                )
+            )
+        }
         for field in PipelineField.allCases {
             guard let columnLimits = limits[field] else { continue }
             let value = run.value(of: field)

@@ -366,6 +366,34 @@ public struct LineagePlan: Sendable {
     public var changes: [Int?] = []
 }
 
+extension LineagePlan {
+    /// The plan for a store that cannot hold a run still running (a table without a status
+    /// column): records of runs still running are left out (their events then change nothing
+    /// stored), and every other write is merged from what is really stored under its id
+    /// (`stored`), or from the write before it of the same run in this plan.
+    public func finishedOnly(stored: [String: PipelineInfo]) -> LineagePlan {
+        var kept = LineagePlan()
+        var latest: [String: PipelineInfo] = [:]
+        var moved: [Int: Int] = [:]
+        for (index, write) in writes.enumerated() where !write.run.isRunning {
+            let id = write.run.runID ?? ""
+            moved[index] = kept.writes.count
+            kept.writes.append((write.run, latest[id] ?? stored[id]))
+            latest[id] = write.run
+        }
+        kept.changes = changes.map { $0.flatMap { moved[$0] } }
+        return kept
+    }
+
+    /// The runs this plan leaves running, by id: the last record of each run whose last event
+    /// did not end it.
+    public var runningAtEnd: [String: PipelineInfo] {
+        var last: [String: PipelineInfo] = [:]
+        for write in writes { last[write.run.runID ?? ""] = write.run }
+        return last.filter { $0.value.isRunning }
+    }
+}
+
 /// The date code a run gets from its local start: `YYYYMMDD_HHMMSS`, as pipelines name their runs.
 public enum DateCode {
     public static func of(_ start: LocalDateTime) -> String {

@@ -73,6 +73,11 @@ struct ServiceController<Repository: PipelineRunRepository, Context: RequestCont
                 writer.key("detail")
                 writer.string(readsServed ? "Writes are unavailable (\(failure)); reads are served by a replica" : failure)
             }
+            // Only said of a table without a status column: a run is then sent when it has finished.
+            if let limits = try? repository.fieldLimits(), !limits.keepsRunningRuns {
+                writer.key("stores_running_runs")
+                writer.bool(false)
+            }
             if !replicas.isEmpty {
                 writer.key("replicas")
                 // Numbered in PIPELINE_POSTGRES_READ_URL's order, not named: /health is open to

@@ -125,6 +125,9 @@ struct Report: AsyncParsableCommand {
                 if case .notFollowed = outcome {
                     // The end would be sent the same way: it is not sent.
                     Self.tell(outcome, of: "the run", else: nil)
+                } else if case .refused(_, let detail) = outcome, detail.contains(FieldLimits.runningNotStored) {
+                    // A table without a status column: the finished run, sent at the end, is the record.
+                    Self.say("the service keeps finished runs only (its table has no status column): the run is reported when it ends")
                 } else {
                     Self.tell(outcome, of: "the start of the run", else: "its end will be")
                 }

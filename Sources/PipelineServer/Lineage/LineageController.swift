@@ -13,6 +13,8 @@ struct LineageController<Repository: PipelineRunRepository, Context: RequestCont
     let maxBodySize: Int
     let mapping: LineageMapping
     let metrics: ServiceMetrics
+    /// Starts a table without a status column could not store, until their ends arrive.
+    let starts = LineageStarts()
 
     /// The most events one request may carry (a JSON array); each is a write.
     static var maximumEvents: Int { 1000 }
@@ -94,19 +96,26 @@ struct LineageController<Repository: PipelineRunRepository, Context: RequestCont
     /// came between (a START and its COMPLETE sent at once), everything is read and merged again.
     private func store(_ events: [LineageRunEvent], isArray: Bool, logger: Logger) async throws -> [String] {
         guard !events.isEmpty else { return [] }
+        // A table without a status column holds finished runs only: a START is kept here until
+        // its end, which is then stored with it.
+        let keepsRunningRuns = try repository.fieldLimits().keepsRunningRuns
+        let ids = Set(events.map(\.runID))
         var attempt = 0
         while true {
             attempt += 1
             var stored: [String: PipelineInfo] = [:]
-            for id in Set(events.map(\.runID)) {
+            for id in ids {
                 if let run = try await storedRun(id) { stored[id] = run }
             }
-            let plan: LineagePlan
+            var plan: LineagePlan
             do {
-                plan = try mapping.plan(events, stored: stored, isArray: isArray)
+                let known = keepsRunningRuns ? stored : starts.runs(ids.filter { stored[$0] == nil }).merging(stored) { _, real in real }
+                plan = try mapping.plan(events, stored: known, isArray: isArray)
             } catch {
                 throw APIError.validation(error)
             }
+            let running = keepsRunningRuns ? [:] : plan.runningAtEnd
+            if !keepsRunningRuns { plan = plan.finishedOnly(stored: stored) }
             let outcomes: [InsertOutcome]
             do {
                 outcomes = try await repository.insert(merged: plan.writes.map { MergedRun($0.run, basis: $0.basis) })
@@ -114,13 +123,17 @@ struct LineageController<Repository: PipelineRunRepository, Context: RequestCont
                 continue
             }
             for outcome in outcomes { WriteAudit.record(outcome, logger: logger) }
+            if !keepsRunningRuns { starts.update(running: running, ended: ids.filter { running[$0] == nil }) }
             for event in events where event.eventType == .fail {
                 if let message = event.errorMessage {
                     logger.notice("lineage run failed", metadata: ["run_id": "\(event.runID)", "error": "\(message.prefix(2000))"])
                 }
             }
-            return plan.changes.map { change in
-                guard let change, outcomes.indices.contains(change) else { return "ignored" }
+            return zip(events, plan.changes).map { event, change in
+                guard let change, outcomes.indices.contains(change) else {
+                    // A start kept in memory, not stored: the table holds finished runs only.
+                    return !keepsRunningRuns && running[event.runID] != nil && event.endStatus == nil ? "not_stored" : "ignored"
+                }
                 return outcomes[change].label
             }
         }

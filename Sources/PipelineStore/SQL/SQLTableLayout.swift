@@ -333,7 +333,9 @@ extension SQLTableLayout {
                 break
             }
         }
-        return FieldLimits(limits)
+        var fieldLimits = FieldLimits(limits)
+        fieldLimits.keepsRunningRuns = hasColumn(.status)
+        return fieldLimits
     }
 
     /// Says once, at start-up, which extension fields the table cannot store.
