@@ -276,12 +276,45 @@ extension PostgresBatchWriter {
                     outcomes.append(.created(StoredRun(sequence: id, info: run)))
                     continue
                 }
+                let isBatch = if case .one = request { false } else { true }
+                outcomes.append(try await insertAdopted(run, at: isBatch ? index : nil))
+            }
+            return outcomes
+        }
+
+        /// Inserts a run into a table the service does not own, whose own rules may refuse it:
+        /// another run holding one of its unique keys is looked up and decided as a run's own key
+        /// is (identical: existing; else a conflict naming that key's columns); any other refusal
+        /// is the client's to fix (``PostgresSchema/refusal(_:of:at:logger:)``). Where a unique
+        /// key can be looked up, the insert goes in a savepoint of its own, to read on after it.
+        private func insertAdopted(_ run: PipelineInfo, at index: Int?) async throws -> InsertOutcome {
+            let canLookUp = schema.uniqueKeys.values.contains { $0.fields != nil }
+            if canLookUp { try await connection.execute("SAVEPOINT insert_run", logger: logger) }
+            do {
                 guard let row = try await connection.rows(schema.insertReturningID(run), logger: logger).first else {
                     throw StorageError.unavailable(PostgresConnections.notCompleted)
                 }
-                outcomes.append(.created(StoredRun(sequence: try row.read { try $0.integer(column: SQLTableLayout.idKey) }, info: run)))
+                if canLookUp { try await connection.execute("RELEASE SAVEPOINT insert_run", logger: logger) }
+                return .created(StoredRun(sequence: try row.read { try $0.integer(column: SQLTableLayout.idKey) }, info: run))
+            } catch let error as PSQLError {
+                guard let refusal = schema.refusal(error, of: run, at: index, logger: logger) else { throw error }
+                guard canLookUp else { throw refusal }
+                try await connection.execute("ROLLBACK TO SAVEPOINT insert_run", logger: logger)
+                try await connection.execute("RELEASE SAVEPOINT insert_run", logger: logger)
+                guard let fields = error.serverInfo?[.constraintName].flatMap({ schema.uniqueKeys[$0]?.fields }) else { throw refusal }
+                let lookup = schema.statements.runByUniqueKey(fields, of: run)
+                let stored = try await connection.rows(lookup, logger: logger) { try StoredRun(reading: &$0) }.first
+                guard let stored, Self.isSameRun(stored: stored.info, run) else { throw refusal }
+                return .existing(stored)
             }
-            return outcomes
+        }
+
+        /// Whether `stored` is `run`: identical, or identical but for the id, when it was stored
+        /// without one (a row from before the table had a `run_id` column).
+        private static func isSameRun(stored: PipelineInfo, _ run: PipelineInfo) -> Bool {
+            var withoutID = run
+            withoutID.runID = nil
+            return stored == run || (stored.runID == nil && stored == withoutID)
         }
 
         /// Runs one write inside a savepoint; its failure is its own result, unless rolling back
