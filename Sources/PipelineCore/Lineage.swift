@@ -385,6 +385,47 @@ extension LineagePlan {
         return kept
     }
 
+    /// Issues found in this plan's writes (each at `[write index, run field]`, as a store's check
+    /// of a batch names them) in the terms of the events: under the index of the event that made
+    /// the write when the events came as an array, and at the event member the field comes from
+    /// (``LineageMapping``), so that a client sees what to change in what it sent.
+    public func eventIssues(_ error: ValidationError, isArray: Bool) -> ValidationError {
+        var eventOfWrite: [Int: Int] = [:]
+        for (event, write) in changes.enumerated() { if let write { eventOfWrite[write] = event } }
+        return ValidationError(
+            error.issues.map { issue in
+                var issue = issue
+                var path = issue.path
+                var event: Int?
+                if case .index(let write) = path.first {
+                    path.removeFirst()
+                    event = eventOfWrite[write]
+                }
+                if case .name(let name) = path.first, let field = PipelineField(rawValue: name) {
+                    path = Self.member(of: field) + path.dropFirst()
+                }
+                if isArray, let event { path.insert(.index(event), at: 0) }
+                issue.path = path
+                return issue
+            }
+        )
+    }
+
+    /// The event member a run field is read from.
+    private static func member(of field: PipelineField) -> [FieldIssue.PathElement] {
+        switch field {
+        case .pipelineName: [.name("job"), .name("name")]
+        case .environment: [.name("job"), .name("namespace")]
+        case .pipelineType: [.name("job"), .name("facets"), .name("jobType"), .name("processingType")]
+        case .outputFile: [.name("outputs"), .index(0), .name("name")]
+        case .rowcount: [.name("outputs")]
+        case .runID: [.name("run"), .name("runId")]
+        case .status: [.name("eventType")]
+        case .startUTC, .startLocal, .endUTC, .endLocal, .elapsedSeconds, .elapsedHuman, .dateCode: [.name("eventTime")]
+        default: [.name(field.rawValue)]
+        }
+    }
+
     /// The runs this plan leaves running, by id: the last record of each run whose last event
     /// did not end it.
     public var runningAtEnd: [String: PipelineInfo] {

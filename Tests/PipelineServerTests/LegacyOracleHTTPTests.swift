@@ -80,7 +80,18 @@ struct LegacyOracleHTTPTests {
             let response = try await client.post("/api/v1/lineage", json: event)
             #expect(response.status == .unprocessableContent, "\(response.text)")
             #expect(response.text.contains("column ENVIRONMENT is varchar(50)"), "\(response.text)")
+            // Named as the event names it: the member it came from.
+            #expect(try response.json["detail"]?[0]?["loc"] == .array(["body", "job", "namespace"]))
+            // In an array, under the index of the event that made the run.
+            let other = try LineageHTTPTests.event("complete").replacingOccurrences(
+                of: LineageHTTPTests.runID,
+                with: "019ca945-0a00-707b-9512-a1ddddb2f84e"
+            )
+            let array = "[\(other), \(event)]"
+            let refused = try await client.post("/api/v1/lineage", json: array)
+            #expect(try refused.json["detail"]?[0]?["loc"] == .array(["body", .number("1"), "job", "namespace"]))
             #expect(try await fixture.repository.count(matching: RunFilter(status: .equals("running"))) == 0)
+            #expect(try await fixture.repository.count(matching: RunFilter()) == 0)
         }
     }
 

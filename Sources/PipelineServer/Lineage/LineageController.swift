@@ -121,6 +121,9 @@ struct LineageController<Repository: PipelineRunRepository, Context: RequestCont
                 outcomes = try await repository.insert(merged: plan.writes.map { MergedRun($0.run, basis: $0.basis) })
             } catch let error as StorageError where error.isChangedSinceRead && attempt < Self.mergeAttempts {
                 continue
+            } catch let error as ValidationError {
+                // Past the table's limits: named in the terms of the events sent.
+                throw APIError.validation(plan.eventIssues(error, isArray: isArray))
             }
             for outcome in outcomes { WriteAudit.record(outcome, logger: logger) }
             if !keepsRunningRuns { starts.update(running: running, ended: ids.filter { running[$0] == nil }) }
