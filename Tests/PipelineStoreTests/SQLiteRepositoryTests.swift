@@ -264,6 +264,53 @@ struct SQLiteRepositoryTests {
 
     // MARK: - Tables the service does not own
 
+    @Test("A rule of someone else's table is the client's to fix: its own unique key a 409 naming its columns, a CHECK a 422; never a 503")
+    func foreignTableRulesAreRefusals() async throws {
+        let table = ForeignTable.unmappedUpperCase
+        let fixture = try await RepositoryFixture.sqlite(layout: try table.layout) { path in
+            try Self.execute(path, table.createSQL())
+            try Self.execute(path, "CREATE UNIQUE INDEX old_key ON pipeline_runs (PIPELINE_NAME, DATE_CODE)")
+            try Self.execute(
+                path,
+                "CREATE TRIGGER no_thirteen BEFORE INSERT ON pipeline_runs WHEN NEW.ROWCOUNT = 13 BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: unlucky'); END"
+            )
+        }
+        do {
+            let repository = fixture.repository
+            var first = Self.run(code: "20250902_050702")
+            first.runID = RunID.timeOrdered(at: first.startUTC)
+            #expect(try await repository.insert(first.normalized).isCreated)
+            // Another run under the table's old key (pipeline_name, date_code): a conflict naming its columns.
+            var second = first
+            second.runID = RunID.timeOrdered(at: second.endUTC)
+            second.rowcount = 5
+            do {
+                _ = try await repository.insert(second.normalized)
+                Issue.record("the old key's owner was overwritten")
+            } catch let error as StorageError {
+                #expect(error.takenKeyColumns == ["PIPELINE_NAME", "DATE_CODE"], "\(error)")
+                #expect(!error.isUnavailable)
+            }
+            // In a batch beside an accepted run: only that write is refused, as a whole batch.
+            await #expect(throws: StorageError.self) { try await repository.insert(contentsOf: [Self.run(code: "other"), second.normalized]) }
+            #expect(try await repository.count(matching: RunFilter()) == 1)
+            // A rule of the table's own (here a trigger that aborts): a 422, nothing stored.
+            var unlucky = Self.run(code: "20250902_050703")
+            unlucky.rowcount = 13
+            do {
+                _ = try await repository.insert(unlucky.normalized)
+                Issue.record("the table's rule was not kept")
+            } catch let error as StorageError {
+                #expect(error.refusal?.kind == "table_constraint", "\(error)")
+            }
+            #expect(try await repository.count(matching: RunFilter()) == 1)
+        } catch {
+            try? await fixture.tearDown()
+            throw error
+        }
+        try await fixture.tearDown()
+    }
+
     @Test("A table with renamed columns answers like the in-memory oracle", arguments: ForeignTable.allCases)
     func foreignTableEqualsTheOracle(table: ForeignTable) async throws {
         let fixture = try await RepositoryFixture.sqlite(layout: try table.layout) { path in

@@ -179,8 +179,8 @@ public struct SQLiteRunRepository: PipelineRunRepository {
             }
             known.insert(Set(results.flatMap { (try? $0.get()) ?? [] }.filter(\.isWritten).map(\.storedRun.info.signature)))
             return results
-        } catch let conflict as StorageError where conflict.conflictingKey != nil && requests.count == 1 {
-            // A request alone in its transaction, refused for a conflicting run: rolled back, its own answer.
+        } catch let conflict as StorageError where (conflict.conflictingKey != nil || conflict.refusal != nil) && requests.count == 1 {
+            // A request alone in its transaction, refused for a conflicting run or a rule of the table: rolled back, its own answer.
             return [.failure(conflict)]
         } catch {
             let failure = StorageError.fromSQLite(error, during: .write, logger: logger)

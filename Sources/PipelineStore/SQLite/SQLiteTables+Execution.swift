@@ -27,6 +27,11 @@ extension SQLiteTables {
                 return .success(outcomes)
             } catch let error as StorageError where error.conflictingKey != nil && !alone {
                 return .failure(error)
+            } catch let error as DatabaseError where summary == nil {
+                // Someone else's table may have rules of its own: refused, that write alone (when alone, the transaction).
+                guard let rule = StorageError.tableRule(error, writing: request.runs) else { throw error }
+                if alone { throw rule }
+                return .failure(rule)
             }
         }
         let created = replaced.added(written.finishedRunsInIDOrder)
