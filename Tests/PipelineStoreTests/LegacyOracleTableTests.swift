@@ -186,6 +186,32 @@ struct LegacyOracleTableTests {
         }
     }
 
+    @Test("The end of a running run that takes another run's unique key of the table is a conflict naming it, not a 503")
+    func endingARunningRunOnATakenKey() async throws {
+        let table = LegacyOracleTable.ora2pgDefault
+        let key = "CREATE UNIQUE INDEX uq_name_date ON pipeline_runs (pipeline_name, date_code)"
+        try await Self.withTable(table, extensionColumns: true, extra: [key]) { fixture in
+            let repository = fixture.repository
+            var finished = Self.second
+            (finished.dateCode, finished.runID) = ("20250912_000000", "0191d3c4-5e6f-7a8b-9c0d-1e2f3a4b5c70")
+            let created = try await repository.insert(finished)
+            #expect(created.isCreated)
+            var running = Self.second
+            (running.dateCode, running.runID, running.status) = ("20250913_000000", "0191d3c4-5e6f-7a8b-9c0d-1e2f3a4b5c71", RunStatus.running)
+            running.clearEnd()
+            let started = try await repository.insert(running)
+            #expect(started.isCreated)
+            // Its end names the date code the finished run holds: the table's key refuses it.
+            var ended = Self.second
+            (ended.dateCode, ended.runID, ended.status) = ("20250912_000000", running.runID, RunStatus.success)
+            let error = await #expect(throws: StorageError.self) { try await repository.insert(ended) }
+            #expect(error?.takenKeyColumns == ["pipeline_name", "date_code"], "\(String(describing: error))")
+            #expect(error?.isUnavailable == false)
+            let stillRunning = try await repository.count(matching: RunFilter(status: .equals(RunStatus.running)))
+            #expect(stillRunning == 1)
+        }
+    }
+
     @Test("A run the table's own rules refuse is a 422 naming the field, never a 503; nothing is stored")
     func tableRulesAreTheClientsToFix() async throws {
         let table = LegacyOracleTable.ora2pgDefault

@@ -207,9 +207,14 @@ extension PostgresBatchWriter {
                         continue
                     }
                     if isFinished { replaced.insert(previous.info.signature) }
-                    guard let row = try await connection.rows(schema.insertReturningID(run), logger: logger).first else {
-                        throw StorageError.unavailable(PostgresConnections.notCompleted)
+                    let rows: [PostgresRow]
+                    do {
+                        rows = try await connection.rows(schema.insertReturningID(run), logger: logger)
+                    } catch let error as PSQLError {
+                        // A rule of someone else's table (another unique key, a CHECK): the client's to fix.
+                        throw schema.refusal(error, of: run, at: nil, logger: logger) ?? error
                     }
+                    guard let row = rows.first else { throw StorageError.unavailable(PostgresConnections.notCompleted) }
                     return .updated(StoredRun(sequence: try row.read { try $0.integer(column: SQLTableLayout.idKey) }, info: run))
                 }
             }
