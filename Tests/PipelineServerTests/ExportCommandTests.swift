@@ -7,8 +7,8 @@ import Testing
 @Suite("pipeline-service export")
 struct ExportCommandTests {
     /// Runs the executable to completion; stdout and the exit status.
-    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String) {
-        let result = try ServiceProcess.runToCompletion(arguments)
+    static func run(_ arguments: [String]) async throws -> (status: Int32, stdout: String) {
+        let result = try await ServiceProcess.runToCompletion(arguments)
         return (result.status, result.stdout)
     }
 
@@ -41,13 +41,13 @@ struct ExportCommandTests {
         try await service.waitUntilReady()
         let (status, _) = try await HTTP.send("POST", service.baseURL + "/pipelines", body: sampleRecord)
         #expect(status == 201)
-        let exported = try Self.run(["export", "--jsonl-path", path, "--format", "ndjson"])
+        let exported = try await Self.run(["export", "--jsonl-path", path, "--format", "ndjson"])
         #expect(exported.status == 0)
         #expect(exported.stdout.contains("20250902_050702"))
-        let migrated = try Self.run(["migrate", "--from", "jsonl:" + path, "--to", "sqlite:" + directory.path + "/copy.sqlite"])
+        let migrated = try await Self.run(["migrate", "--from", "jsonl:" + path, "--to", "sqlite:" + directory.path + "/copy.sqlite"])
         #expect(migrated.status == 0)
         // Writing into the file the service holds is refused, naming the argument as given.
-        let into = try ServiceProcess.runToCompletion(
+        let into = try await ServiceProcess.runToCompletion(
             ["migrate", "--from", "sqlite:" + directory.path + "/copy.sqlite", "--to", "jsonl:" + path],
             timeout: .seconds(60)
         )
@@ -57,7 +57,7 @@ struct ExportCommandTests {
     }
 
     @Test("Export to a file holds every run in result order, and imports elsewhere into the same runs")
-    func exportImportRoundTrips() throws {
+    func exportImportRoundTrips() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         var random = RandomRuns(seed: 21)
@@ -65,18 +65,18 @@ struct ExportCommandTests {
         let input = directory.path + "/input.ndjson"
         try Data(RunExportEncoder(format: .ndjson).document(runs)).write(to: URL(fileURLWithPath: input))
         let source = directory.path + "/source.jsonl"
-        #expect(try Self.run(["import", input, "--jsonl-path", source, "--log-level", "warning"]).status == 0)
+        await #expect(try Self.run(["import", input, "--jsonl-path", source, "--log-level", "warning"]).status == 0)
 
         let exported = directory.path + "/exported.ndjson"
-        #expect(try Self.run(["export", "--jsonl-path", source, "--output", exported, "--log-level", "warning"]).status == 0)
+        await #expect(try Self.run(["export", "--jsonl-path", source, "--output", exported, "--log-level", "warning"]).status == 0)
         let lines = try String(contentsOfFile: exported, encoding: .utf8).split(separator: "\n")
         let parsed = try lines.map { try PipelineInfo(jsonBytes: Array($0.utf8)) }
         let ordered = RunQuery(paging: .all).evaluate(over: runs.enumerated().map { StoredRun(sequence: Int64($0.offset), info: $0.element) })
         #expect(parsed == ordered.runs.map(\.info))
 
         let copy = directory.path + "/copy.jsonl"
-        #expect(try Self.run(["import", exported, "--jsonl-path", copy, "--log-level", "warning"]).status == 0)
-        let again = try Self.run(["export", "--jsonl-path", copy, "--log-level", "warning"])
+        await #expect(try Self.run(["import", exported, "--jsonl-path", copy, "--log-level", "warning"]).status == 0)
+        let again = try await Self.run(["export", "--jsonl-path", copy, "--log-level", "warning"])
         #expect(again.status == 0)
         // The same runs; runs that started at the same instant come out in the opposite order,
         // since the copy stored them in export order (newest-stored first).
@@ -86,7 +86,7 @@ struct ExportCommandTests {
     }
 
     @Test("CSV to stdout applies the filters; a bad filter or format exits with a usage error")
-    func csvFiltersAndErrors() throws {
+    func csvFiltersAndErrors() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         var random = RandomRuns(seed: 22)
@@ -94,9 +94,9 @@ struct ExportCommandTests {
         let input = directory.path + "/input.ndjson"
         try Data(RunExportEncoder(format: .ndjson).document(runs)).write(to: URL(fileURLWithPath: input))
         let source = directory.path + "/source.jsonl"
-        #expect(try Self.run(["import", input, "--jsonl-path", source, "--log-level", "warning"]).status == 0)
+        await #expect(try Self.run(["import", input, "--jsonl-path", source, "--log-level", "warning"]).status == 0)
 
-        let csv = try Self.run(["export", "--jsonl-path", source, "--format", "csv", "--pipeline-name", "wafer_map", "--environment", "prod"])
+        let csv = try await Self.run(["export", "--jsonl-path", source, "--format", "csv", "--pipeline-name", "wafer_map", "--environment", "prod"])
         #expect(csv.status == 0)
         let expected = runs.filter { $0.pipelineName == "wafer_map" && $0.environment == "prod" }
         #expect(!expected.isEmpty)
@@ -107,8 +107,8 @@ struct ExportCommandTests {
                 == Set(expected.map { Substring($0.dateCode) })
         )
 
-        #expect(try Self.run(["export", "--jsonl-path", source, "--start-utc", "not-a-date"]).status == 64)
-        #expect(try Self.run(["export", "--jsonl-path", source, "--format", "xml"]).status == 64)
+        await #expect(try Self.run(["export", "--jsonl-path", source, "--start-utc", "not-a-date"]).status == 64)
+        await #expect(try Self.run(["export", "--jsonl-path", source, "--format", "xml"]).status == 64)
         #expect(!FileManager.default.fileExists(atPath: directory.path + "/never.csv"))
     }
 }

@@ -15,15 +15,7 @@ struct FinishedOnlyTableTests {
 
     /// The app over a fresh copy of the old table, as ora2pg's default translation made it.
     static func withApp(_ body: @escaping @Sendable (any TestClientProtocol, RepositoryFixture) async throws -> Void) async throws {
-        let fixture = try await table.makeFixture(withExtensionColumns: false)
-        do {
-            let app = buildApplication(repository: fixture.repository, configuration: ServiceConfiguration(), logger: testLogger("test"))
-            try await app.test(.router) { client in try await body(client, fixture) }
-            try await fixture.tearDown()
-        } catch {
-            try? await fixture.tearDown()
-            throw error
-        }
+        try await LegacyOracleHTTPTests.withApp(table, body)
     }
 
     @Test("A running record is a 422 naming status, nothing is stored, and /health says the table keeps finished runs only")
@@ -82,15 +74,11 @@ struct FinishedOnlyTableTests {
             outputDirectory: directory.path
         )
         try await service.waitUntilReady()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ServiceProcess.executable)
-        process.arguments = ["report", "--url", service.baseURL, "--pipeline-name", "legacy_job", "--", "/bin/sh", "-c", "sleep 1; exit 3"]
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 3)
-        let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let result = try await ServiceProcess.runToCompletion(
+            ["report", "--url", service.baseURL, "--pipeline-name", "legacy_job", "--", "/bin/sh", "-c", "sleep 1; exit 3"]
+        )
+        #expect(result.status == 3)
+        let said = result.stderr
         #expect(said.contains("finished runs only"), "\(said)")
         let (_, body) = try await HTTP.send("GET", service.baseURL + "/get_pipeline_info?pipeline_name=legacy_job")
         let runs = try JSONParser.parse(Array(body))["results"]?.array ?? []

@@ -41,11 +41,11 @@ struct MissingStoreTests {
             (["migrate", "--from", "jsonl:DIR/typo.jsonl", "--to", "sqlite:DIR/copy.sqlite"], "--from: DIR/typo.jsonl"),
         ]
     )
-    func missingStoreIsRefused(arguments: [String], named: String) throws {
+    func missingStoreIsRefused(arguments: [String], named: String) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let placed = arguments.map { $0.replacingOccurrences(of: "DIR/", with: directory.path + "/") }
-        let result = try ServiceProcess.runToCompletion(placed, timeout: .seconds(60))
+        let result = try await ServiceProcess.runToCompletion(placed, timeout: .seconds(60))
         #expect(result.status == 2, "\(result.stderr)")
         let expected = "error: " + named.replacingOccurrences(of: "DIR/", with: directory.path + "/") + " does not exist"
         #expect(result.stderr.hasPrefix(expected), "\(result.stderr)")
@@ -54,11 +54,11 @@ struct MissingStoreTests {
     }
 
     @Test("settings reads no store and creates none")
-    func settingsCreatesNothing() throws {
+    func settingsCreatesNothing() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         for backend in ["jsonl", "sqlite"] {
-            let result = try ServiceProcess.runToCompletion([
+            let result = try await ServiceProcess.runToCompletion([
                 "settings", "--backend", backend, "--jsonl-path", directory.path + "/runs.jsonl", "--sqlite-path", directory.path + "/runs.sqlite",
             ])
             #expect(result.status == 0, "\(result.stderr)")
@@ -67,20 +67,20 @@ struct MissingStoreTests {
     }
 
     @Test("import of a file that cannot be read creates no store")
-    func importOfAMissingFileCreatesNothing() throws {
+    func importOfAMissingFileCreatesNothing() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         for storage in [
             ["--jsonl-path", directory.path + "/runs.jsonl"], ["--backend", "sqlite", "--sqlite-path", directory.path + "/runs.sqlite"],
         ] {
-            let result = try ServiceProcess.runToCompletion(["import", directory.path + "/typo.ndjson"] + storage)
+            let result = try await ServiceProcess.runToCompletion(["import", directory.path + "/typo.ndjson"] + storage)
             #expect(result.status == 1, "\(result.stderr)")
             #expect(result.stderr.contains("cannot open \(directory.path)/typo.ndjson"), "\(result.stderr)")
         }
         #expect(try Self.files(in: directory).isEmpty)
         // A file that can be read starts the store.
         try Data().write(to: URL(fileURLWithPath: directory.path + "/empty.ndjson"))
-        let imported = try ServiceProcess.runToCompletion([
+        let imported = try await ServiceProcess.runToCompletion([
             "import", directory.path + "/empty.ndjson", "--jsonl-path", directory.path + "/runs.jsonl",
         ])
         #expect(imported.status == 0, "\(imported.stderr)")
@@ -95,7 +95,7 @@ struct MissingStoreTests {
         try await holder.waitUntilReady()
         let before = try Self.files(in: directory)
         for storage in [["--jsonl-path", directory.path + "/new.jsonl"], ["--backend", "sqlite", "--sqlite-path", directory.path + "/new.sqlite"]] {
-            let result = try ServiceProcess.runToCompletion(
+            let result = try await ServiceProcess.runToCompletion(
                 ["serve", "--host", "127.0.0.1", "--port", String(holder.port)] + storage,
                 timeout: .seconds(60)
             )

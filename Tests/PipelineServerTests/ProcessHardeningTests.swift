@@ -90,7 +90,7 @@ struct ProcessHardeningTests {
     // MARK: - Secrets
 
     @Test("migrate and serve never print a password, whatever goes wrong")
-    func passwordsAreRedacted() throws {
+    func passwordsAreRedacted() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let secret = "S3cretPassw0rd"
@@ -105,12 +105,12 @@ struct ProcessHardeningTests {
             ["export", "--backend", "postgres", "--postgres-url", "postgress://admin:\(secret)@127.0.0.1:1/db"],
         ]
         for arguments in runs {
-            let result = try ServiceProcess.runToCompletion(arguments, timeout: .seconds(60))
+            let result = try await ServiceProcess.runToCompletion(arguments, timeout: .seconds(60))
             #expect(result.status != 0, "\(arguments)")
             #expect(!result.stderr.isEmpty, "\(arguments)")
             #expect(!(result.stdout + result.stderr).contains(secret), "\(arguments): \(result.stderr)")
         }
-        let fromEnvironment = try ServiceProcess.runToCompletion(
+        let fromEnvironment = try await ServiceProcess.runToCompletion(
             ["serve", "--backend", "postgres"],
             environment: ["PIPELINE_POSTGRES_URL": "postgress://admin:\(secret)@127.0.0.1:1/db"],
             timeout: .seconds(60)
@@ -124,10 +124,10 @@ struct ProcessHardeningTests {
         "A password holding /, ?, # or a space is hidden by settings and by a mistyped scheme's error",
         arguments: ["p/ss", "p?ss", "p#ss", "p ss"]
     )
-    func unencodedPasswordsAreRedacted(password: String) throws {
+    func unencodedPasswordsAreRedacted(password: String) async throws {
         let secret = "S3cr" + password
         let url = "postgres://admin:\(secret)@db.example:5432/runs"
-        let shown = try ServiceProcess.runToCompletion(
+        let shown = try await ServiceProcess.runToCompletion(
             ["settings"],
             environment: ["PIPELINE_POSTGRES_URL": url, "PIPELINE_POSTGRES_READ_URL": url + ",postgres://reader:\(secret)@standby:5432/runs"]
         )
@@ -149,11 +149,11 @@ struct ProcessHardeningTests {
             ["migrate", "--from", "postgress://u:\(secret)@127.0.0.1:1/db", "--to", "jsonl:\(directory.path)/a.jsonl"],
             ["export", "--backend", "postgres", "--postgres-url", "postgress://u:\(secret)@127.0.0.1:1/db"],
         ] {
-            let refused = try ServiceProcess.runToCompletion(arguments, timeout: .seconds(60))
+            let refused = try await ServiceProcess.runToCompletion(arguments, timeout: .seconds(60))
             #expect(refused.status == 2, "\(arguments): \(refused.stderr)")
             #expect(!(refused.stdout + refused.stderr).contains("S3cr"), "\(arguments): \(refused.stderr)")
         }
-        let mistyped = try ServiceProcess.runToCompletion(["migrate", "--from", "jsonl:x.jsonl", "--to", "postgress://u:se/cret@h/db"])
+        let mistyped = try await ServiceProcess.runToCompletion(["migrate", "--from", "jsonl:x.jsonl", "--to", "postgress://u:se/cret@h/db"])
         #expect(mistyped.status == 2)
         #expect(mistyped.stderr.contains("postgress://u:***@h/db"), "\(mistyped.stderr)")
         #expect(!mistyped.stderr.contains("cret"), "\(mistyped.stderr)")
@@ -184,7 +184,7 @@ struct ProcessHardeningTests {
             let user = components.user ?? "postgres"
             for password in ["p/ss", "p?ss", "p#ss", "p ss"] {
                 let destination = "postgres://\(user):S3cr\(password)@\(location)?sslmode=disable"
-                let migrated = try ServiceProcess.runToCompletion(["migrate", "--from", "jsonl:" + source, "--to", destination])
+                let migrated = try await ServiceProcess.runToCompletion(["migrate", "--from", "jsonl:" + source, "--to", destination])
                 #expect(migrated.status == 0, "\(password): \(migrated.stderr)")
                 let shown = "postgres://\(user):***@\(location)?sslmode=disable"
                 #expect(migrated.stdout.hasPrefix("migrate jsonl:\(source) → \(shown): "), "\(migrated.stdout)")
@@ -203,7 +203,7 @@ struct ProcessHardeningTests {
         defer { directory.remove() }
         let file = directory.path + "/postgres-url"
         try "postgress://admin:S3cret@127.0.0.1:1/db\n".write(toFile: file, atomically: true, encoding: .utf8)
-        let bad = try ServiceProcess.runToCompletion(
+        let bad = try await ServiceProcess.runToCompletion(
             ["serve", "--backend", "postgres"],
             environment: ["PIPELINE_POSTGRES_URL_FILE": file],
             timeout: .seconds(60)
@@ -212,7 +212,7 @@ struct ProcessHardeningTests {
         #expect(bad.stderr.contains("PIPELINE_POSTGRES_URL_FILE"), "\(bad.stderr)")
         #expect(!bad.stderr.contains("S3cret"))
 
-        let both = try ServiceProcess.runToCompletion(
+        let both = try await ServiceProcess.runToCompletion(
             ["serve", "--backend", "postgres"],
             environment: ["PIPELINE_POSTGRES_URL_FILE": file, "PIPELINE_POSTGRES_URL": "postgres://a@127.0.0.1:1/db"],
             timeout: .seconds(60)
@@ -271,17 +271,17 @@ struct ProcessHardeningTests {
     }
 
     @Test("serve reads every setting as its flag and as its variable, and names it as given when refusing it", arguments: Setting.allCases)
-    func everySettingIsReadByServe(setting: Setting) throws {
+    func everySettingIsReadByServe(setting: Setting) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let (value, context) = Self.refused(setting, in: directory.path)
         let host = ["--host", "127.0.0.1", "--port", "0"].filter { _ in setting != .host && setting != .port }
 
-        let asFlag = try ServiceProcess.runToCompletion(["serve"] + host + context + ["--" + setting.flagName, value], timeout: .seconds(60))
+        let asFlag = try await ServiceProcess.runToCompletion(["serve"] + host + context + ["--" + setting.flagName, value], timeout: .seconds(60))
         #expect(asFlag.status == 2, "--\(setting.flagName): \(asFlag.status) \(asFlag.stderr)")
         #expect(asFlag.stderr.hasPrefix("error: --\(setting.flagName)"), "\(asFlag.stderr)")
 
-        let asVariable = try ServiceProcess.runToCompletion(
+        let asVariable = try await ServiceProcess.runToCompletion(
             ["serve"] + host + context,
             environment: [setting.environmentName: value],
             timeout: .seconds(60)
@@ -296,7 +296,7 @@ struct ProcessHardeningTests {
         defer { directory.remove() }
         let first = try ServiceProcess(arguments: ["--jsonl-path", directory.path + "/a.jsonl"], outputDirectory: directory.path)
         try await first.waitUntilReady()
-        let second = try ServiceProcess.runToCompletion(
+        let second = try await ServiceProcess.runToCompletion(
             ["serve", "--host", "127.0.0.1", "--port", String(first.port), "--jsonl-path", directory.path + "/b.jsonl"],
             timeout: .seconds(60)
         )
@@ -306,18 +306,18 @@ struct ProcessHardeningTests {
     }
 
     @Test("The README's table of settings is the one the code generates, and settings --markdown prints it")
-    func readmeDocumentsEverySetting() throws {
+    func readmeDocumentsEverySetting() async throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
         #expect(readme.contains(Setting.documentationTable), "regenerate the table with `pipeline-service settings --markdown`")
-        let printed = try ServiceProcess.runToCompletion(["settings", "--markdown"])
+        let printed = try await ServiceProcess.runToCompletion(["settings", "--markdown"])
         #expect(printed.status == 0)
         #expect(printed.stdout == Setting.documentationTable)
     }
 
     @Test("settings shows where each value comes from and hides passwords")
-    func settingsShowsSources() throws {
-        let shown = try ServiceProcess.runToCompletion(
+    func settingsShowsSources() async throws {
+        let shown = try await ServiceProcess.runToCompletion(
             ["settings", "--port", "9001"],
             environment: ["PIPELINE_POSTGRES_URL": "postgres://admin:S3cret@db.example:5432/runs", "PIPELINE_LOG_LEVEL": "debug"]
         )
@@ -329,7 +329,7 @@ struct ProcessHardeningTests {
         #expect(lines.contains("PIPELINE_POSTGRES_URL postgres://admin:***@db.example:5432/runs (environment)"))
         #expect(!shown.stdout.contains("S3cret"))
         #expect(lines.count == Setting.allCases.count)
-        let refused = try ServiceProcess.runToCompletion(["settings", "--port", "http"])
+        let refused = try await ServiceProcess.runToCompletion(["settings", "--port", "http"])
         #expect(refused.status == 2)
         #expect(refused.stderr.hasPrefix("error: --port"))
     }

@@ -8,8 +8,8 @@ import Testing
 @Suite("pipeline-service prune")
 struct PruneCommandTests {
     /// Runs the executable to completion; the exit status, stdout and stderr.
-    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        try ServiceProcess.runToCompletion(arguments)
+    static func run(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+        try await ServiceProcess.runToCompletion(arguments)
     }
 
     /// Random runs that started `5 + 10·i` days ago (never close to a 90-day cutoff), in random order.
@@ -40,13 +40,13 @@ struct PruneCommandTests {
         try Data(RunExportEncoder(format: .ndjson).document(runs)).write(to: URL(fileURLWithPath: path))
         let original = try Data(contentsOf: URL(fileURLWithPath: path))
 
-        let dryRun = try Self.run(["prune", "--older-than", "90d", "--dry-run", "--jsonl-path", path])
+        let dryRun = try await Self.run(["prune", "--older-than", "90d", "--dry-run", "--jsonl-path", path])
         #expect(dryRun.status == 0)
         #expect(dryRun.stdout.hasPrefix("prune --dry-run: 21 runs started before "))
         #expect(dryRun.stdout.contains("(older than 90d); nothing was deleted"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == original)
 
-        let prune = try Self.run(["prune", "--older-than", "90d", "--batch-size", "4", "--jsonl-path", path, "--log-level", "warning"])
+        let prune = try await Self.run(["prune", "--older-than", "90d", "--batch-size", "4", "--jsonl-path", path, "--log-level", "warning"])
         #expect(prune.status == 0)
         #expect(prune.stdout.hasPrefix("prune: deleted 21 runs that started before "))
         // Off a terminal, progress is plain lines (the first, then at most one per 5 s, then the last).
@@ -59,7 +59,7 @@ struct PruneCommandTests {
         repository.close()
         #expect(Set(left.map(\.dateCode)) == Set(runs.filter { !Self.isOld($0) }.map(\.dateCode)))
 
-        let again = try Self.run(["prune", "--older-than", "2w", "--jsonl-path", path])
+        let again = try await Self.run(["prune", "--older-than", "2w", "--jsonl-path", path])
         #expect(again.status == 0)
         #expect(again.stdout.hasPrefix("prune: deleted 8 runs "))
     }
@@ -73,9 +73,9 @@ struct PruneCommandTests {
         try Data(RunExportEncoder(format: .ndjson).document(runs)).write(to: URL(fileURLWithPath: input))
         let database = directory.path + "/runs.sqlite"
         let storage = ["--backend", "sqlite", "--sqlite-path", database, "--log-level", "warning"]
-        #expect(try Self.run(["import", input] + storage).status == 0)
+        await #expect(try Self.run(["import", input] + storage).status == 0)
 
-        let prune = try Self.run(["prune", "--older-than", "12w"] + storage)
+        let prune = try await Self.run(["prune", "--older-than", "12w"] + storage)
         #expect(prune.status == 0)
         let kept = runs.filter { $0.startUTC.microsecondsSinceEpoch >= (Int64(Date().timeIntervalSince1970) - 84 * 86_400) * 1_000_000 }
         #expect(prune.stdout.hasPrefix("prune: deleted \(runs.count - kept.count) runs "))
@@ -96,11 +96,11 @@ struct PruneCommandTests {
             ["--older-than", "90d", "--batch-size", "0"], [],
         ]
     )
-    func usageErrors(arguments: [String]) throws {
+    func usageErrors(arguments: [String]) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.path + "/runs.jsonl"
-        let result = try Self.run(["prune"] + arguments + ["--jsonl-path", path])
+        let result = try await Self.run(["prune"] + arguments + ["--jsonl-path", path])
         #expect(result.status == 64)
         #expect(result.stdout.isEmpty)
         #expect(!FileManager.default.fileExists(atPath: path))

@@ -83,7 +83,9 @@ struct ReplicaTests {
         try await writers.value
 
         let acknowledged = ledger.acknowledged
-        #expect(acknowledged.count > 100, "too few runs were acknowledged to mean anything: \(acknowledged.count)")
+        // Enough to mean anything: run alone this acknowledges hundreds, inside the whole suite on
+        // two cores (every test at once) 60 to 80.
+        #expect(acknowledged.count > 40, "too few runs were acknowledged to mean anything: \(acknowledged.count)")
         let stored = try await PostgresTestDatabase.query(
             "SELECT run_id::text, count(*)::text FROM pipeline_runs GROUP BY run_id",
             url: server.url

@@ -11,15 +11,8 @@ import Testing
 @Suite("Reporter")
 struct ReportCommandTests {
     /// Runs `pipeline-service report` and returns its exit status.
-    private func report(_ arguments: [String]) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ServiceProcess.executable)
-        process.arguments = ["report"] + arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
+    private func report(_ arguments: [String]) async throws -> Int32 {
+        try await ServiceProcess.runToCompletion(["report"] + arguments).status
     }
 
     @Test("A failing and a succeeding command are both reported with status and exit code, and each exit code is passed through")
@@ -31,11 +24,11 @@ struct ReportCommandTests {
         let rows = directory.path + "/rows.txt"
         try "a\nb\nc\n".write(toFile: rows, atomically: true, encoding: .utf8)
 
-        let failed = try report([
+        let failed = try await report([
             "--url", service.baseURL, "--pipeline-name", "nightly_fail", "--environment", "prod", "--", "/bin/sh", "-c", "exit 3",
         ])
         #expect(failed == 3)
-        let succeeded = try report([
+        let succeeded = try await report([
             "--url", service.baseURL, "--pipeline-name", "nightly_ok", "--pipeline-type", "batch", "--rowcount-from", rows, "--", "true",
         ])
         #expect(succeeded == 0)
@@ -71,7 +64,9 @@ struct ReportCommandTests {
         try await service.waitUntilReady()
 
         // A command that signals itself ends by that signal, as it would under a shell.
-        let selfKilled = try report(["--url", service.baseURL, "--pipeline-name", "self_killed", "--", "/bin/sh", "-c", "kill -TERM $$; sleep 5"])
+        let selfKilled = try await report([
+            "--url", service.baseURL, "--pipeline-name", "self_killed", "--", "/bin/sh", "-c", "kill -TERM $$; sleep 5",
+        ])
         #expect(selfKilled == 128 + SIGTERM)
 
         // SIGTERM to report (a scheduler stopping the job) reaches the command; report stays to record it.
@@ -158,11 +153,7 @@ struct ReportCommandTests {
     /// Runs `pipeline-service report` on a thread of its own: a test server in this process needs
     /// the cooperative threads, which a blocking wait would take from it.
     private func reportBeside(_ arguments: [String], environment: [String: String]) async throws -> (status: Int32, stdout: String, stderr: String) {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try ServiceProcess.runToCompletion(["report"] + arguments, environment: environment) })
-            }
-        }
+        try await ServiceProcess.runToCompletion(["report"] + arguments, environment: environment)
     }
 
     @Test("A redirect to another origin is not followed: the key stays home, and report says the run was not reported")
@@ -229,7 +220,7 @@ struct ReportCommandTests {
         ]
         for options in refused {
             let url = options.first == "--url" ? [] : ["--url", service.baseURL]
-            let result = try ServiceProcess.runToCompletion(
+            let result = try await ServiceProcess.runToCompletion(
                 ["report"] + url + ["--pipeline-name", "checked"] + options + ["--", "/bin/sh", "-c", "touch '\(marker)'"]
             )
             #expect(result.status == 64, "\(options[0]): \(result.stderr)")
@@ -257,7 +248,7 @@ struct ReportCommandTests {
             ("failed_command", "2000000000000", 3, 3),
         ]
         for run in cases {
-            let result = try ServiceProcess.runToCompletion([
+            let result = try await ServiceProcess.runToCompletion([
                 "report", "--url", service.baseURL, "--pipeline-name", run.name, "--rowcount-from", rows, "--",
                 "/bin/sh", "-c", "echo \(run.written) > '\(rows)'; exit \(run.exit)",
             ])
@@ -281,8 +272,8 @@ struct ReportCommandTests {
     }
 
     @Test("An unreachable service does not change the command's exit code")
-    func unreachableServiceKeepsTheExitCode() throws {
-        let status = try report(["--url", "http://127.0.0.1:1", "--pipeline-name", "x", "--retries", "0", "--", "/bin/sh", "-c", "exit 7"])
+    func unreachableServiceKeepsTheExitCode() async throws {
+        let status = try await report(["--url", "http://127.0.0.1:1", "--pipeline-name", "x", "--retries", "0", "--", "/bin/sh", "-c", "exit 7"])
         #expect(status == 7)
     }
 }

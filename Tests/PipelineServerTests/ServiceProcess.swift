@@ -21,8 +21,16 @@ final class ServiceProcess: @unchecked Sendable {
         _ arguments: [String],
         environment: [String: String] = [:],
         timeout: Duration = .seconds(120)
-    ) throws -> (status: Int32, stdout: String, stderr: String) {
-        let result = try ChildProcess.run(executable, arguments, environment: childEnvironment(adding: environment), timeout: timeout)
+    ) async throws -> (status: Int32, stdout: String, stderr: String) {
+        let environment = childEnvironment(adding: environment)
+        // Waited for on a thread of its own: tests share a cooperative pool as wide as the machine
+        // (two threads here), and a test blocking one while its child runs stalls every other test,
+        // database connections and in-process servers included.
+        let result = try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try ChildProcess.run(executable, arguments, environment: environment, timeout: timeout) })
+            }
+        }
         return (result.status, String(decoding: result.output, as: UTF8.self), result.errors)
     }
 

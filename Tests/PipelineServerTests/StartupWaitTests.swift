@@ -60,9 +60,9 @@ struct StartupWaitTests {
     }
 
     @Test("A database that never comes up: the service gives up after --startup-wait, naming the setting as given")
-    func givesUpAfterTheWait() throws {
+    func givesUpAfterTheWait() async throws {
         let started = ContinuousClock.now
-        let result = try ServiceProcess.runToCompletion(
+        let result = try await ServiceProcess.runToCompletion(
             ["serve", "--host", "127.0.0.1", "--port", "0", "--backend", "postgres", "--startup-wait", "3"],
             environment: ["PIPELINE_POSTGRES_URL": "postgres://app:pw@127.0.0.1:1/db"],
             timeout: .seconds(60)
@@ -80,8 +80,8 @@ struct StartupWaitTests {
     }
 
     @Test("With --startup-wait 0 an unreachable database stops start-up at once, as does a refusal that waiting cannot cure")
-    func noWaitWhereWaitingCannotHelp() throws {
-        let unreachable = try ServiceProcess.runToCompletion(
+    func noWaitWhereWaitingCannotHelp() async throws {
+        let unreachable = try await ServiceProcess.runToCompletion(
             [
                 "serve", "--host", "127.0.0.1", "--port", "0", "--backend", "postgres", "--startup-wait", "0", "--postgres-url",
                 "postgres://app@127.0.0.1:1/db",
@@ -95,7 +95,7 @@ struct StartupWaitTests {
         guard Backend.underTest.contains(.postgres) else { return }
         let missingDatabase = try PostgresTestDatabase.url(database: "no_such_database_\(UInt32.random(in: 0...UInt32.max))")
         let started = ContinuousClock.now
-        let refused = try ServiceProcess.runToCompletion(
+        let refused = try await ServiceProcess.runToCompletion(
             ["serve", "--host", "127.0.0.1", "--port", "0", "--backend", "postgres", "--startup-wait", "600"],
             environment: ["PIPELINE_POSTGRES_URL": missingDatabase],
             timeout: .seconds(60)

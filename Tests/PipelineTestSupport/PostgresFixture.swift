@@ -210,12 +210,16 @@ public enum PostgresTestDatabase {
     }()
 
     /// A repository whose services run until `close` is called; `prepare()` is left to the caller.
+    ///
+    /// The connect timeout is longer than the service's default: the whole suite runs its tests
+    /// at once on two cores, and a connection to a server that is up can take more than five
+    /// seconds to be set up then. Tests of an unreachable server pass a short one of their own.
     public static func open(
         url: String,
         readURLs: [String] = [],
         layout: SQLTableLayout,
         limits: RepositoryLimits = .standard,
-        timeout: Duration = .seconds(5),
+        timeout: Duration = .seconds(30),
         onBatch: @escaping @Sendable (Int) -> Void = { _ in }
     ) throws -> RepositoryFixture.Opened {
         let repository = try PostgresRunRepository(
